@@ -3,7 +3,9 @@ namespace TwilioChannel.Domain.Desk;
 // The Desk channel sync model (desk-channel-sync.md). Property names serialise in camelCase exactly as the doc spells
 // them; optional fields are null and left out of the JSON.
 
-public sealed record SyncActor(string ExtId, string Name, string? Phone = null, string? DisplayName = null, string? Email = null, string? PhotoUrl = null);
+public sealed record SyncActor(
+    string ExtId, string Name, string? Phone = null, string? DisplayName = null, string? Email = null,
+    [property: System.Text.Json.Serialization.JsonPropertyName("photoURL")] string? PhotoUrl = null);
 
 /// <summary>SYNC_EXTRA_OBJECT: key and queriableValue may use the {{ticket.id}} / {{thread.id}} merge fields.</summary>
 public sealed record SyncExtra(string Key, IReadOnlyDictionary<string, object?> Value, string QueriableValue);

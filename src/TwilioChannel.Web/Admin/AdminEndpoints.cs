@@ -1,0 +1,23 @@
+namespace TwilioChannel.Web.Admin;
+
+internal static class AdminEndpoints
+{
+    public static IHostApplicationBuilder AddAdmin(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<AdminKey>();
+        return builder;
+    }
+
+    public static WebApplication MapAdmin(this WebApplication app)
+    {
+        app.MapGroup("/api/admin")
+            .AddEndpointFilter<AdminAuthFilter>()
+            .MapTwilioAccounts()
+            .MapInstallations()
+            .MapNumbers()
+            .MapMessages();
+        // Resolve the key now: on first start this generates it and logs where it was written.
+        app.Services.GetRequiredService<AdminKey>();
+        return app;
+    }
+}

@@ -1,0 +1,93 @@
+using System.Text.RegularExpressions;
+using Microsoft.EntityFrameworkCore;
+using TwilioChannel.Web.Data;
+using TwilioChannel.Web.Secrets;
+
+namespace TwilioChannel.Web.Admin;
+
+/// <summary>/api/admin/installations: one per Desk org. The securityContext is stored encrypted and never returned.</summary>
+internal static partial class InstallationsApi
+{
+    public sealed record InstallationRequest(string? OrgId, string? InstallationId, string? DeskDomain, string? ConnectionLinkName, string? SecurityContext);
+
+    public sealed record InstallationResponse(long Id, string OrgId, string? InstallationId, string? DeskDomain, string? ConnectionLinkName,
+        bool HasSecurityContext, bool Enabled, DateTime CreatedAt, DateTime UpdatedAt)
+    {
+        public static InstallationResponse From(Installation i) => new(i.Id, i.OrgId, i.InstallationId, i.DeskDomain, i.ConnectionLinkName,
+            i.SecurityContextProtected is not null, i.Enabled, i.CreatedAt, i.UpdatedAt);
+    }
+
+    public static RouteGroupBuilder MapInstallations(this RouteGroupBuilder admin)
+    {
+        var group = admin.MapGroup("/installations");
+        group.MapGet("/", async (ChannelDbContext db, CancellationToken ct) =>
+            TypedResults.Ok((await db.Installations.AsNoTracking().OrderBy(i => i.Id).ToListAsync(ct)).Select(InstallationResponse.From)));
+        group.MapPost("/", CreateAsync);
+        group.MapPut("/{id:long}", UpdateAsync);
+        group.MapDelete("/{id:long}", async (long id, ChannelDbContext db, CancellationToken ct) =>
+        {
+            var installation = await db.Installations.FindAsync([id], ct);
+            if (installation is null) return Validation.NotFound("installation", id);
+            db.Installations.Remove(installation);
+            await db.SaveChangesAsync(ct);
+            return TypedResults.NoContent();
+        });
+        return admin;
+    }
+
+    private static async Task<IResult> CreateAsync(InstallationRequest request, ChannelDbContext db, SecretProtector secrets, TimeProvider time, CancellationToken ct)
+    {
+        var validation = Validate(request);
+        if (!validation.IsValid) return validation.Problem();
+        if (await db.Installations.AnyAsync(i => i.OrgId == request.OrgId, ct))
+            return Validation.Conflict($"Org {request.OrgId} already has an installation; change it with PUT.");
+
+        var now = time.GetUtcNow().UtcDateTime;
+        var installation = new Installation { OrgId = request.OrgId!.Trim(), CreatedAt = now };
+        Apply(installation, request, secrets, now);
+        db.Installations.Add(installation);
+        if (!await db.TrySaveUniqueAsync(ct)) return Validation.Conflict($"Org {request.OrgId} already has an installation.");
+        return TypedResults.Created($"/api/admin/installations/{installation.Id}", InstallationResponse.From(installation));
+    }
+
+    /// <summary>Replaces the optional fields given; the securityContext only when one is sent. The org id can't change.</summary>
+    private static async Task<IResult> UpdateAsync(long id, InstallationRequest request, ChannelDbContext db, SecretProtector secrets, TimeProvider time, CancellationToken ct)
+    {
+        var installation = await db.Installations.FindAsync([id], ct);
+        if (installation is null) return Validation.NotFound("installation", id);
+        var validation = Validate(request with { OrgId = request.OrgId ?? installation.OrgId });
+        if (request.OrgId is not null && request.OrgId.Trim() != installation.OrgId) validation.Add("orgId", "orgId can't change; create another installation.");
+        if (!validation.IsValid) return validation.Problem();
+
+        Apply(installation, request, secrets, time.GetUtcNow().UtcDateTime);
+        installation.Enabled = true;
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Ok(InstallationResponse.From(installation));
+    }
+
+    private static Validation Validate(InstallationRequest r)
+    {
+        var validation = new Validation()
+            .Required("orgId", r.OrgId, 64)
+            .Optional("installationId", r.InstallationId, 64)
+            .Optional("connectionLinkName", r.ConnectionLinkName, 100)
+            .Optional("securityContext", r.SecurityContext, 4096)
+            .Optional("deskDomain", r.DeskDomain, 253);
+        if (r.OrgId is { Length: > 0 } org && !Token().IsMatch(org.Trim())) validation.Add("orgId", "orgId may contain letters, digits, '-' and '_' only.");
+        if (r.DeskDomain is { Length: > 0 and <= 253 } domain && Uri.CheckHostName(domain) != UriHostNameType.Dns)
+            validation.Add("deskDomain", "deskDomain must be a host name such as desk.zoho.com.");
+        return validation;
+    }
+
+    private static void Apply(Installation installation, InstallationRequest r, SecretProtector secrets, DateTime now)
+    {
+        installation.InstallationId = r.InstallationId ?? installation.InstallationId;
+        installation.DeskDomain = r.DeskDomain ?? installation.DeskDomain;
+        installation.ConnectionLinkName = r.ConnectionLinkName ?? installation.ConnectionLinkName;
+        if (!string.IsNullOrEmpty(r.SecurityContext)) installation.SecurityContextProtected = secrets.Protect(r.SecurityContext);
+        installation.UpdatedAt = now;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9_-]+$")]
+    private static partial Regex Token();
+}

@@ -1,0 +1,44 @@
+using System.Text.RegularExpressions;
+
+namespace TwilioChannel.Web.Admin;
+
+/// <summary>Collects field errors for a ValidationProblem (RFC 7807 with an "errors" map).</summary>
+internal sealed partial class Validation
+{
+    private readonly Dictionary<string, List<string>> _errors = [];
+
+    public bool IsValid => _errors.Count == 0;
+
+    public Validation Add(string field, string error)
+    {
+        if (!_errors.TryGetValue(field, out var list)) _errors[field] = list = [];
+        list.Add(error);
+        return this;
+    }
+
+    public Validation Required(string field, string? value, int maxLength)
+    {
+        if (string.IsNullOrWhiteSpace(value)) return Add(field, $"{field} is required.");
+        return Optional(field, value, maxLength);
+    }
+
+    public Validation Optional(string field, string? value, int maxLength) =>
+        value is not null && value.Length > maxLength ? Add(field, $"{field} must be at most {maxLength} characters.") : this;
+
+    public Validation Sid(string field, string? value, string prefix, bool required)
+    {
+        if (string.IsNullOrWhiteSpace(value)) return required ? Add(field, $"{field} is required.") : this;
+        return SidPattern().IsMatch(value) && value.StartsWith(prefix, StringComparison.Ordinal)
+            ? this
+            : Add(field, $"{field} must be '{prefix}' followed by 32 hexadecimal characters.");
+    }
+
+    public IResult Problem() => TypedResults.ValidationProblem(_errors.ToDictionary(e => e.Key, e => e.Value.ToArray()));
+
+    public static IResult Conflict(string detail) => TypedResults.Problem(detail, statusCode: StatusCodes.Status409Conflict, title: "Conflict");
+
+    public static IResult NotFound(string what, long id) => TypedResults.Problem($"No {what} with id {id}.", statusCode: StatusCodes.Status404NotFound, title: "Not Found");
+
+    [GeneratedRegex("^[A-Z]{2}[0-9a-fA-F]{32}$")]
+    private static partial Regex SidPattern();
+}

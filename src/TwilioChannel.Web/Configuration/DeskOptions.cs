@@ -1,0 +1,31 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace TwilioChannel.Web.Configuration;
+
+/// <summary>Section "Desk".</summary>
+public sealed class DeskOptions : IValidatableObject
+{
+    public const string Section = "Desk";
+
+    /// <summary>Scheme and host without path (https://desk.zoho.com); overrides the installation's data-centre host.</summary>
+    public string? ApiBaseUrl { get; set; }
+
+    /// <summary>The extension manifest's secret: verifies event callbacks and signs Invoke API calls.</summary>
+    public string? ExtensionSecret { get; set; }
+
+    /// <summary>Desk documents thread content as string(255); longer content is split into continuation threads.</summary>
+    [Range(64, 1_000_000)]
+    public int ThreadContentLimit { get; set; } = 255;
+
+    /// <summary>Start a new ticket ("address#2") when a customer writes after this many hours of silence. 0 = never
+    /// (one ticket per customer for ever, the default).</summary>
+    [Range(0, 100_000)]
+    public int NewTicketAfterHours { get; set; }
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (string.IsNullOrWhiteSpace(ApiBaseUrl)) yield break;
+        if (!Uri.TryCreate(ApiBaseUrl, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http") || uri.AbsolutePath != "/")
+            yield return new ValidationResult("Desk:ApiBaseUrl must be a scheme and host without path, e.g. https://desk.zoho.com", [nameof(ApiBaseUrl)]);
+    }
+}

@@ -1,0 +1,29 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace TwilioChannel.Web.Configuration;
+
+/// <summary>Section "Twilio". Named so it doesn't clash with the SDK's own types.</summary>
+public sealed class TwilioApiOptions : IValidatableObject
+{
+    public const string Section = "Twilio";
+
+    /// <summary>Every call to Twilio (SDK and media downloads) goes to this host; tests point it at WireMock.</summary>
+    [Required]
+    public string ApiBaseUrl { get; set; } = "https://api.twilio.com";
+
+    /// <summary>How long a signed media URL of ours stays valid. Desk fetches attachments when it imports a thread.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
+    public TimeSpan MediaUrlLifetime { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>Largest media file streamed through /media (WhatsApp allows 16 MB; Desk's attachment limit is similar).</summary>
+    [Range(1024, 1024L * 1024 * 1024)]
+    public long MaxMediaBytes { get; set; } = 64L * 1024 * 1024;
+
+    public Uri ApiBaseUri => new(ApiBaseUrl.TrimEnd('/') + "/");
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (!Uri.TryCreate(ApiBaseUrl, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http") || uri.AbsolutePath != "/")
+            yield return new ValidationResult("Twilio:ApiBaseUrl must be a scheme and host (and port), e.g. https://api.twilio.com", [nameof(ApiBaseUrl)]);
+    }
+}

@@ -1,0 +1,72 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+
+namespace TwilioChannel.Web.Data;
+
+public sealed class ChannelDbContext(DbContextOptions<ChannelDbContext> options) : DbContext(options)
+{
+    public DbSet<TwilioAccount> TwilioAccounts => Set<TwilioAccount>();
+    public DbSet<Installation> Installations => Set<Installation>();
+    public DbSet<ChannelNumber> Numbers => Set<ChannelNumber>();
+    public DbSet<Message> Messages => Set<Message>();
+    public DbSet<Conversation> Conversations => Set<Conversation>();
+    public DbSet<FeedThread> FeedThreads => Set<FeedThread>();
+    public DbSet<Counter> Counters => Set<Counter>();
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder builder)
+    {
+        // All times are UTC; SQLite keeps no kind, so restore it on read.
+        builder.Properties<DateTime>().HaveConversion<UtcConverter>();
+    }
+
+    protected override void OnModelCreating(ModelBuilder model)
+    {
+        model.Entity<TwilioAccount>(e =>
+        {
+            e.HasIndex(x => x.AccountSid).IsUnique();
+            e.Property(x => x.AccountSid).HasMaxLength(34);
+            e.Property(x => x.FriendlyName).HasMaxLength(200);
+        });
+        model.Entity<Installation>(e =>
+        {
+            e.HasIndex(x => x.OrgId).IsUnique();
+            e.Property(x => x.OrgId).HasMaxLength(64);
+        });
+        model.Entity<ChannelNumber>(e =>
+        {
+            // One number routes to exactly one org.
+            e.HasIndex(x => x.Address).IsUnique();
+            e.HasIndex(x => x.MessagingServiceSid);
+            e.HasIndex(x => new { x.OrgId, x.Channel });
+            e.Property(x => x.Channel).HasConversion<int>();
+        });
+        model.Entity<Message>(e =>
+        {
+            // Twilio retries and duplicates: one row per MessageSid, whatever arrives.
+            e.HasIndex(x => x.MessageSid).IsUnique();
+            e.HasIndex(x => new { x.State, x.Id });
+            e.HasIndex(x => new { x.OrgId, x.ConversationId });
+            e.Property(x => x.State).HasConversion<int>();
+        });
+        model.Entity<Conversation>(e =>
+        {
+            e.HasIndex(x => new { x.OrgId, x.CustomerAddress, x.Generation }).IsUnique();
+            e.HasIndex(x => new { x.OrgId, x.TicketExtId }).IsUnique();
+        });
+        model.Entity<FeedThread>(e =>
+        {
+            // The pull reads "org's threads after position N": an index seek, whatever the history's size.
+            e.HasIndex(x => new { x.OrgId, x.Position }).IsUnique();
+            e.HasIndex(x => x.MessageId);
+        });
+        model.Entity<Counter>(e =>
+        {
+            e.HasKey(x => x.Name);
+            e.HasData(new Counter { Name = Counter.Feed, Value = 0 });
+        });
+    }
+
+    private sealed class UtcConverter() : ValueConverter<DateTime, DateTime>(
+        v => v.Kind == DateTimeKind.Utc ? v : v.ToUniversalTime(),
+        v => DateTime.SpecifyKind(v, DateTimeKind.Utc));
+}

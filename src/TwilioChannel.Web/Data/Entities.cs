@@ -1,0 +1,111 @@
+using TwilioChannel.Domain.Addresses;
+
+namespace TwilioChannel.Web.Data;
+
+// Rows are plain classes configured fluently in ChannelDbContext. Every number, conversation, message and thread
+// belongs to exactly one Desk org (OrgId); a message has none only while it is unrouted (its number isn't configured).
+
+public sealed class TwilioAccount
+{
+    public long Id { get; set; }
+    public required string AccountSid { get; set; }
+    /// <summary>Data Protection ciphertext; the token itself is never stored, returned or logged.</summary>
+    public required string AuthTokenProtected { get; set; }
+    public string? FriendlyName { get; set; }
+    public DateTime CreatedAt { get; set; }
+}
+
+public sealed class Installation
+{
+    public long Id { get; set; }
+    public required string OrgId { get; set; }
+    public string? InstallationId { get; set; }
+    public string? DeskDomain { get; set; }
+    public string? ConnectionLinkName { get; set; }
+    /// <summary>Data Protection ciphertext of the securityContext Desk gave us.</summary>
+    public string? SecurityContextProtected { get; set; }
+    /// <summary>False after onUninstall: pulls and pushes are refused until the org installs again.</summary>
+    public bool Enabled { get; set; } = true;
+    public DateTime CreatedAt { get; set; }
+    public DateTime UpdatedAt { get; set; }
+}
+
+public sealed class ChannelNumber
+{
+    public long Id { get; set; }
+    public required string OrgId { get; set; }
+    public required string AccountSid { get; set; }
+    /// <summary>As Twilio writes it: "+14155550100" or "whatsapp:+14155238886".</summary>
+    public required string Address { get; set; }
+    public MessagingChannel Channel { get; set; }
+    public string? MessagingServiceSid { get; set; }
+    public bool IsDefault { get; set; }
+    public DateTime CreatedAt { get; set; }
+}
+
+public enum MessageState { Received = 0, Routed = 1, Unrouted = 2 }
+
+public sealed class Message
+{
+    public long Id { get; set; }
+    public required string MessageSid { get; set; }
+    public required string AccountSid { get; set; }
+    public string? OrgId { get; set; }
+    public required string From { get; set; }
+    public required string To { get; set; }
+    public required string Body { get; set; }
+    public string? MessagingServiceSid { get; set; }
+    public int NumMedia { get; set; }
+    /// <summary>"in" for customer messages; replies ("out") come with the replies issue.</summary>
+    public required string Direction { get; set; }
+    public MessageState State { get; set; }
+    public DateTime ReceivedAt { get; set; }
+    /// <summary>Every form field Twilio posted, as JSON: Twilio adds parameters without notice.</summary>
+    public required string RawForm { get; set; }
+    public long? ConversationId { get; set; }
+    public Conversation? Conversation { get; set; }
+}
+
+public sealed class Conversation
+{
+    public long Id { get; set; }
+    public required string OrgId { get; set; }
+    public required string CustomerAddress { get; set; }
+    public int Generation { get; set; } = 1;
+    public required string TicketExtId { get; set; }
+    /// <summary>The SYNC_TICKET_OBJECT, mapped once when the conversation starts and served as is.</summary>
+    public required string TicketJson { get; set; }
+    public long? LastNumberId { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime LastMessageAt { get; set; }
+    public DateTime? LastInboundAt { get; set; }
+}
+
+/// <summary>
+/// One Desk thread as it will be served: the feed that pull (and later import) reads in Position order. Positions are
+/// handed out from <see cref="Counter"/> inside the transaction that writes the rows, under the counter's row lock, so
+/// they become visible in increasing order even with several writers (see Routing/MessageRouter).
+/// </summary>
+public sealed class FeedThread
+{
+    public long Id { get; set; }
+    public long Position { get; set; }
+    public required string OrgId { get; set; }
+    public long ConversationId { get; set; }
+    public Conversation? Conversation { get; set; }
+    public long MessageId { get; set; }
+    public required string ExtId { get; set; }
+    public int Part { get; set; }
+    /// <summary>Attachments of the message, on part 1 only; their URLs are signed when served (they expire).</summary>
+    public int MediaCount { get; set; }
+    /// <summary>The SYNC_THREAD_OBJECT without attachmentUrls.</summary>
+    public required string ThreadJson { get; set; }
+}
+
+public sealed class Counter
+{
+    public required string Name { get; set; }
+    public long Value { get; set; }
+
+    public const string Feed = "feed";
+}

@@ -1,0 +1,25 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+
+namespace TwilioChannel.Web.Data;
+
+internal static class UniqueViolation
+{
+    /// <summary>Saves; false when a unique index refused the row (a concurrent duplicate that passed the pre-check).</summary>
+    public static async Task<bool> TrySaveUniqueAsync(this DbContext db, CancellationToken ct)
+    {
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            return true;
+        }
+        catch (DbUpdateException ex) when (IsUnique(ex.InnerException))
+        {
+            return false;
+        }
+    }
+
+    // SQLITE_CONSTRAINT_UNIQUE = 2067; PostgreSQL's unique_violation is SQLSTATE 23505.
+    private static bool IsUnique(Exception? ex) =>
+        ex is SqliteException { SqliteExtendedErrorCode: 2067 } || ex?.GetType().GetProperty("SqlState")?.GetValue(ex) as string == "23505";
+}

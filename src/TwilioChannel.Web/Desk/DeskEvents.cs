@@ -1,0 +1,85 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using TwilioChannel.Web.Configuration;
+using TwilioChannel.Web.Data;
+using TwilioChannel.Web.Secrets;
+
+namespace TwilioChannel.Web.Desk;
+
+/// <summary>
+/// POST /desk/events: the extension's platform event callbacks (onInstall, onZohoAuthorise, onConfigParamAdd, …,
+/// onUninstall). The body must carry HASH = HMAC-SHA256(raw body, Desk:ExtensionSecret). Without a configured secret
+/// every event is refused: a forged event must never replace an org's securityContext (admins set it through the API).
+/// </summary>
+internal static class DeskEvents
+{
+    private static readonly HashSet<string> Uninstall = new(StringComparer.OrdinalIgnoreCase) { "onUninstall", "onTPARevoke" };
+
+    public static async Task<IResult> ReceiveAsync(HttpContext http, ChannelDbContext db, SecretProtector secrets,
+        IOptions<DeskOptions> desk, TimeProvider time, ILoggerFactory logs, CancellationToken ct)
+    {
+        var logger = logs.CreateLogger(typeof(DeskEvents));
+        using var buffer = new MemoryStream();
+        await http.Request.Body.CopyToAsync(buffer, ct);
+        var raw = buffer.ToArray();
+
+        if (desk.Value.ExtensionSecret is not { Length: > 0 } secret || !DeskHash.Verify(secret, raw, http.Request.Headers["HASH"]))
+        {
+            logger.LogWarning("Refused a Desk event: {Reason}.", desk.Value.ExtensionSecret is { Length: > 0 } ? "bad HASH" : "no Desk:ExtensionSecret configured");
+            return TypedResults.Json(new { message = "Event signature not valid." }, statusCode: StatusCodes.Status403Forbidden);
+        }
+
+        var evt = DeskEvent.Parse(raw);
+        if (evt is not { Event.Length: > 0, OrgId.Length: > 0 and <= 64 })
+            return TypedResults.Json(new { message = "Expected {\"event\", \"orgId\", \"securityContext\"}." }, statusCode: StatusCodes.Status400BadRequest);
+
+        var now = time.GetUtcNow().UtcDateTime;
+        var installation = await db.Installations.FirstOrDefaultAsync(i => i.OrgId == evt.OrgId, ct);
+        if (installation is null && Uninstall.Contains(evt.Event)) return TypedResults.Ok(new { message = "ok" });
+        if (installation is null)
+        {
+            installation = new Installation { OrgId = evt.OrgId, CreatedAt = now };
+            db.Installations.Add(installation);
+        }
+        installation.UpdatedAt = now;
+        if (Uninstall.Contains(evt.Event))
+        {
+            installation.Enabled = false;
+        }
+        else
+        {
+            installation.Enabled = true;
+            if (evt.SecurityContext is { Length: > 0 and <= 4096 } context) installation.SecurityContextProtected = secrets.Protect(context);
+        }
+        await db.SaveChangesAsync(ct);
+        logger.LogInformation("Desk event {Event} for org {OrgId} applied.", evt.Event, evt.OrgId);
+        return TypedResults.Ok(new { message = "ok" });
+    }
+
+    private sealed record DeskEvent(string? Event, string? OrgId, string? SecurityContext)
+    {
+        /// <summary>Lenient on shape (orgId may come as a number), strict on content.</summary>
+        public static DeskEvent? Parse(byte[] raw)
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(raw);
+                if (doc.RootElement.ValueKind != JsonValueKind.Object) return null;
+                return new DeskEvent(Text(doc.RootElement, "event"), Text(doc.RootElement, "orgId"), Text(doc.RootElement, "securityContext"));
+            }
+            catch (JsonException)
+            {
+                return null;
+            }
+        }
+
+        private static string? Text(JsonElement root, string name) =>
+            root.TryGetProperty(name, out var value) ? value.ValueKind switch
+            {
+                JsonValueKind.String => value.GetString(),
+                JsonValueKind.Number => value.GetRawText(),
+                _ => null,
+            } : null;
+    }
+}

@@ -1,0 +1,39 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using TwilioChannel.Web.Data;
+
+namespace TwilioChannel.Web.Health;
+
+/// <summary>/health/live: the process answers. /health/ready: the database answers and every migration is applied.</summary>
+internal static class HealthEndpoints
+{
+    public static IHostApplicationBuilder AddChannelHealth(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddHealthChecks().AddCheck<DatabaseReady>("database", tags: ["ready"]);
+        return builder;
+    }
+
+    public static WebApplication MapChannelHealth(this WebApplication app)
+    {
+        app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready") });
+        return app;
+    }
+
+    private sealed class DatabaseReady(ChannelDbContext db) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
+        {
+            try
+            {
+                if (!await db.Database.CanConnectAsync(ct)) return HealthCheckResult.Unhealthy("Database unreachable.");
+                var pending = (await db.Database.GetPendingMigrationsAsync(ct)).Count();
+                return pending == 0 ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy($"{pending} migrations not applied.");
+            }
+            catch (Exception ex)
+            {
+                return HealthCheckResult.Unhealthy("Database check failed.", ex);
+            }
+        }
+    }
+}

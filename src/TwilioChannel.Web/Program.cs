@@ -1,0 +1,40 @@
+using TwilioChannel.Web.Admin;
+using TwilioChannel.Web.Common;
+using TwilioChannel.Web.Configuration;
+using TwilioChannel.Web.Data;
+using TwilioChannel.Web.Desk;
+using TwilioChannel.Web.Health;
+using TwilioChannel.Web.Routing;
+using TwilioChannel.Web.Secrets;
+using TwilioChannel.Web.Twilio;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddRootAppSettings();
+builder.AddChannelOptions();
+builder.AddHostingHygiene();
+builder.AddChannelData();
+builder.AddSecrets();
+builder.AddChannelHealth();
+builder.AddTwilioInbound();
+builder.AddRouting();
+builder.AddDesk();
+builder.AddAdmin();
+builder.Services.AddSingleton<PublicUrls>();
+
+var app = builder.Build();
+
+await app.MigrateDatabaseAsync();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+
+app.MapChannelHealth();
+app.MapTwilio();
+app.MapDesk();
+app.MapAdmin();
+
+app.Run();
+
+/// <summary>Entry point, visible to WebApplicationFactory in the tests.</summary>
+public partial class Program;

@@ -1,0 +1,38 @@
+using System.Text.Json;
+using TwilioChannel.Domain.Twilio;
+using TwilioChannel.Web.Data;
+
+namespace TwilioChannel.Web.Twilio;
+
+/// <summary>POST /twilio/messages: a customer's SMS or WhatsApp message, stored once, durably, before we answer.</summary>
+internal static class InboundWebhook
+{
+    /// <summary>Empty TwiML. Never answer text/plain: Twilio would send it to the customer as a reply.</summary>
+    private const string EmptyTwiml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>";
+
+    public static async Task<IResult> ReceiveAsync(HttpContext http, InboundWriter writer, TimeProvider time, CancellationToken ct)
+    {
+        var form = (Dictionary<string, string>)http.Items[TwilioSignatureFilter.FormItem]!;
+        var received = time.GetUtcNow().UtcDateTime;
+        var inbound = InboundMessage.FromForm(form, received, out var missing);
+        if (inbound is null)
+            return TypedResults.Problem($"The message lacks {string.Join(", ", missing)}.", statusCode: StatusCodes.Status400BadRequest);
+
+        await writer.StoreAsync(new Message
+        {
+            MessageSid = inbound.MessageSid,
+            AccountSid = inbound.AccountSid,
+            From = inbound.From,
+            To = inbound.To,
+            Body = inbound.Body,
+            MessagingServiceSid = inbound.MessagingServiceSid,
+            NumMedia = inbound.Media.Count,
+            Direction = "in",
+            State = MessageState.Received,
+            ReceivedAt = received,
+            RawForm = JsonSerializer.Serialize(form),
+        }, ct);
+
+        return TypedResults.Text(EmptyTwiml, "text/xml");
+    }
+}

@@ -1,0 +1,28 @@
+namespace TwilioChannel.Web.Twilio;
+
+internal static class TwilioEndpoints
+{
+    public static IHostApplicationBuilder AddTwilioInbound(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<AccountTokens>();
+        builder.Services.AddSingleton<MediaTokens>();
+        builder.Services.AddSingleton<InboundWriter>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<InboundWriter>());
+        builder.Services.AddScoped<TwilioSignatureFilter>();
+        // Credentials only ever go to the Twilio API host, and never across a redirect: both clients follow none
+        // automatically, the second one carries no credentials at all.
+        builder.Services.AddHttpClient(MediaEndpoint.TwilioClient, c => c.Timeout = TimeSpan.FromSeconds(60))
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
+        builder.Services.AddHttpClient(MediaEndpoint.CdnClient, c => c.Timeout = TimeSpan.FromSeconds(60))
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
+        return builder;
+    }
+
+    public static WebApplication MapTwilio(this WebApplication app)
+    {
+        var twilio = app.MapGroup("/twilio").AddEndpointFilter<TwilioSignatureFilter>();
+        twilio.MapPost("/messages", InboundWebhook.ReceiveAsync);
+        app.MapGet("/media/{token}", MediaEndpoint.GetAsync);
+        return app;
+    }
+}

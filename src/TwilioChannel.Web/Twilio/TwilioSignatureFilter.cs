@@ -1,0 +1,62 @@
+using Microsoft.AspNetCore.Http.Extensions;
+using Microsoft.Extensions.Options;
+using Twilio.Security;
+using TwilioChannel.Web.Configuration;
+
+namespace TwilioChannel.Web.Twilio;
+
+/// <summary>
+/// Checks X-Twilio-Signature on every /twilio webhook before anything is stored: the URL Twilio called (PublicBaseUrl +
+/// path + query, or the request's own URL when unset) and the posted form, HMAC-SHA1 with the auth token of the account
+/// named by AccountSid (so Messaging-Service pools and proxies work). twilio-csharp's RequestValidator does the check,
+/// including the with/without default port variants. Anything unauthenticated is a 403.
+/// </summary>
+internal sealed class TwilioSignatureFilter(AccountTokens tokens, IOptions<ChannelOptions> channel, ILogger<TwilioSignatureFilter> logger) : IEndpointFilter
+{
+    public const string FormItem = "twilio.form";
+
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        var signature = http.Request.Headers["X-Twilio-Signature"].ToString();
+        if (string.IsNullOrEmpty(signature) || !http.Request.HasFormContentType) return Forbidden("missing signature or not a form");
+
+        IFormCollection form;
+        try
+        {
+            form = await http.Request.ReadFormAsync(http.RequestAborted);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or BadHttpRequestException or IOException)
+        {
+            return TypedResults.BadRequest();
+        }
+
+        var fields = new Dictionary<string, string>(form.Count, StringComparer.Ordinal);
+        foreach (var (key, value) in form) fields[key] = value.ToString();
+
+        var accountSid = fields.GetValueOrDefault("AccountSid");
+        if (string.IsNullOrEmpty(accountSid) || accountSid.Length > 64) return Forbidden("no AccountSid");
+        var token = await tokens.FindAsync(accountSid, http.RequestAborted);
+        if (token is null) return Forbidden("unknown account");
+
+        var url = SignedUrl(http.Request, channel.Value.PublicBaseUri);
+        if (!new RequestValidator(token).Validate(url, fields, signature)) return Forbidden("bad signature");
+
+        http.Items[FormItem] = fields;
+        return await next(context);
+
+        IResult Forbidden(string why)
+        {
+            logger.LogInformation("Refused a Twilio webhook to {Path}: {Reason}.", http.Request.Path, why);
+            return TypedResults.StatusCode(StatusCodes.Status403Forbidden);
+        }
+    }
+
+    /// <summary>The URL Twilio signed: our public base URL (behind proxies the request's own URL differs) + path + query.</summary>
+    public static string SignedUrl(HttpRequest request, Uri? publicBase)
+    {
+        if (publicBase is null) return request.GetEncodedUrl();
+        var path = (request.PathBase + request.Path).ToUriComponent().TrimStart('/');
+        return publicBase.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/" + path + request.QueryString.ToUriComponent();
+    }
+}
