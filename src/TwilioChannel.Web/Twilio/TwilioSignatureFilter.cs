@@ -40,7 +40,7 @@ internal sealed class TwilioSignatureFilter(AccountTokens tokens, IOptions<Chann
         if (token is null) return Forbidden("unknown account");
 
         var url = SignedUrl(http.Request, channel.Value.PublicBaseUri);
-        if (!new RequestValidator(token).Validate(url, fields, signature)) return Forbidden("bad signature");
+        if (!IsValid(token, url, fields, signature)) return Forbidden("bad signature");
 
         http.Items[FormItem] = fields;
         return await next(context);
@@ -50,6 +50,19 @@ internal sealed class TwilioSignatureFilter(AccountTokens tokens, IOptions<Chann
             logger.LogInformation("Refused a Twilio webhook to {Path}: {Reason}.", http.Request.Path, why);
             return TypedResults.StatusCode(StatusCodes.Status403Forbidden);
         }
+    }
+
+    /// <summary>
+    /// RequestValidator adds the default port to a URL without one, but doesn't try removing it from a URL that has
+    /// one; Twilio may sign either form, so both are tried here.
+    /// </summary>
+    public static bool IsValid(string authToken, string url, IDictionary<string, string> fields, string signature)
+    {
+        var validator = new RequestValidator(authToken);
+        if (validator.Validate(url, fields, signature)) return true;
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || !uri.IsDefaultPort || !url.Contains($":{uri.Port}/", StringComparison.Ordinal)) return false;
+        var withoutPort = new UriBuilder(uri) { Port = -1 }.Uri.AbsoluteUri;
+        return validator.Validate(withoutPort, fields, signature);
     }
 
     /// <summary>The URL Twilio signed: our public base URL (behind proxies the request's own URL differs) + path + query.</summary>
