@@ -1,0 +1,533 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using TwilioChannel.Web.Tests.Infrastructure;
+
+namespace TwilioChannel.Web.Tests.Admin;
+
+/// <summary>The admin JSON API under /api/admin: bearer auth, CRUD of accounts, installations and numbers, validation
+/// as Problem Details, and secrets that go in but never come out (responses or logs).</summary>
+public sealed class AdminApiTests : IAsyncLifetime
+{
+    private const string OtherAccountSid = "AC22222222222222222222222222222222";
+    private const string OtherOrgId = "51001";
+
+    private readonly ChannelApp _app = new();
+    private HttpClient _admin = null!;
+
+    public Task InitializeAsync()
+    {
+        _admin = _app.Admin();
+        return Task.CompletedTask;
+    }
+
+    public Task DisposeAsync()
+    {
+        _admin.Dispose();
+        _app.Dispose();
+        return Task.CompletedTask;
+    }
+
+    // ---------- authentication ----------
+
+    [Theory]
+    [InlineData("/api/admin/twilio-accounts")]
+    [InlineData("/api/admin/installations")]
+    [InlineData("/api/admin/numbers")]
+    [InlineData("/api/admin/messages")]
+    public async Task RequestsWithoutABearerKeyAreUnauthorizedWithABearerChallenge(string path)
+    {
+        using var response = await _app.CreateClient().GetAsync(path);
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Contains(response.Headers.WwwAuthenticate, h => h.Scheme == "Bearer");
+    }
+
+    [Theory]
+    [InlineData("Bearer", "not-the-admin-key-0000000000000000")]
+    [InlineData("Bearer", ChannelApp.AdminKey + "x")]
+    [InlineData("Bearer", "")]
+    [InlineData("Basic", ChannelApp.AdminKey)]
+    public async Task RequestsWithAWrongKeyOrSchemeAreUnauthorizedAndChangeNothing(string scheme, string key)
+    {
+        using var client = _app.CreateClient();
+        client.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", $"{scheme} {key}".Trim());
+
+        using var list = await client.GetAsync("/api/admin/twilio-accounts");
+        Assert.Equal(HttpStatusCode.Unauthorized, list.StatusCode);
+        Assert.Contains(list.Headers.WwwAuthenticate, h => h.Scheme == "Bearer");
+
+        using var create = await client.PostAsJsonAsync("/api/admin/twilio-accounts", new { accountSid = Fixtures.AccountSid, authToken = Fixtures.AuthToken });
+        Assert.Equal(HttpStatusCode.Unauthorized, create.StatusCode);
+        Assert.Empty(await ListAsync("twilio-accounts"));
+    }
+
+    // ---------- create / list / delete ----------
+
+    [Fact]
+    public async Task ATwilioAccountIsCreatedListedAndDeleted()
+    {
+        var id = await CreatedIdAsync("twilio-accounts", new { accountSid = Fixtures.AccountSid, authToken = Fixtures.AuthToken, friendlyName = "Main" });
+
+        var listed = Assert.Single(await ListAsync("twilio-accounts"));
+        Assert.Equal(id, listed.GetProperty("id").GetInt64());
+        Assert.Equal(Fixtures.AccountSid, listed.GetProperty("accountSid").GetString());
+        Assert.Equal("Main", listed.GetProperty("friendlyName").GetString());
+
+        await AssertDeletedAsync("twilio-accounts", id);
+    }
+
+    [Fact]
+    public async Task AnInstallationIsCreatedListedAndDeleted()
+    {
+        var id = await CreatedIdAsync("installations", new { orgId = Fixtures.OrgId, securityContext = Fixtures.SecurityContext, connectionLinkName = "deskconnection" });
+
+        var listed = Assert.Single(await ListAsync("installations"));
+        Assert.Equal(id, listed.GetProperty("id").GetInt64());
+        Assert.Equal(Fixtures.OrgId, listed.GetProperty("orgId").GetString());
+        Assert.Equal("deskconnection", listed.GetProperty("connectionLinkName").GetString());
+        Assert.True(listed.GetProperty("hasSecurityContext").GetBoolean());
+        Assert.True(listed.GetProperty("enabled").GetBoolean());
+
+        await AssertDeletedAsync("installations", id);
+    }
+
+    [Fact]
+    public async Task ANumberIsCreatedListedAndDeleted()
+    {
+        await _app.SeedAsync(numbers: false);
+        var id = await CreatedIdAsync("numbers", new { address = Fixtures.SmsNumber, accountSid = Fixtures.AccountSid, orgId = Fixtures.OrgId });
+
+        var listed = Assert.Single(await ListAsync("numbers"));
+        Assert.Equal(id, listed.GetProperty("id").GetInt64());
+        Assert.Equal(Fixtures.SmsNumber, listed.GetProperty("address").GetString());
+        Assert.Equal(Fixtures.AccountSid, listed.GetProperty("accountSid").GetString());
+        Assert.Equal(Fixtures.OrgId, listed.GetProperty("orgId").GetString());
+
+        await AssertDeletedAsync("numbers", id);
+    }
+
+    // ---------- duplicates ----------
+
+    [Fact]
+    public async Task ASecondAccountWithTheSameAccountSidIsAConflict()
+    {
+        await CreatedIdAsync("twilio-accounts", new { accountSid = Fixtures.AccountSid, authToken = Fixtures.AuthToken });
+        using var again = await _admin.PostAsJsonAsync("/api/admin/twilio-accounts", new { accountSid = Fixtures.AccountSid, authToken = "another-token-000000000000000000" });
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Single(await ListAsync("twilio-accounts"));
+    }
+
+    [Fact]
+    public async Task ASecondInstallationForTheSameOrgIsAConflictAndKeepsTheFirstSecurityContext()
+    {
+        await _app.SeedAsync(numbers: false);
+        using var again = await _admin.PostAsJsonAsync("/api/admin/installations", new { orgId = Fixtures.OrgId, securityContext = "a-second-context" });
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Single(await ListAsync("installations"));
+
+        using var original = await _app.PullRawAsync(new { channelState = "" });
+        Assert.Equal(HttpStatusCode.OK, original.StatusCode);
+        using var second = await _app.PullRawAsync(new { channelState = "" }, securityContext: "a-second-context");
+        Assert.Equal(HttpStatusCode.Forbidden, second.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("+14155550100", "+1 (415) 555-0100")]
+    [InlineData("+1 (415) 555-0100", "+14155550100")]
+    [InlineData("+14155550100", " +1-415-555-0100 ")]
+    [InlineData("whatsapp:+14155238886", "whatsapp:+1 415 523 8886")]
+    [InlineData("whatsapp:+1 415 523 8886", "WhatsApp:+14155238886")]
+    public async Task TheSameNumberWrittenDifferentlyIsAConflict(string first, string second)
+    {
+        await _app.SeedAsync(numbers: false);
+        await CreatedIdAsync("numbers", new { address = first, accountSid = Fixtures.AccountSid, orgId = Fixtures.OrgId });
+
+        using var again = await _admin.PostAsJsonAsync("/api/admin/numbers", new { address = second, accountSid = Fixtures.AccountSid, orgId = Fixtures.OrgId });
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Single(await ListAsync("numbers"));
+    }
+
+    // ---------- validation ----------
+
+    [Theory]
+    [InlineData("{\"accountSid\":\"AC123\",\"authToken\":\"token\"}", "accountSid")]
+    [InlineData("{\"accountSid\":\"XX11111111111111111111111111111111\",\"authToken\":\"token\"}", "accountSid")]
+    [InlineData("{\"accountSid\":\"AC1111111111111111111111111111111z\",\"authToken\":\"token\"}", "accountSid")]
+    [InlineData("{\"authToken\":\"token\"}", "accountSid")]
+    [InlineData("{\"accountSid\":\"AC11111111111111111111111111111111\"}", "authToken")]
+    [InlineData("{\"accountSid\":\"AC11111111111111111111111111111111\",\"authToken\":\"   \"}", "authToken")]
+    public async Task AnInvalidAccountIsAValidationProblemNamingTheField(string body, string field)
+    {
+        await AssertValidationProblemAsync("twilio-accounts", body, field);
+        Assert.Empty(await ListAsync("twilio-accounts"));
+    }
+
+    [Theory]
+    [InlineData("{\"securityContext\":\"x\"}", "orgId")]
+    [InlineData("{\"orgId\":\"org with spaces\"}", "orgId")]
+    [InlineData("{\"orgId\":\"28732\",\"deskDomain\":\"https://desk.zoho.com/\"}", "deskDomain")]
+    public async Task AnInvalidInstallationIsAValidationProblemNamingTheField(string body, string field)
+    {
+        await AssertValidationProblemAsync("installations", body, field);
+        Assert.Empty(await ListAsync("installations"));
+    }
+
+    [Theory]
+    [InlineData("12345", Fixtures.AccountSid, null, "address")]
+    [InlineData("whatsapp:abc", Fixtures.AccountSid, null, "address")]
+    [InlineData("+1 415", Fixtures.AccountSid, null, "address")]
+    [InlineData("", Fixtures.AccountSid, null, "address")]
+    [InlineData(Fixtures.SmsNumber, OtherAccountSid, null, "accountSid")]
+    [InlineData(Fixtures.SmsNumber, "AC123", null, "accountSid")]
+    [InlineData(Fixtures.SmsNumber, Fixtures.AccountSid, "MG123", "messagingServiceSid")]
+    [InlineData(Fixtures.SmsNumber, Fixtures.AccountSid, "AC11111111111111111111111111111111", "messagingServiceSid")]
+    public async Task AnInvalidNumberIsAValidationProblemNamingTheField(string address, string accountSid, string? messagingServiceSid, string field)
+    {
+        await _app.SeedAsync(numbers: false);
+        var body = JsonSerializer.Serialize(new { address, accountSid, orgId = Fixtures.OrgId, messagingServiceSid });
+        await AssertValidationProblemAsync("numbers", body, field);
+        Assert.Empty(await ListAsync("numbers"));
+    }
+
+    [Fact]
+    public async Task ANumberWithoutAnOrgIsAValidationProblem()
+    {
+        await _app.SeedAsync(numbers: false);
+        await AssertValidationProblemAsync("numbers", JsonSerializer.Serialize(new { address = Fixtures.SmsNumber, accountSid = Fixtures.AccountSid }), "orgId");
+    }
+
+    [Theory]
+    [InlineData("twilio-accounts", "{\"accountSid\": \"AC11111111111111111111111111111111\", \"authToken\": ")]
+    [InlineData("twilio-accounts", "{accountSid: 'AC11111111111111111111111111111111'}")]
+    [InlineData("twilio-accounts", "{\"accountSid\": 42, \"authToken\": true}")]
+    [InlineData("installations", "not json at all")]
+    [InlineData("numbers", "[1, 2, 3]")]
+    public async Task AMalformedJsonBodyIsABadRequestWithoutAStackTrace(string resource, string body)
+    {
+        using var response = await PostRawAsync(resource, body);
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        AssertNoStackTrace(text);
+        Assert.Empty(await ListAsync(resource));
+    }
+
+    [Fact]
+    public async Task AnUnknownMessageStateIsAValidationProblem()
+    {
+        using var bogus = await _admin.GetAsync("/api/admin/messages?state=bogus");
+        Assert.Equal(HttpStatusCode.BadRequest, bogus.StatusCode);
+        Assert.Equal("application/problem+json", bogus.Content.Headers.ContentType?.MediaType);
+        using var problem = JsonDocument.Parse(await bogus.Content.ReadAsStringAsync());
+        Assert.True(problem.RootElement.GetProperty("errors").TryGetProperty("state", out _));
+
+        using var numeric = await _admin.GetAsync("/api/admin/messages?state=1");
+        Assert.Equal(HttpStatusCode.BadRequest, numeric.StatusCode);
+
+        using var known = await _admin.GetAsync("/api/admin/messages?state=routed");
+        Assert.Equal(HttpStatusCode.OK, known.StatusCode);
+    }
+
+    // ---------- secrets ----------
+
+    [Fact]
+    public async Task TheAuthTokenIsNeverReturnedNorLogged()
+    {
+        const string token = "f00dfeedf00dfeedf00dfeedf00dfeed";
+        var bodies = new List<string>();
+
+        using (var created = await _admin.PostAsJsonAsync("/api/admin/twilio-accounts", new { accountSid = Fixtures.AccountSid, authToken = token }))
+        {
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            bodies.Add(await created.Content.ReadAsStringAsync());
+        }
+        using (var duplicate = await _admin.PostAsJsonAsync("/api/admin/twilio-accounts", new { accountSid = Fixtures.AccountSid, authToken = token }))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, duplicate.StatusCode);
+            bodies.Add(await duplicate.Content.ReadAsStringAsync());
+        }
+        using (var invalid = await _admin.PostAsJsonAsync("/api/admin/twilio-accounts", new { accountSid = "AC123", authToken = token, friendlyName = new string('x', 500) }))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
+            bodies.Add(await invalid.Content.ReadAsStringAsync());
+        }
+        using (var malformed = await PostRawAsync("twilio-accounts", $"{{\"accountSid\": \"{OtherAccountSid}\", \"authToken\": \"{token}\", "))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
+            bodies.Add(await malformed.Content.ReadAsStringAsync());
+        }
+        bodies.Add(await _admin.GetStringAsync("/api/admin/twilio-accounts"));
+
+        Assert.Contains(Fixtures.AccountSid, bodies[0]);
+        Assert.All(bodies, body => Assert.DoesNotContain(token, body));
+        AssertNotLogged(token);
+    }
+
+    [Fact]
+    public async Task TheSecurityContextIsNeverReturnedNorLogged()
+    {
+        const string context = "1000.c0ffee0000000000000000000000c0ffee.deadbeef00000000000000000000beef";
+        const string updated = "1000.5ecdc0ffee000000000000000000005ecd.deadbeef00000000000000000000cafe";
+        var bodies = new List<string>();
+
+        using (var created = await _admin.PostAsJsonAsync("/api/admin/installations", new { orgId = Fixtures.OrgId, securityContext = context }))
+        {
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            bodies.Add(await created.Content.ReadAsStringAsync());
+        }
+        var id = JsonDocument.Parse(bodies[0]).RootElement.GetProperty("id").GetInt64();
+        using (var duplicate = await _admin.PostAsJsonAsync("/api/admin/installations", new { orgId = Fixtures.OrgId, securityContext = context }))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, duplicate.StatusCode);
+            bodies.Add(await duplicate.Content.ReadAsStringAsync());
+        }
+        using (var invalid = await _admin.PostAsJsonAsync("/api/admin/installations", new { orgId = "bad org", securityContext = context }))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
+            bodies.Add(await invalid.Content.ReadAsStringAsync());
+        }
+        using (var put = await _admin.PutAsJsonAsync($"/api/admin/installations/{id}", new { securityContext = updated }))
+        {
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+            bodies.Add(await put.Content.ReadAsStringAsync());
+        }
+        bodies.Add(await _admin.GetStringAsync("/api/admin/installations"));
+
+        Assert.Contains("\"hasSecurityContext\":true", bodies[^1]);
+        Assert.All(bodies, body => Assert.DoesNotContain(context, body));
+        Assert.All(bodies, body => Assert.DoesNotContain(updated, body));
+        AssertNotLogged(context);
+        AssertNotLogged(updated);
+    }
+
+    // ---------- numbers ----------
+
+    [Theory]
+    [InlineData("+1 (415) 555-0100", "+14155550100", "sms")]
+    [InlineData("  +44 20 7946 0958 ", "+442079460958", "sms")]
+    [InlineData("whatsapp:+1 415 523 8886", "whatsapp:+14155238886", "whatsapp")]
+    [InlineData("WhatsApp: +1-415-523-8886", "whatsapp:+14155238886", "whatsapp")]
+    public async Task ANumberIsStoredInTwiliosFormWithItsChannel(string given, string normalised, string channel)
+    {
+        await _app.SeedAsync(numbers: false);
+        using var created = await _admin.PostAsJsonAsync("/api/admin/numbers", new { address = given, accountSid = Fixtures.AccountSid, orgId = Fixtures.OrgId });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        using var body = JsonDocument.Parse(await created.Content.ReadAsStringAsync());
+        Assert.Equal(normalised, body.RootElement.GetProperty("address").GetString());
+        Assert.Equal(channel, body.RootElement.GetProperty("channel").GetString());
+
+        var listed = Assert.Single(await ListAsync("numbers"));
+        Assert.Equal(normalised, listed.GetProperty("address").GetString());
+        Assert.Equal(channel, listed.GetProperty("channel").GetString());
+    }
+
+    [Fact]
+    public async Task TheFirstNumberOfEachKindInAnOrgIsItsDefault()
+    {
+        await _app.SeedAsync(numbers: false);
+        var sms1 = await CreateNumberAsync("+14155550100");
+        var sms2 = await CreateNumberAsync("+14155550101");
+        var wa1 = await CreateNumberAsync("whatsapp:+14155238886");
+        var wa2 = await CreateNumberAsync("whatsapp:+14155238887");
+        var otherOrg = await CreateNumberAsync("+14155550102", OtherOrgId);
+
+        var defaults = await DefaultsAsync();
+        Assert.True(defaults[sms1]);
+        Assert.False(defaults[sms2]);
+        Assert.True(defaults[wa1]);
+        Assert.False(defaults[wa2]);
+        Assert.True(defaults[otherOrg]);
+    }
+
+    [Fact]
+    public async Task ALaterNumberMarkedDefaultTakesTheDefaultOverFromTheOldOne()
+    {
+        await _app.SeedAsync(numbers: false);
+        var sms1 = await CreateNumberAsync("+14155550100");
+        var wa1 = await CreateNumberAsync("whatsapp:+14155238886");
+        var otherOrg = await CreateNumberAsync("+14155550102", OtherOrgId);
+
+        var sms2 = await CreateNumberAsync("+14155550101", isDefault: true);
+
+        var defaults = await DefaultsAsync();
+        Assert.True(defaults[sms2]);
+        Assert.False(defaults[sms1]);
+        Assert.True(defaults[wa1]);
+        Assert.True(defaults[otherOrg]);
+        Assert.Single(new[] { sms1, sms2 }, id => defaults[id]);
+    }
+
+    [Fact]
+    public async Task DeletingTheDefaultPromotesAnotherNumberOfTheSameKindAndOrg()
+    {
+        await _app.SeedAsync(numbers: false);
+        var sms1 = await CreateNumberAsync("+14155550100");
+        var wa1 = await CreateNumberAsync("whatsapp:+14155238886");
+        var wa2 = await CreateNumberAsync("whatsapp:+14155238887");
+        var otherOrgSms = await CreateNumberAsync("+14155550102", OtherOrgId);
+        var sms2 = await CreateNumberAsync("+14155550101");
+        var otherOrgSms2 = await CreateNumberAsync("+14155550103", OtherOrgId);
+
+        using (var delete = await _admin.DeleteAsync($"/api/admin/numbers/{sms1}"))
+            Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode);
+
+        var defaults = await DefaultsAsync();
+        Assert.True(defaults[sms2]);
+        Assert.True(defaults[wa1]);
+        Assert.False(defaults[wa2]);
+        Assert.True(defaults[otherOrgSms]);
+        Assert.False(defaults[otherOrgSms2]);
+
+        using (var delete = await _admin.DeleteAsync($"/api/admin/numbers/{wa1}"))
+            Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode);
+        defaults = await DefaultsAsync();
+        Assert.True(defaults[wa2]);
+        Assert.True(defaults[sms2]);
+    }
+
+    [Fact]
+    public async Task DeletingATwilioAccountThatNumbersStillUseIsAConflict()
+    {
+        await _app.SeedAsync();
+        var account = Assert.Single(await ListAsync("twilio-accounts")).GetProperty("id").GetInt64();
+
+        using (var refused = await _admin.DeleteAsync($"/api/admin/twilio-accounts/{account}"))
+            Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Single(await ListAsync("twilio-accounts"));
+        Assert.Equal(2, (await ListAsync("numbers")).Count);
+
+        foreach (var number in await ListAsync("numbers"))
+            (await _admin.DeleteAsync($"/api/admin/numbers/{number.GetProperty("id").GetInt64()}")).EnsureSuccessStatusCode();
+        using (var deleted = await _admin.DeleteAsync($"/api/admin/twilio-accounts/{account}"))
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        Assert.Empty(await ListAsync("twilio-accounts"));
+    }
+
+    // ---------- installations: PUT ----------
+
+    [Fact]
+    public async Task PuttingAnInstallationReplacesItsConnectionAndSecurityContext()
+    {
+        const string newContext = "1000.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+        await _app.SeedAsync(numbers: false);
+        var id = Assert.Single(await ListAsync("installations")).GetProperty("id").GetInt64();
+
+        using (var put = await _admin.PutAsJsonAsync($"/api/admin/installations/{id}", new { connectionLinkName = "newdeskconnection", securityContext = newContext }))
+        {
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+            using var body = JsonDocument.Parse(await put.Content.ReadAsStringAsync());
+            Assert.Equal("newdeskconnection", body.RootElement.GetProperty("connectionLinkName").GetString());
+        }
+        var listed = Assert.Single(await ListAsync("installations"));
+        Assert.Equal("newdeskconnection", listed.GetProperty("connectionLinkName").GetString());
+        Assert.Equal(Fixtures.OrgId, listed.GetProperty("orgId").GetString());
+
+        using var withNew = await _app.PullRawAsync(new { channelState = "" }, securityContext: newContext);
+        Assert.Equal(HttpStatusCode.OK, withNew.StatusCode);
+        using var withOld = await _app.PullRawAsync(new { channelState = "" });
+        Assert.Equal(HttpStatusCode.Forbidden, withOld.StatusCode);
+    }
+
+    [Fact]
+    public async Task PuttingAnInstallationWithoutASecurityContextKeepsTheStoredOne()
+    {
+        await _app.SeedAsync(numbers: false);
+        var id = Assert.Single(await ListAsync("installations")).GetProperty("id").GetInt64();
+
+        using (var put = await _admin.PutAsJsonAsync($"/api/admin/installations/{id}", new { connectionLinkName = "renamed" }))
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+
+        using var pull = await _app.PullRawAsync(new { channelState = "" });
+        Assert.Equal(HttpStatusCode.OK, pull.StatusCode);
+    }
+
+    [Fact]
+    public async Task PuttingAnUnknownInstallationIsNotFoundAndChangingItsOrgIsRefused()
+    {
+        await _app.SeedAsync(numbers: false);
+        var id = Assert.Single(await ListAsync("installations")).GetProperty("id").GetInt64();
+
+        using (var unknown = await _admin.PutAsJsonAsync($"/api/admin/installations/{id + 1000}", new { connectionLinkName = "x" }))
+            Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+
+        using var otherOrg = await _admin.PutAsJsonAsync($"/api/admin/installations/{id}", new { orgId = OtherOrgId, securityContext = "stolen" });
+        Assert.Equal(HttpStatusCode.BadRequest, otherOrg.StatusCode);
+        using var problem = JsonDocument.Parse(await otherOrg.Content.ReadAsStringAsync());
+        Assert.True(problem.RootElement.GetProperty("errors").TryGetProperty("orgId", out _));
+        Assert.Equal(Fixtures.OrgId, Assert.Single(await ListAsync("installations")).GetProperty("orgId").GetString());
+        using var pull = await _app.PullRawAsync(new { channelState = "" });
+        Assert.Equal(HttpStatusCode.OK, pull.StatusCode);
+    }
+
+    // ---------- helpers ----------
+
+    private async Task<List<JsonElement>> ListAsync(string resource)
+    {
+        using var doc = JsonDocument.Parse(await _admin.GetStringAsync($"/api/admin/{resource}"));
+        return doc.RootElement.EnumerateArray().Select(e => e.Clone()).ToList();
+    }
+
+    /// <summary>POSTs, expects 201 with an id and a Location naming that id, and returns the id.</summary>
+    private async Task<long> CreatedIdAsync(string resource, object body)
+    {
+        using var response = await _admin.PostAsJsonAsync($"/api/admin/{resource}", body);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var id = doc.RootElement.GetProperty("id").GetInt64();
+        Assert.True(id > 0);
+        Assert.NotNull(response.Headers.Location);
+        Assert.Equal($"/api/admin/{resource}/{id}", response.Headers.Location!.OriginalString);
+        return id;
+    }
+
+    /// <summary>Unknown id: 404; the Location's id: 204, then gone from the list and 404 on a second DELETE.</summary>
+    private async Task AssertDeletedAsync(string resource, long id)
+    {
+        using (var unknown = await _admin.DeleteAsync($"/api/admin/{resource}/{id + 1000}"))
+            Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Single(await ListAsync(resource));
+
+        using (var deleted = await _admin.DeleteAsync($"/api/admin/{resource}/{id}"))
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        Assert.DoesNotContain(await ListAsync(resource), e => e.GetProperty("id").GetInt64() == id);
+
+        using var again = await _admin.DeleteAsync($"/api/admin/{resource}/{id}");
+        Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
+    }
+
+    private async Task<long> CreateNumberAsync(string address, string orgId = Fixtures.OrgId, bool? isDefault = null) =>
+        await CreatedIdAsync("numbers", new { address, accountSid = Fixtures.AccountSid, orgId, isDefault });
+
+    private async Task<Dictionary<long, bool>> DefaultsAsync() =>
+        (await ListAsync("numbers")).ToDictionary(n => n.GetProperty("id").GetInt64(), n => n.GetProperty("isDefault").GetBoolean());
+
+    private Task<HttpResponseMessage> PostRawAsync(string resource, string body) =>
+        _admin.PostAsync($"/api/admin/{resource}", new StringContent(body, Encoding.UTF8, new MediaTypeHeaderValue("application/json")));
+
+    private async Task AssertValidationProblemAsync(string resource, string body, string field)
+    {
+        using var response = await PostRawAsync(resource, body);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var problem = JsonDocument.Parse(text);
+        var errors = problem.RootElement.GetProperty("errors");
+        Assert.True(errors.TryGetProperty(field, out var messages), $"no error for '{field}' in {text}");
+        Assert.NotEqual(0, messages.GetArrayLength());
+    }
+
+    private static void AssertNoStackTrace(string text)
+    {
+        Assert.DoesNotContain("   at ", text);
+        Assert.DoesNotContain("Exception", text);
+        Assert.DoesNotContain(".cs:line", text);
+    }
+
+    private void AssertNotLogged(string secret)
+    {
+        Assert.NotEmpty(_app.Logs.Lines);
+        Assert.DoesNotContain(_app.Logs.Lines, line => line.Contains(secret, StringComparison.Ordinal));
+    }
+}

@@ -1,0 +1,259 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using TwilioChannel.Web.Tests.Infrastructure;
+
+namespace TwilioChannel.Web.Tests.Desk;
+
+/// <summary>
+/// POST /desk/events: Desk's platform callbacks, signed with HASH = lowercase hex HMAC-SHA256(raw body, extension
+/// secret). Only a genuine event may install, re-key or uninstall an org.
+/// </summary>
+public sealed class DeskEventsTests : IAsyncLifetime
+{
+    private const string ForgedContext = "1000.f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0.0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f";
+    private const string NewContext = "1000.1234567890abcdef1234567890abcdef.fedcba0987654321fedcba0987654321";
+
+    private readonly ChannelApp _app = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() { _app.Dispose(); return Task.CompletedTask; }
+
+    [Fact]
+    public async Task ASignedInstallEventLetsTheOrgPull()
+    {
+        using var response = await PostEventAsync(_app, Fixtures.Text("desk-event-install.json"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        using var pull = await _app.PullAsync();
+        Assert.True(pull.RootElement.TryGetProperty("channelState", out _));
+        var installation = Assert.Single(await InstallationsAsync());
+        Assert.Equal(Fixtures.OrgId, installation.GetProperty("orgId").GetString());
+        Assert.True(installation.GetProperty("hasSecurityContext").GetBoolean());
+        Assert.True(installation.GetProperty("enabled").GetBoolean());
+    }
+
+    [Fact]
+    public async Task TheHashIsComputedOverTheRawBytesNotOverAReserialisedBody()
+    {
+        // Odd spacing and key order: a verifier that re-serialises the JSON would compute another HASH.
+        var body = $"{{\n  \"securityContext\" :\"{Fixtures.SecurityContext}\",   \"orgId\":\"{Fixtures.OrgId}\",\"event\":\"onInstall\"\n}}";
+        using var response = await PostEventAsync(_app, body);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        using var pull = await _app.PullRawAsync(new { channelState = "" });
+        Assert.Equal(HttpStatusCode.OK, pull.StatusCode);
+    }
+
+    public static TheoryData<string, string?> Forgeries => new()
+    {
+        { "wrong secret", Hash("not-the-extension-secret", ForgedInstall) },
+        { "missing", null },
+        { "empty", "" },
+        { "signature of another body", Hash(ChannelApp.ExtensionSecret, Fixtures.Text("desk-event-install.json")) },
+        { "truncated", Hash(ChannelApp.ExtensionSecret, ForgedInstall)[..32] },
+        { "not hex", new string('z', 64) },
+    };
+
+    [Theory]
+    [MemberData(nameof(Forgeries))]
+    public async Task ForgedEventNeverReplacesTheSecurityContext(string forgery, string? hash)
+    {
+        await _app.SeedAsync(numbers: false);
+
+        using var response = await PostEventAsync(_app, ForgedInstall, hash);
+        Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{forgery}: {response.StatusCode}");
+
+        using var original = await _app.PullRawAsync(new { channelState = "" });
+        Assert.Equal(HttpStatusCode.OK, original.StatusCode);
+        using var forged = await _app.PullRawAsync(new { channelState = "" }, securityContext: ForgedContext);
+        Assert.Equal(HttpStatusCode.Forbidden, forged.StatusCode);
+    }
+
+    [Fact]
+    public async Task AForgedInstallForANewOrgCreatesNothing()
+    {
+        var body = Event("onInstall", "99999", ForgedContext);
+        using var response = await PostEventAsync(_app, body, Hash("guessed-secret", body));
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+
+        Assert.Empty(await InstallationsAsync());
+        using var pull = await _app.PullRawAsync(new { channelState = "" }, orgId: "99999", securityContext: ForgedContext);
+        Assert.Equal(HttpStatusCode.Forbidden, pull.StatusCode);
+    }
+
+    [Fact]
+    public async Task AForgedUninstallLeavesTheOrgEnabled()
+    {
+        await _app.SeedAsync(numbers: false);
+        var body = Event("onUninstall", Fixtures.OrgId, null);
+        using var response = await PostEventAsync(_app, body, Hash("guessed-secret", body));
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+
+        using var pull = await _app.PullRawAsync(new { channelState = "" });
+        Assert.Equal(HttpStatusCode.OK, pull.StatusCode);
+    }
+
+    [Fact]
+    public async Task WithoutAnExtensionSecretEvenACorrectlySignedEventIsRefused()
+    {
+        using var app = new ChannelApp(settings: new() { ["Desk:ExtensionSecret"] = "" });
+        await app.SeedAsync(numbers: false);
+
+        // Signed with the secret the sender believes in, and with the empty key an unconfigured service might use.
+        using var signed = await PostEventAsync(app, ForgedInstall, Hash(ChannelApp.ExtensionSecret, ForgedInstall));
+        Assert.Equal(HttpStatusCode.Forbidden, signed.StatusCode);
+        using var emptyKey = await PostEventAsync(app, ForgedInstall, Hash("", ForgedInstall));
+        Assert.Equal(HttpStatusCode.Forbidden, emptyKey.StatusCode);
+
+        using var original = await app.PullRawAsync(new { channelState = "" });
+        Assert.Equal(HttpStatusCode.OK, original.StatusCode);
+        using var forged = await app.PullRawAsync(new { channelState = "" }, securityContext: ForgedContext);
+        Assert.Equal(HttpStatusCode.Forbidden, forged.StatusCode);
+    }
+
+    [Fact]
+    public async Task AfterUninstallPullsAreRefusedUntilTheOrgInstallsAgain()
+    {
+        using (var install = await PostEventAsync(_app, Fixtures.Text("desk-event-install.json")))
+            Assert.Equal(HttpStatusCode.OK, install.StatusCode);
+        using (var pull = await _app.PullRawAsync(new { channelState = "" }))
+            Assert.Equal(HttpStatusCode.OK, pull.StatusCode);
+
+        using (var uninstall = await PostEventAsync(_app, Event("onUninstall", Fixtures.OrgId, Fixtures.SecurityContext)))
+            Assert.Equal(HttpStatusCode.OK, uninstall.StatusCode);
+        using (var pull = await _app.PullRawAsync(new { channelState = "" }))
+            Assert.Equal(HttpStatusCode.Forbidden, pull.StatusCode);
+        Assert.False(Assert.Single(await InstallationsAsync()).GetProperty("enabled").GetBoolean());
+
+        using (var reinstall = await PostEventAsync(_app, Event("onInstall", Fixtures.OrgId, NewContext)))
+            Assert.Equal(HttpStatusCode.OK, reinstall.StatusCode);
+        using (var pull = await _app.PullRawAsync(new { channelState = "" }, securityContext: NewContext))
+            Assert.Equal(HttpStatusCode.OK, pull.StatusCode);
+        using (var old = await _app.PullRawAsync(new { channelState = "" }))
+            Assert.Equal(HttpStatusCode.Forbidden, old.StatusCode);
+        Assert.True(Assert.Single(await InstallationsAsync()).GetProperty("enabled").GetBoolean());
+    }
+
+    [Fact]
+    public async Task AnUninstallForAnUnknownOrgIsAcknowledgedAndCreatesNothing()
+    {
+        using var response = await PostEventAsync(_app, Event("onUninstall", "77777", null));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Empty(await InstallationsAsync());
+    }
+
+    [Fact]
+    public async Task AConfigParamAddWithANewSecurityContextReplacesIt()
+    {
+        await _app.SeedAsync(numbers: false);
+
+        using var response = await PostEventAsync(_app, Event("onConfigParamAdd", Fixtures.OrgId, NewContext));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        using var withNew = await _app.PullRawAsync(new { channelState = "" }, securityContext: NewContext);
+        Assert.Equal(HttpStatusCode.OK, withNew.StatusCode);
+        using var withOld = await _app.PullRawAsync(new { channelState = "" });
+        Assert.Equal(HttpStatusCode.Forbidden, withOld.StatusCode);
+        Assert.Single(await InstallationsAsync());
+    }
+
+    [Fact]
+    public async Task AnEventWithoutASecurityContextKeepsTheStoredOne()
+    {
+        await _app.SeedAsync(numbers: false);
+
+        using var response = await PostEventAsync(_app, Event("onUpdate", Fixtures.OrgId, null));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        using var pull = await _app.PullRawAsync(new { channelState = "" });
+        Assert.Equal(HttpStatusCode.OK, pull.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("this is not json")]
+    [InlineData("{\"event\":\"onInstall\",\"orgId\":")]
+    [InlineData("[\"onInstall\",\"28732\"]")]
+    [InlineData("\"onInstall\"")]
+    [InlineData("{\"event\":\"onInstall\",\"securityContext\":\"1000.abc\"}")]
+    [InlineData("{\"orgId\":\"28732\",\"securityContext\":\"1000.abc\"}")]
+    [InlineData("{\"event\":\"onInstall\",\"orgId\":{\"id\":\"28732\"},\"securityContext\":\"1000.abc\"}")]
+    [InlineData("")]
+    public async Task GarbageWithAValidHashIsABadRequestAndChangesNothing(string body)
+    {
+        await _app.SeedAsync(numbers: false);
+
+        using var response = await PostEventAsync(_app, body);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain("   at ", text);
+        Assert.DoesNotContain("Exception", text);
+
+        Assert.Single(await InstallationsAsync());
+        using var pull = await _app.PullRawAsync(new { channelState = "" });
+        Assert.Equal(HttpStatusCode.OK, pull.StatusCode);
+    }
+
+    [Fact]
+    public async Task AnOrgIdGivenAsAJsonNumberWorks()
+    {
+        var body = $"{{\"event\":\"onInstall\",\"orgId\":{Fixtures.OrgId},\"securityContext\":\"{Fixtures.SecurityContext}\"}}";
+        using var response = await PostEventAsync(_app, body);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        Assert.Equal(Fixtures.OrgId, Assert.Single(await InstallationsAsync()).GetProperty("orgId").GetString());
+        using var pull = await _app.PullRawAsync(new { channelState = "" });
+        Assert.Equal(HttpStatusCode.OK, pull.StatusCode);
+    }
+
+    [Fact]
+    public async Task TheEventsSecurityContextIsNeverLogged()
+    {
+        using (var install = await PostEventAsync(_app, Event("onInstall", Fixtures.OrgId, NewContext)))
+            Assert.Equal(HttpStatusCode.OK, install.StatusCode);
+        using (var forged = await PostEventAsync(_app, ForgedInstall, Hash("guessed-secret", ForgedInstall)))
+            Assert.Equal(HttpStatusCode.Forbidden, forged.StatusCode);
+
+        Assert.NotEmpty(_app.Logs.Lines);
+        Assert.DoesNotContain(_app.Logs.Lines, line => line.Contains(NewContext, StringComparison.Ordinal));
+        Assert.DoesNotContain(_app.Logs.Lines, line => line.Contains(ForgedContext, StringComparison.Ordinal));
+    }
+
+    // ---------- helpers ----------
+
+    private static readonly string ForgedInstall = Event("onInstall", Fixtures.OrgId, ForgedContext);
+
+    private static string Event(string name, string orgId, string? securityContext) =>
+        JsonSerializer.Serialize(securityContext is null
+            ? new Dictionary<string, string> { ["event"] = name, ["orgId"] = orgId }
+            : new Dictionary<string, string> { ["event"] = name, ["orgId"] = orgId, ["securityContext"] = securityContext });
+
+    /// <summary>Lowercase hex HMAC-SHA256 of the body's UTF-8 bytes, written from Desk's description.</summary>
+    private static string Hash(string secret, string body) =>
+        Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(body)));
+
+    /// <summary>Posts the exact bytes of the body, signed with the test secret.</summary>
+    private static Task<HttpResponseMessage> PostEventAsync(ChannelApp app, string body) =>
+        PostEventAsync(app, body, Hash(ChannelApp.ExtensionSecret, body));
+
+    /// <summary>Posts the exact bytes of the body with the given HASH header (null: no header at all).</summary>
+    private static Task<HttpResponseMessage> PostEventAsync(ChannelApp app, string body, string? hash)
+    {
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        var request = new HttpRequestMessage(HttpMethod.Post, "/desk/events") { Content = content };
+        if (hash is not null) request.Headers.TryAddWithoutValidation("HASH", hash);
+        return app.CreateClient().SendAsync(request);
+    }
+
+    private async Task<List<JsonElement>> InstallationsAsync()
+    {
+        using var admin = _app.Admin();
+        var list = await admin.GetFromJsonAsync<List<JsonElement>>("/api/admin/installations");
+        return list!;
+    }
+}

@@ -1,0 +1,154 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using TwilioChannel.Web.Tests.Infrastructure;
+
+namespace TwilioChannel.Web.Tests;
+
+/// <summary>Health probes and internet-facing hygiene: no secrets in logs, bounded bodies, no stack traces.</summary>
+public sealed class HealthAndHygieneTests : IAsyncLifetime
+{
+    private const string WrongContext = "1000.0badc0de0badc0de0badc0de0badc0de.0badc0de0badc0de0badc0de0badc0de";
+
+    private readonly ChannelApp _app = new();
+
+    public Task InitializeAsync() => _app.SeedAsync();
+
+    public Task DisposeAsync() { _app.Dispose(); return Task.CompletedTask; }
+
+    [Theory]
+    [InlineData("/health/live")]
+    [InlineData("/health/ready")]
+    public async Task HealthProbesAnswerHealthy(string path)
+    {
+        using var response = await _app.CreateClient().GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Healthy", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task HealthProbesNeedNoAdminKey()
+    {
+        using var client = _app.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "wrong");
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("Trace")]
+    public async Task APullNeverPutsItsSecurityContextIntoTheLogs(string? level)
+    {
+        using var app = level is null ? new ChannelApp() : new ChannelApp(settings: new()
+        {
+            ["Logging:LogLevel:Default"] = level,
+            ["Logging:LogLevel:Microsoft.AspNetCore"] = level,
+        });
+        await app.SeedAsync(numbers: false);
+        using var client = app.CreateClient();
+        var query = $"orgId={Fixtures.OrgId}&securityContext={Uri.EscapeDataString(Fixtures.SecurityContext)}";
+
+        using (var ok = await app.PullRawAsync(new { channelState = "" }))
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        using (var wrong = await app.PullRawAsync(new { channelState = "" }, securityContext: WrongContext))
+            Assert.Equal(HttpStatusCode.Forbidden, wrong.StatusCode);
+        using (var unknownOrg = await app.PullRawAsync(new { channelState = "" }, orgId: "99999"))
+            Assert.Equal(HttpStatusCode.Forbidden, unknownOrg.StatusCode);
+        using (var badBody = await client.PostAsync($"/desk/pull?{query}", new StringContent("{not json", Encoding.UTF8, "application/json")))
+            Assert.Equal(HttpStatusCode.BadRequest, badBody.StatusCode);
+        using (var wrongMethod = await client.GetAsync($"/desk/pull?{query}"))
+            Assert.Equal(HttpStatusCode.MethodNotAllowed, wrongMethod.StatusCode);
+        using (var unknownRoute = await client.PostAsync($"/desk/push-nowhere?{query}", new StringContent("{}", Encoding.UTF8, "application/json")))
+            Assert.Equal(HttpStatusCode.NotFound, unknownRoute.StatusCode);
+
+        var lines = app.Logs.Lines.ToList();
+        Assert.NotEmpty(lines);
+        if (level == "Trace")
+            Assert.Contains(lines, line => line.StartsWith("Trace Microsoft.AspNetCore", StringComparison.Ordinal) || line.StartsWith("Debug Microsoft.AspNetCore", StringComparison.Ordinal));
+        foreach (var secret in new[] { Fixtures.SecurityContext, Uri.EscapeDataString(Fixtures.SecurityContext), WrongContext })
+            Assert.DoesNotContain(lines, line => line.Contains(secret, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AnOversizedPullBodyIsRefusedWith413AndTheServiceKeepsAnswering(bool chunked)
+    {
+        using var client = _app.CreateClient();
+        var path = $"/desk/pull?orgId={Fixtures.OrgId}&securityContext={Uri.EscapeDataString(Fixtures.SecurityContext)}";
+
+        using (var response = await client.PostAsync(path, OversizedJson(2 * 1024 * 1024, chunked)))
+        {
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.DoesNotContain("   at ", text);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
+        using var pull = await _app.PullAsync();
+        Assert.True(pull.RootElement.TryGetProperty("data", out _));
+    }
+
+    [Theory]
+    [InlineData("/desk/events")]
+    [InlineData("/api/admin/twilio-accounts")]
+    public async Task AnOversizedBodyIsRefusedWith413Anywhere(string path)
+    {
+        using var client = _app.Admin();
+        using var response = await client.PostAsync(path, OversizedJson(2 * 1024 * 1024, chunked: false));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
+    }
+
+    [Fact]
+    public async Task ABodyJustUnderTheLimitIsStillAccepted()
+    {
+        using var client = _app.CreateClient();
+        var path = $"/desk/pull?orgId={Fixtures.OrgId}&securityContext={Uri.EscapeDataString(Fixtures.SecurityContext)}";
+        var json = "{\"other\":\"" + new string('a', 900 * 1024) + "\",\"channelState\":\"\"}";
+        using var response = await client.PostAsync(path, new StringContent(json, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("GET", "/no/such/route")]
+    [InlineData("POST", "/desk/nothing-here")]
+    [InlineData("GET", "/api/admin/../../etc/passwd")]
+    public async Task AnUnknownRouteIsNotFoundWithoutAStackTrace(string method, string path)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        using var response = await _app.CreateClient().SendAsync(request);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain("   at ", text);
+        Assert.DoesNotContain("Exception", text);
+        Assert.DoesNotContain(".cs:line", text);
+    }
+
+    /// <summary>A JSON object padded to <paramref name="size"/> bytes; chunked: no Content-Length, so the server can
+    /// only find out by reading.</summary>
+    private static HttpContent OversizedJson(int size, bool chunked)
+    {
+        var bytes = Encoding.UTF8.GetBytes("{\"channelState\":\"\",\"padding\":\"" + new string('a', size) + "\"}");
+        HttpContent content = chunked ? new StreamContent(new UnseekableStream(bytes)) : new ByteArrayContent(bytes);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        return content;
+    }
+
+    /// <summary>A stream whose length is unknown, so HttpClient can't send a Content-Length.</summary>
+    private sealed class UnseekableStream(byte[] data) : Stream
+    {
+        private readonly MemoryStream _inner = new(data);
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        protected override void Dispose(bool disposing) { if (disposing) _inner.Dispose(); base.Dispose(disposing); }
+    }
+}

@@ -1,0 +1,109 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Time.Testing;
+using TwilioChannel.Web.Tests.Infrastructure;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+using WireMock.Server;
+
+namespace TwilioChannel.Web.Tests.Twilio;
+
+public sealed class MediaTests : IAsyncLifetime
+{
+    private const string MediaPath = "/2010-04-01/Accounts/AC11111111111111111111111111111111/Messages/MM3c8e0f1a2b3c4d5e6f7a8b9c0d1e2f3a/Media/ME4d9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b";
+    private static readonly byte[] Jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3, 4, 5, 0xFF, 0xD9];
+
+    private readonly WireMockServer _twilio = FakeServer.Start();
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
+    private readonly ChannelApp _app;
+
+    public MediaTests()
+    {
+        _app = new ChannelApp(settings: new() { ["Twilio:ApiBaseUrl"] = _twilio.Url })
+        {
+            ConfigureServices = services => services.Replace(ServiceDescriptor.Singleton<TimeProvider>(_time)),
+        };
+        // Twilio answers the authenticated media URL with a redirect to a pre-signed CDN URL.
+        _twilio.Given(Request.Create().WithPath(MediaPath).UsingGet())
+            .RespondWith(Response.Create().WithStatusCode(307).WithHeader("Location", _twilio.Url + "/cdn/photo.jpg?Expires=1&Signature=abc"));
+        _twilio.Given(Request.Create().WithPath("/cdn/photo.jpg").UsingGet())
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "image/jpeg").WithBody(Jpeg));
+    }
+
+    public async Task InitializeAsync()
+    {
+        await _app.SeedAsync();
+        (await _app.PostInboundAsync(Fixtures.Form("whatsapp-image.form"))).EnsureSuccessStatusCode();
+        await _app.RouteAsync();
+    }
+
+    public Task DisposeAsync()
+    {
+        _app.Dispose();
+        _twilio.Stop();
+        return Task.CompletedTask;
+    }
+
+    private async Task<string> MediaPathFromPullAsync()
+    {
+        using var pull = await _app.PullAsync();
+        var url = pull.RootElement.GetProperty("data").GetProperty("threads")[0].GetProperty("attachmentUrls")[0].GetString()!;
+        return new Uri(url).PathAndQuery;
+    }
+
+    [Fact]
+    public async Task TheAttachmentIsStreamedFromTwilioWithCredentialsOnlyToTheApiHost()
+    {
+        var response = await _app.CreateClient().GetAsync(await MediaPathFromPullAsync());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("image/jpeg", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(Jpeg, await response.Content.ReadAsByteArrayAsync());
+
+        var apiCall = Assert.Single(_twilio.LogEntries, e => e.RequestMessage.Path == MediaPath);
+        var expected = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{Fixtures.AccountSid}:{Fixtures.AuthToken}"));
+        Assert.Equal(expected, apiCall.RequestMessage.Headers!["Authorization"].Single());
+
+        var cdnCall = Assert.Single(_twilio.LogEntries, e => e.RequestMessage.Path == "/cdn/photo.jpg");
+        Assert.False(cdnCall.RequestMessage.Headers!.ContainsKey("Authorization"), "credentials must not follow the redirect");
+    }
+
+    [Fact]
+    public async Task AnExpiredMediaUrlIsRefused()
+    {
+        var path = await MediaPathFromPullAsync();
+        _time.Advance(TimeSpan.FromDays(2));
+        var response = await _app.CreateClient().GetAsync(path);
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.DoesNotContain(_twilio.LogEntries, e => e.RequestMessage.Path == MediaPath);
+    }
+
+    [Fact]
+    public async Task AForgedOrAlteredMediaTokenIsRefused()
+    {
+        var path = await MediaPathFromPullAsync();
+        var token = path["/media/".Length..];
+        var altered = token[..^3] + (token[^3] == 'A' ? "B" : "A") + token[^2..];
+        foreach (var candidate in new[] { "/media/" + altered, "/media/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "/media/" + new string('x', 5000) })
+        {
+            var response = await _app.CreateClient().GetAsync(candidate);
+            Assert.True(response.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.NotFound, $"{candidate[..20]}… answered {response.StatusCode}");
+        }
+        Assert.Empty(_twilio.LogEntries);
+    }
+
+    [Fact]
+    public void OnlyTheMessagesOwnAccountMediaPathsAreEverFetched()
+    {
+        var options = new Configuration.TwilioApiOptions { ApiBaseUrl = "http://127.0.0.1:9999" };
+        Assert.Equal(new Uri("http://127.0.0.1:9999" + MediaPath), MediaEndpointProbe(options, "https://api.twilio.com" + MediaPath));
+        Assert.Null(MediaEndpointProbe(options, "https://evil.example.com/2010-04-01/Accounts/AC22222222222222222222222222222222/Media/ME1"));
+        Assert.Null(MediaEndpointProbe(options, "not a url"));
+    }
+
+    private static Uri? MediaEndpointProbe(Configuration.TwilioApiOptions options, string url) =>
+        Web.Twilio.MediaEndpoint.TwilioRequest(url, Fixtures.AccountSid, options);
+}
