@@ -4,6 +4,7 @@ using TwilioChannel.Web.Configuration;
 using TwilioChannel.Web.Data;
 using TwilioChannel.Web.Desk;
 using TwilioChannel.Web.Health;
+using TwilioChannel.Web.Replies;
 using TwilioChannel.Web.Routing;
 using TwilioChannel.Web.Secrets;
 using TwilioChannel.Web.Twilio;
@@ -19,6 +20,7 @@ builder.AddChannelHealth();
 builder.AddTwilioInbound();
 builder.AddRouting();
 builder.AddDesk();
+builder.AddReplies();
 builder.AddAdmin();
 builder.Services.AddSingleton<PublicUrls>();
 
@@ -28,10 +30,12 @@ await app.MigrateDatabaseAsync();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseMiddleware<RequestBodyLimit>();
 
 app.MapChannelHealth();
 app.MapTwilio();
 app.MapDesk();
+app.MapReplies();
 app.MapAdmin();
 
 app.Run();

@@ -3,11 +3,18 @@ using TwilioChannel.Web.Data;
 
 namespace TwilioChannel.Web.Admin;
 
-/// <summary>GET /api/admin/messages?state=unrouted|routed|received&amp;after=&lt;id&gt;&amp;limit=: stored messages, oldest first.</summary>
+/// <summary>
+/// GET /api/admin/messages?state=unrouted|routed|received&amp;after=&lt;id&gt;&amp;limit=: stored customer messages, oldest
+/// first. GET /api/admin/messages?status=failed (or any delivery status): our replies' messages by delivery status,
+/// newest first, with the reason an agent can act on.
+/// </summary>
 internal static class MessagesApi
 {
     public sealed record MessageResponse(long Id, string MessageSid, string AccountSid, string? OrgId, string From, string To, string Body,
         int NumMedia, string Direction, string State, DateTime ReceivedAt);
+
+    public sealed record OutboundResponse(string MessageSid, string Status, int? ErrorCode, string? ErrorReason, string? To, string? From,
+        string? OrgId, string? DeskThreadId, string? ExtParentId, DateTime UpdatedAt);
 
     public static RouteGroupBuilder MapMessages(this RouteGroupBuilder admin)
     {
@@ -15,8 +22,9 @@ internal static class MessagesApi
         return admin;
     }
 
-    private static async Task<IResult> ListAsync(ChannelDbContext db, string? state, long? after, int? limit, CancellationToken ct)
+    private static async Task<IResult> ListAsync(ChannelDbContext db, string? state, string? status, long? after, int? limit, CancellationToken ct)
     {
+        if (!string.IsNullOrEmpty(status)) return await ListOutboundAsync(db, status, limit, ct);
         var validation = new Validation();
         MessageState? filter = null;
         if (!string.IsNullOrEmpty(state))
@@ -34,5 +42,23 @@ internal static class MessagesApi
                 m.State.ToString().ToLower(), m.ReceivedAt))
             .ToListAsync(ct);
         return TypedResults.Ok(page);
+    }
+
+    private static readonly string[] FailedStatuses = ["failed", "undelivered", "canceled"];
+
+    private static async Task<IResult> ListOutboundAsync(ChannelDbContext db, string status, int? limit, CancellationToken ct)
+    {
+        if (limit is < 1 or > 1000 || status.Length > 32)
+            return new Validation().Add("limit", "limit must be between 1 and 1000.").Problem();
+        var wanted = status.Equals("failed", StringComparison.OrdinalIgnoreCase) ? FailedStatuses : [status.ToLowerInvariant()];
+        var rows = await (from s in db.OutboundStatuses.AsNoTracking()
+                          where wanted.Contains(s.Status)
+                          join r in db.Replies.AsNoTracking() on s.ReplyId equals r.Id into replies
+                          from r in replies.DefaultIfEmpty()
+                          orderby s.UpdatedAt descending
+                          select new OutboundResponse(s.MessageSid, s.Status, s.ErrorCode, s.ErrorReason, s.To, s.From,
+                              s.OrgId ?? (r == null ? null : r.OrgId), r == null ? null : r.DeskThreadId, r == null ? null : r.ExtParentId, s.UpdatedAt))
+            .Take(limit ?? 100).ToListAsync(ct);
+        return TypedResults.Ok(rows);
     }
 }

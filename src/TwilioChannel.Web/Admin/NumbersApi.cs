@@ -12,12 +12,14 @@ namespace TwilioChannel.Web.Admin;
 /// </summary>
 internal static class NumbersApi
 {
-    public sealed record CreateRequest(string? Address, string? AccountSid, string? OrgId, string? MessagingServiceSid, bool? IsDefault);
+    public sealed record CreateRequest(string? Address, string? AccountSid, string? OrgId, string? MessagingServiceSid, bool? IsDefault, string? WhatsAppTemplateSid);
 
-    public sealed record NumberResponse(long Id, string Address, string Channel, string AccountSid, string OrgId, string? MessagingServiceSid, bool IsDefault, DateTime CreatedAt)
+    public sealed record NumberResponse(long Id, string Address, string Channel, string AccountSid, string OrgId, string? MessagingServiceSid,
+        string? WhatsAppTemplateSid, bool IsDefault, DateTime CreatedAt)
     {
         public static NumberResponse From(ChannelNumber n) =>
-            new(n.Id, n.Address, n.Channel == MessagingChannel.WhatsApp ? "whatsapp" : "sms", n.AccountSid, n.OrgId, n.MessagingServiceSid, n.IsDefault, n.CreatedAt);
+            new(n.Id, n.Address, n.Channel == MessagingChannel.WhatsApp ? "whatsapp" : "sms", n.AccountSid, n.OrgId, n.MessagingServiceSid,
+                n.WhatsAppTemplateSid, n.IsDefault, n.CreatedAt);
     }
 
     public static RouteGroupBuilder MapNumbers(this RouteGroupBuilder admin)
@@ -36,10 +38,13 @@ internal static class NumbersApi
             .Required("address", request.Address, 64)
             .Sid("accountSid", request.AccountSid, "AC", required: true)
             .Required("orgId", request.OrgId, 64)
-            .Sid("messagingServiceSid", request.MessagingServiceSid, "MG", required: false);
+            .Sid("messagingServiceSid", request.MessagingServiceSid, "MG", required: false)
+            .Sid("whatsAppTemplateSid", request.WhatsAppTemplateSid, "HX", required: false);
         var address = default(ChannelAddress);
         if (request.Address is { Length: > 0 and <= 64 } && !PhoneAddress.TryNormalize(request.Address, out address))
             validation.Add("address", "address must be an E.164 number (+14155550100) or a WhatsApp sender (whatsapp:+14155238886).");
+        if (request.WhatsAppTemplateSid is { Length: > 0 } && address is { Channel: not MessagingChannel.WhatsApp })
+            validation.Add("whatsAppTemplateSid", "Only WhatsApp senders have re-engagement templates.");
         if (validation.IsValid && !await db.TwilioAccounts.AnyAsync(a => a.AccountSid == request.AccountSid, ct))
             validation.Add("accountSid", "No Twilio account with this SID is configured: add it under /api/admin/twilio-accounts first.");
         if (!validation.IsValid) return validation.Problem();
@@ -57,6 +62,7 @@ internal static class NumbersApi
             AccountSid = request.AccountSid!,
             OrgId = orgId,
             MessagingServiceSid = string.IsNullOrWhiteSpace(request.MessagingServiceSid) ? null : request.MessagingServiceSid,
+            WhatsAppTemplateSid = string.IsNullOrWhiteSpace(request.WhatsAppTemplateSid) ? null : request.WhatsAppTemplateSid,
             IsDefault = request.IsDefault == true || !sameKind.Any(n => n.IsDefault),
             CreatedAt = time.GetUtcNow().UtcDateTime,
         };

@@ -22,6 +22,10 @@ public sealed class DeskOptions : IValidatableObject
     [Range(0, 100_000)]
     public int NewTicketAfterHours { get; set; }
 
+    /// <summary>Bounds everything one push does (Desk's own wait is undocumented).</summary>
+    [Range(2, 120)]
+    public int PushTimeoutSeconds { get; set; } = 10;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (string.IsNullOrWhiteSpace(ApiBaseUrl)) yield break;

@@ -12,6 +12,9 @@ public sealed class ChannelDbContext(DbContextOptions<ChannelDbContext> options)
     public DbSet<Conversation> Conversations => Set<Conversation>();
     public DbSet<FeedThread> FeedThreads => Set<FeedThread>();
     public DbSet<Counter> Counters => Set<Counter>();
+    public DbSet<Reply> Replies => Set<Reply>();
+    public DbSet<OutboundStatus> OutboundStatuses => Set<OutboundStatus>();
+    public DbSet<OptOut> OptOuts => Set<OptOut>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder builder)
     {
@@ -59,6 +62,19 @@ public sealed class ChannelDbContext(DbContextOptions<ChannelDbContext> options)
             e.HasIndex(x => new { x.OrgId, x.Position }).IsUnique();
             e.HasIndex(x => x.MessageId);
         });
+        model.Entity<Reply>(e =>
+        {
+            // Exactly once per Desk reply: the claim is this unique index.
+            e.HasIndex(x => new { x.OrgId, x.DeskThreadId }).IsUnique();
+            e.Property(x => x.State).HasConversion<int>();
+        });
+        model.Entity<OutboundStatus>(e =>
+        {
+            e.HasKey(x => x.MessageSid);
+            e.HasIndex(x => new { x.Status, x.UpdatedAt });
+            e.HasIndex(x => x.ReplyId);
+        });
+        model.Entity<OptOut>(e => e.HasIndex(x => new { x.SenderKey, x.CustomerAddress }).IsUnique());
         model.Entity<Counter>(e =>
         {
             e.HasKey(x => x.Name);

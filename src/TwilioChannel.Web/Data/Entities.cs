@@ -39,6 +39,8 @@ public sealed class ChannelNumber
     public required string Address { get; set; }
     public MessagingChannel Channel { get; set; }
     public string? MessagingServiceSid { get; set; }
+    /// <summary>An approved WhatsApp template (ContentSid, HX…) sent when a reply comes outside the 24-hour window.</summary>
+    public string? WhatsAppTemplateSid { get; set; }
     public bool IsDefault { get; set; }
     public DateTime CreatedAt { get; set; }
 }
@@ -108,4 +110,59 @@ public sealed class Counter
     public long Value { get; set; }
 
     public const string Feed = "feed";
+}
+
+public enum ReplyState { Sending = 0, Sent = 1, Failed = 2 }
+
+/// <summary>
+/// One agent reply pushed by Desk, keyed by Desk's thread id: the row is claimed before anything is sent, so a repeated
+/// or concurrent push of the same id never reaches the customer twice; it answers the stored outcome instead.
+/// </summary>
+public sealed class Reply
+{
+    public long Id { get; set; }
+    public required string OrgId { get; set; }
+    public required string DeskThreadId { get; set; }
+    public string? DeskTicketId { get; set; }
+    public required string ExtParentId { get; set; }
+    public string? To { get; set; }
+    public string? From { get; set; }
+    public string? MessagingServiceSid { get; set; }
+    public ReplyState State { get; set; }
+    /// <summary>The plain text sent (after HTML conversion), for the record and the lookup after an unknown outcome.</summary>
+    public string? Body { get; set; }
+    public string? FirstSid { get; set; }
+    /// <summary>Every SID sent for this reply, in order (long replies and attachments go out as several messages).</summary>
+    public string Sids { get; set; } = "[]";
+    public int? ErrorCode { get; set; }
+    public string? FailureReason { get; set; }
+    /// <summary>What we answered Desk (status code and JSON), replayed for a repeated push.</summary>
+    public int? ResponseStatus { get; set; }
+    public string? ResponseJson { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime? CompletedAt { get; set; }
+}
+
+/// <summary>The latest delivery status of one outbound message, applied monotonically (see Domain DeliveryStatus).</summary>
+public sealed class OutboundStatus
+{
+    public required string MessageSid { get; set; }
+    public long? ReplyId { get; set; }
+    public string? OrgId { get; set; }
+    public required string Status { get; set; }
+    public int? ErrorCode { get; set; }
+    public string? ErrorReason { get; set; }
+    public string? To { get; set; }
+    public string? From { get; set; }
+    public DateTime UpdatedAt { get; set; }
+}
+
+/// <summary>A customer's SMS opt-out for one sender (a number, or the Messaging Service holding it).</summary>
+public sealed class OptOut
+{
+    public long Id { get; set; }
+    public required string SenderKey { get; set; }
+    public required string CustomerAddress { get; set; }
+    public bool OptedOut { get; set; }
+    public DateTime UpdatedAt { get; set; }
 }

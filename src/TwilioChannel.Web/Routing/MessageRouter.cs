@@ -74,6 +74,7 @@ internal sealed class MessageRouter(
         var counter = await db.Counters.SingleAsync(c => c.Name == Counter.Feed, ct);
         var numbers = await NumberLookup.LoadAsync(db, messages, ct);
         var conversations = new ConversationFinder(db);
+        var optOuts = new OptOutRecorder(db, time.GetUtcNow().UtcDateTime);
         var threadsAdded = 0;
 
         foreach (var message in messages)
@@ -89,6 +90,7 @@ internal sealed class MessageRouter(
             var inbound = InboundMessage.FromForm(form, message.ReceivedAt, out _)
                 ?? throw new InvalidOperationException($"Stored message {message.Id} lacks required fields.");
 
+            await optOuts.ApplyAsync(inbound, form, number, ct);
             var conversation = await conversations.ForAsync(number.OrgId, inbound, desk.Value.NewTicketAfterHours, ct);
             conversation.LastNumberId = number.Id;
             conversation.LastMessageAt = Max(conversation.LastMessageAt, message.ReceivedAt);

@@ -1,0 +1,32 @@
+using System.Text.Json;
+using TwilioChannel.Domain.Desk;
+using TwilioChannel.Web.Common;
+using TwilioChannel.Web.Data;
+using TwilioChannel.Web.Desk;
+
+namespace TwilioChannel.Web.Replies;
+
+/// <summary>POST /desk/push?orgId=…&amp;securityContext=…: an agent's reply, to be sent to the customer exactly once.</summary>
+internal static class PushEndpoint
+{
+    public static async Task<IResult> PushAsync(HttpContext http, ReplyService replies, PublicUrls urls, CancellationToken ct)
+    {
+        var installation = (Installation)http.Items[DeskCallerFilter.InstallationItem]!;
+        DeskReply? reply;
+        string? error;
+        try
+        {
+            using var doc = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: ct);
+            reply = DeskReply.Parse(doc.RootElement, out error);
+        }
+        catch (JsonException)
+        {
+            (reply, error) = (null, "The body must be Desk's push payload as JSON.");
+        }
+        if (reply is null) return TypedResults.Json(new { message = error }, statusCode: StatusCodes.Status400BadRequest);
+
+        var callback = new Uri(urls.BaseFor(http.Request) + "/twilio/status");
+        var outcome = await replies.HandleAsync(installation, reply, callback);
+        return TypedResults.Json(outcome.Body, statusCode: outcome.StatusCode);
+    }
+}

@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using TwilioChannel.Domain.Addresses;
+using TwilioChannel.Domain.Desk;
+using TwilioChannel.Domain.Replies;
+using TwilioChannel.Web.Data;
+using TwilioChannel.Web.Twilio;
+
+namespace TwilioChannel.Web.Replies;
+
+/// <summary>
+/// Sends one agent reply: checks what would certainly fail first (opt-out, WhatsApp window, attachments), converts the
+/// content, then sends its parts in order. Filled into <paramref name="reply"/>: what was sent and the SIDs.
+/// A create call with an unknown outcome (5xx, timeout) is never blindly repeated: we look for the message first, resend
+/// once only if it isn't there, and fail with that reason if the outcome is still unknown.
+/// </summary>
+internal sealed class ReplySender(ChannelDbContext db, TwilioApiClients clients, StatusStore statuses, TimeProvider time, ILogger<ReplySender> logger)
+{
+    private static readonly TimeSpan WhatsAppWindow = TimeSpan.FromHours(24);
+
+    public async Task<PushOutcome> SendAsync(Reply reply, ReplyTarget target, DeskReply desk, Uri statusCallback, TimeSpan budget)
+    {
+        var clock = Stopwatch.StartNew();
+        TimeSpan Left() => budget - clock.Elapsed;
+
+        reply.To = target.CustomerAddress;
+        reply.From = target.FromDisplay;
+        reply.MessagingServiceSid = target.MessagingServiceSid;
+
+        if (desk.Attachments.Count > 0)
+            return PushOutcome.Refused("This reply has attachments, and sending Desk attachments needs Zoho OAuth credentials for this org, which aren't configured. Send the text without the attachment, or ask an admin to configure Zoho OAuth.");
+
+        var client = await clients.ForAccountAsync(target.Number.AccountSid, CancellationToken.None);
+        if (client is null) return PushOutcome.Refused($"The Twilio account {target.Number.AccountSid} of {target.Number.Address} is not configured.");
+
+        if (target.Channel == MessagingChannel.Sms && await IsOptedOutAsync(target))
+            return PushOutcome.Refused(TwilioErrors.Describe(21610), 21610);
+
+        if (target.Channel == MessagingChannel.WhatsApp && !WithinWindow(target.Conversation))
+            return await WindowClosedAsync(reply, target, client, statusCallback, Left());
+
+        var text = desk.IsHtml ? HtmlToText.Convert(desk.Content, target.Channel == MessagingChannel.WhatsApp) : desk.Content;
+        if (string.IsNullOrWhiteSpace(text)) return PushOutcome.Refused("The reply is empty once formatting is removed.");
+        reply.Body = text;
+
+        var parts = ReplySplitter.Split(text);
+        var sids = new List<string>();
+        for (var i = 0; i < parts.Count; i++)
+        {
+            var options = TwilioSend.Options(target.CustomerAddress, target.Number.Address, target.MessagingServiceSid, statusCallback);
+            options.Body = parts[i];
+            var (sid, failure) = await SendOnceAsync(client, target, options, parts[i], Left, reply.Id);
+            if (sid is null)
+            {
+                var partial = sids.Count == 0 ? "" : $" Only the first {sids.Count} of {parts.Count} parts of this long reply were sent.";
+                Record(reply, sids);
+                return failure! with { Body = new() { ["message"] = failure.Body["message"]!.GetValue<string>() + partial } };
+            }
+            sids.Add(sid);
+        }
+
+        Record(reply, sids);
+        return PushOutcome.Sent(sids[0], sids, target.FromDisplay, target.CustomerAddress, desk.ExtParentId, ChannelAddress.ChannelName(target.Channel));
+    }
+
+    private async Task<(string? Sid, PushOutcome? Failure)> SendOnceAsync(
+        global::Twilio.Clients.ITwilioRestClient client, ReplyTarget target, global::Twilio.Rest.Api.V2010.Account.CreateMessageOptions options, string body, Func<TimeSpan> left, long replyId)
+    {
+        var startedAt = time.GetUtcNow().UtcDateTime;
+        for (var attempt = 1; attempt <= 2; attempt++)
+        {
+            // Keep a third of what's left for the lookup an unknown outcome needs.
+            var result = await TwilioSend.CreateAsync(client, options, Positive(left() * 0.6));
+            switch (result)
+            {
+                case SendResult.Accepted accepted:
+                    await statuses.ApplyAsync(accepted.Sid, accepted.Status, null, target.Number.OrgId, target.CustomerAddress, target.FromDisplay, replyId);
+                    return (accepted.Sid, null);
+                case SendResult.Refused refused:
+                    return (null, PushOutcome.Refused(TwilioErrors.Describe(refused.Code, refused.Message), refused.Code));
+                case SendResult.NotSent notSent:
+                    return (null, PushOutcome.Unavailable($"{notSent.Reason}; nothing was sent. Try again.", notSent.Code));
+                case SendResult.Unknown unknown:
+                    logger.LogWarning("Twilio send outcome unknown ({Reason}); looking for the message before any resend.", unknown.Reason);
+                    var found = await TwilioSend.FindRecentAsync(client, target.CustomerAddress, target.Number.Address, target.MessagingServiceSid, body, startedAt, Positive(left() * 0.5));
+                    if (found is not null)
+                    {
+                        await statuses.ApplyAsync(found, "accepted", null, target.Number.OrgId, target.CustomerAddress, target.FromDisplay, replyId);
+                        return (found, null);
+                    }
+                    if (attempt == 2 || left() < TimeSpan.FromSeconds(1))
+                        return (null, PushOutcome.Unavailable($"{unknown.Reason} and the message can't be found at Twilio: it may or may not have reached the customer. Check the conversation before sending it again."));
+                    break;
+            }
+        }
+        return (null, PushOutcome.Unavailable("Twilio did not confirm the message."));
+    }
+
+    private async Task<PushOutcome> WindowClosedAsync(Reply reply, ReplyTarget target, global::Twilio.Clients.ITwilioRestClient client, Uri statusCallback, TimeSpan left)
+    {
+        if (target.Number.WhatsAppTemplateSid is not { } template)
+            return PushOutcome.Refused(TwilioErrors.Describe(63016), 63016);
+
+        var options = TwilioSend.Options(target.CustomerAddress, target.Number.Address, target.MessagingServiceSid, statusCallback);
+        options.ContentSid = template;
+        var result = await TwilioSend.CreateAsync(client, options, Positive(left * 0.8));
+        if (result is SendResult.Accepted accepted)
+        {
+            await statuses.ApplyAsync(accepted.Sid, accepted.Status, null, target.Number.OrgId, target.CustomerAddress, target.FromDisplay, reply.Id);
+            Record(reply, [accepted.Sid]);
+            return PushOutcome.Refused("WhatsApp window closed — a template was sent inviting the customer to reply; send your message again when they answer.", 63016);
+        }
+        return PushOutcome.Refused(TwilioErrors.Describe(63016) + " Sending the re-engagement template failed too.", 63016);
+    }
+
+    private bool WithinWindow(Conversation? conversation) =>
+        conversation?.LastInboundAt is { } last && time.GetUtcNow().UtcDateTime - last < WhatsAppWindow;
+
+    private async Task<bool> IsOptedOutAsync(ReplyTarget target)
+    {
+        var keys = target.OptOutKeys.ToList();
+        return await db.OptOuts.AsNoTracking().AnyAsync(o => keys.Contains(o.SenderKey) && o.CustomerAddress == target.CustomerAddress && o.OptedOut);
+    }
+
+    private static void Record(Reply reply, List<string> sids)
+    {
+        reply.Sids = JsonSerializer.Serialize(sids);
+        reply.FirstSid = sids.FirstOrDefault();
+    }
+
+    private static TimeSpan Positive(TimeSpan t) => t > TimeSpan.FromMilliseconds(200) ? t : TimeSpan.FromMilliseconds(200);
+}

@@ -1,0 +1,37 @@
+using Microsoft.EntityFrameworkCore;
+using TwilioChannel.Domain.Addresses;
+using TwilioChannel.Domain.Desk;
+using TwilioChannel.Web.Data;
+
+namespace TwilioChannel.Web.Replies;
+
+/// <summary>Who a reply goes to and from: the number (or Messaging Service) the customer last wrote to, else the org's
+/// default number of the customer's channel.</summary>
+internal sealed record ReplyTarget(string CustomerAddress, MessagingChannel Channel, ChannelNumber Number, Conversation? Conversation)
+{
+    /// <summary>Pools reply through their Messaging Service (Twilio picks the sticky sender); single numbers from themselves.</summary>
+    public string? MessagingServiceSid => Number.MessagingServiceSid;
+
+    public string FromDisplay => Number.MessagingServiceSid ?? Number.Address;
+
+    /// <summary>Opt-outs apply per sender: the Messaging Service holding the number, or the number itself.</summary>
+    public IEnumerable<string> OptOutKeys => Number.MessagingServiceSid is { } service ? [service, Number.Address] : [Number.Address];
+
+    public static async Task<(ReplyTarget? Target, string? Error)> FindAsync(ChannelDbContext db, string orgId, string extParentId, CancellationToken ct)
+    {
+        var conversation = await db.Conversations.AsNoTracking().FirstOrDefaultAsync(c => c.OrgId == orgId && c.TicketExtId == extParentId, ct);
+        var customer = conversation?.CustomerAddress ?? TicketKey.Parse(extParentId).CustomerAddress;
+        var channel = ChannelAddress.Parse(customer).Channel;
+
+        ChannelNumber? number = null;
+        if (conversation?.LastNumberId is { } lastId)
+            number = await db.Numbers.AsNoTracking().FirstOrDefaultAsync(n => n.Id == lastId && n.OrgId == orgId, ct);
+        number ??= await db.Numbers.AsNoTracking()
+            .Where(n => n.OrgId == orgId && n.Channel == channel)
+            .OrderByDescending(n => n.IsDefault).ThenBy(n => n.Id)
+            .FirstOrDefaultAsync(ct);
+        if (number is null)
+            return (null, $"No {ChannelAddress.ChannelName(channel)} number is configured for this Desk org: add one in the admin settings.");
+        return (new ReplyTarget(customer, channel, number, conversation), null);
+    }
+}

@@ -1,0 +1,84 @@
+using Twilio.Clients;
+using Twilio.Exceptions;
+using Twilio.Rest.Api.V2010.Account;
+using Twilio.Types;
+
+namespace TwilioChannel.Web.Replies;
+
+/// <summary>The outcome of one Messages API create call, classified by what we know about it.</summary>
+internal abstract record SendResult
+{
+    public sealed record Accepted(string Sid, string Status) : SendResult;
+
+    /// <summary>Twilio refused it (4xx): certainly not sent.</summary>
+    public sealed record Refused(int? Code, string? Message) : SendResult;
+
+    /// <summary>Certainly not processed (connection refused, 429 after retries): safe to report, nothing went out.</summary>
+    public sealed record NotSent(string Reason, int? Code) : SendResult;
+
+    /// <summary>5xx or timeout: Twilio may or may not have created the message.</summary>
+    public sealed record Unknown(string Reason) : SendResult;
+}
+
+/// <summary>One send through the official SDK, with the error classification the exactly-once rule needs.</summary>
+internal static class TwilioSend
+{
+    public static async Task<SendResult> CreateAsync(ITwilioRestClient client, CreateMessageOptions options, TimeSpan timeout)
+    {
+        try
+        {
+            var message = await MessageResource.CreateAsync(options, client).WaitAsync(timeout);
+            return new SendResult.Accepted(message.Sid, message.Status?.ToString() ?? "queued");
+        }
+        catch (ApiException e) when (e.Status == 429)
+        {
+            return new SendResult.NotSent("Twilio is rate-limiting this account", e.Code == 0 ? 20429 : e.Code);
+        }
+        catch (ApiException e) when (e.Status is >= 400 and < 500)
+        {
+            return new SendResult.Refused(e.Code == 0 ? null : e.Code, e.Message);
+        }
+        catch (ApiException e)
+        {
+            return new SendResult.Unknown($"Twilio answered HTTP {e.Status}");
+        }
+        catch (ApiConnectionException e) when (e.InnerException is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError })
+        {
+            return new SendResult.NotSent("Twilio could not be reached", null);
+        }
+        catch (Exception e) when (e is ApiConnectionException or TimeoutException or TaskCanceledException)
+        {
+            return new SendResult.Unknown("Twilio did not answer in time");
+        }
+    }
+
+    public static CreateMessageOptions Options(string to, string? from, string? messagingServiceSid, Uri statusCallback)
+    {
+        var options = new CreateMessageOptions(new PhoneNumber(to)) { StatusCallback = statusCallback };
+        if (messagingServiceSid is not null) options.MessagingServiceSid = messagingServiceSid;
+        else options.From = new PhoneNumber(from);
+        return options;
+    }
+
+    /// <summary>
+    /// After an unknown outcome: did Twilio create it anyway? Lists recent messages to the customer (from the sender)
+    /// and matches the body; Twilio's DateSent filter is by day, so the time edge is checked here.
+    /// </summary>
+    public static async Task<string?> FindRecentAsync(ITwilioRestClient client, string to, string? from, string? messagingServiceSid, string body, DateTime since, TimeSpan timeout)
+    {
+        try
+        {
+            var read = new ReadMessageOptions { To = new PhoneNumber(to), DateSentAfter = since.Date, PageSize = 50, Limit = 50 };
+            if (messagingServiceSid is null) read.From = new PhoneNumber(from);
+            var page = await MessageResource.ReadAsync(read, client).WaitAsync(timeout);
+            return page.FirstOrDefault(m =>
+                m.Body == body
+                && (m.DateCreated is null || m.DateCreated >= since.AddMinutes(-1))
+                && (messagingServiceSid is null || m.MessagingServiceSid == messagingServiceSid))?.Sid;
+        }
+        catch (Exception e) when (e is ApiException or ApiConnectionException or TimeoutException or TaskCanceledException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,64 @@
+using System.Net;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using Polly;
+using Twilio.Clients;
+using Twilio.Http;
+using TwilioChannel.Web.Configuration;
+
+namespace TwilioChannel.Web.Twilio;
+
+/// <summary>
+/// Twilio SDK clients per account, over an HttpClient from the factory: every request goes to Twilio:ApiBaseUrl
+/// (the SDK builds absolute api.twilio.com URLs, next-page URLs too), and only what Twilio certainly did not process is
+/// retried — HTTP 429 and connection failures before the request was sent. A 5xx or a timeout leaves the outcome
+/// unknown, and Twilio has no idempotency key: those are never retried here (see Replies/ReplySender).
+/// </summary>
+internal sealed class TwilioApiClients(IHttpClientFactory http, AccountTokens tokens)
+{
+    public const string HttpClientName = "twilio-api";
+
+    public async Task<ITwilioRestClient?> ForAccountAsync(string accountSid, CancellationToken ct)
+    {
+        var token = await tokens.FindAsync(accountSid, ct);
+        return token is null ? null : new TwilioRestClient(accountSid, token, httpClient: new SystemNetHttpClient(http.CreateClient(HttpClientName)));
+    }
+
+    public static void Register(IServiceCollection services)
+    {
+        services.AddSingleton<TwilioApiClients>();
+        services.AddTransient<TwilioHostRewriter>();
+        services.AddHttpClient(HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
+            .AddHttpMessageHandler<TwilioHostRewriter>()
+            .AddResilienceHandler("twilio-certainly-unprocessed", pipeline =>
+            {
+                pipeline.AddRetry(new HttpRetryStrategyOptions
+                {
+                    MaxRetryAttempts = 3,
+                    BackoffType = DelayBackoffType.Exponential,
+                    UseJitter = true,
+                    Delay = TimeSpan.FromMilliseconds(300),
+                    ShouldRetryAfterHeader = true,
+                    ShouldHandle = args => ValueTask.FromResult(CertainlyUnprocessed(args.Outcome)),
+                });
+            });
+    }
+
+    internal static bool CertainlyUnprocessed(Outcome<HttpResponseMessage> outcome) =>
+        outcome.Result?.StatusCode == HttpStatusCode.TooManyRequests
+        || outcome.Exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError };
+}
+
+/// <summary>Points every SDK request at Twilio:ApiBaseUrl (tests: WireMock; production: https://api.twilio.com).</summary>
+internal sealed class TwilioHostRewriter(IOptions<TwilioApiOptions> options) : DelegatingHandler
+{
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        if (request.RequestUri is { IsAbsoluteUri: true } uri)
+        {
+            var target = options.Value.ApiBaseUri;
+            request.RequestUri = new UriBuilder(uri) { Scheme = target.Scheme, Host = target.Host, Port = target.Port }.Uri;
+        }
+        return base.SendAsync(request, cancellationToken);
+    }
+}
