@@ -277,7 +277,8 @@ public sealed class AdminApiTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
             bodies.Add(await created.Content.ReadAsStringAsync());
         }
-        var id = JsonDocument.Parse(bodies[0]).RootElement.GetProperty("id").GetInt64();
+        long id;
+        using (var first = JsonDocument.Parse(bodies[0])) id = first.RootElement.GetProperty("id").GetInt64();
         using (var duplicate = await _admin.PostAsJsonAsync("/api/admin/installations", new { orgId = Fixtures.OrgId, securityContext = context }))
         {
             Assert.Equal(HttpStatusCode.Conflict, duplicate.StatusCode);

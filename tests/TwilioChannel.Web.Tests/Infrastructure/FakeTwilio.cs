@@ -1,0 +1,88 @@
+using System.Text.Json.Nodes;
+using WireMock;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+using WireMock.Server;
+using WireMock.Types;
+using WireMock.Matchers.Request;
+
+namespace TwilioChannel.Web.Tests.Infrastructure;
+
+/// <summary>WireMock playing Twilio's Messages API for one account.</summary>
+public sealed class FakeTwilio : IDisposable
+{
+    public const string MessagesPath = "/2010-04-01/Accounts/" + Fixtures.AccountSid + "/Messages.json";
+
+    public WireMockServer Server { get; } = FakeServer.Start();
+
+    public string Url => Server.Url!;
+
+    /// <summary>Every create call answers 201 with a fresh SID, echoing To/From/Body as Twilio does.</summary>
+    public FakeTwilio AcceptMessages(string? scenario = null, string? state = null, string? next = null)
+    {
+        var request = Server.Given(Request.Create().WithPath(MessagesPath).UsingPost());
+        request = InScenario(request, scenario, state, next);
+        request.RespondWith(Response.Create().WithStatusCode(201).WithHeader("Content-Type", "application/json").WithBody(Created));
+        return this;
+    }
+
+    /// <summary>Create calls answer an error (status, Twilio code) as Twilio's JSON error body.</summary>
+    public FakeTwilio RefuseMessages(int status, int code, string message, string? scenario = null, string? state = null, string? next = null)
+    {
+        var request = Server.Given(Request.Create().WithPath(MessagesPath).UsingPost());
+        request = InScenario(request, scenario, state, next);
+        request.RespondWith(Response.Create().WithStatusCode(status).WithHeader("Content-Type", "application/json")
+            .WithBody($$"""{"code": {{code}}, "message": "{{message}}", "more_info": "https://www.twilio.com/docs/errors/{{code}}", "status": {{status}}}"""));
+        return this;
+    }
+
+    /// <summary>The Messages list (GET) answers these messages, newest first.</summary>
+    public FakeTwilio ListMessages(params JsonObject[] messages)
+    {
+        var page = new JsonObject
+        {
+            ["messages"] = new JsonArray(messages.Select(m => (JsonNode)m.DeepClone()).ToArray()),
+            ["end"] = messages.Length, ["page"] = 0, ["page_size"] = 50, ["start"] = 0,
+            ["first_page_uri"] = MessagesPath, ["next_page_uri"] = null, ["previous_page_uri"] = null, ["uri"] = MessagesPath,
+        };
+        Server.Given(Request.Create().WithPath(MessagesPath).UsingGet())
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(page.ToJsonString()));
+        return this;
+    }
+
+    public static JsonObject Message(string sid, string to, string from, string body, string status = "sent") => new()
+    {
+        ["sid"] = sid, ["account_sid"] = Fixtures.AccountSid, ["to"] = to, ["from"] = from, ["body"] = body, ["status"] = status,
+        ["direction"] = "outbound-api", ["date_created"] = DateTime.UtcNow.ToString("R"), ["date_sent"] = DateTime.UtcNow.ToString("R"),
+        ["date_updated"] = DateTime.UtcNow.ToString("R"), ["num_media"] = "0", ["num_segments"] = "1", ["api_version"] = "2010-04-01",
+        ["uri"] = $"/2010-04-01/Accounts/{Fixtures.AccountSid}/Messages/{sid}.json",
+    };
+
+    /// <summary>The forms of every create call Twilio received, in order.</summary>
+    public List<IDictionary<string, string>> Sent =>
+        Server.LogEntries.Where(e => e.RequestMessage.Path == MessagesPath && e.RequestMessage.Method == "POST")
+            .OrderBy(e => e.RequestMessage.DateTime)
+            .Select(e => (IDictionary<string, string>)e.RequestMessage.BodyData!.BodyAsFormUrlEncoded!.ToDictionary(kv => kv.Key, kv => kv.Value))
+            .ToList();
+
+    private static string Created(IRequestMessage request)
+    {
+        var form = request.BodyData?.BodyAsFormUrlEncoded ?? new Dictionary<string, string>();
+        string Get(string key) => form.TryGetValue(key, out var v) ? v : "";
+        var sid = "SM" + Guid.NewGuid().ToString("N");
+        var message = Message(sid, Get("To"), Get("From"), Get("Body"), "queued");
+        message["messaging_service_sid"] = Get("MessagingServiceSid") is { Length: > 0 } service ? service : null;
+        return message.ToJsonString();
+    }
+
+    private static IRespondWithAProvider InScenario(IRespondWithAProvider request, string? scenario, string? state, string? next)
+    {
+        if (scenario is null) return request;
+        request = request.InScenario(scenario);
+        if (state is not null) request = request.WhenStateIs(state);
+        if (next is not null) request = request.WillSetStateTo(next);
+        return request;
+    }
+
+    public void Dispose() => Server.Stop();
+}

@@ -1,0 +1,43 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using TwilioChannel.Web.Tests.Infrastructure;
+
+namespace TwilioChannel.Web.Tests.Replies;
+
+/// <summary>Helpers shared by the reply tests: Desk's push as Desk sends it.</summary>
+internal static class ReplyApp
+{
+    public static JsonObject Push(string extParentId, string content, string? id = null, string contentType = "text/plain", JsonArray? attachments = null)
+    {
+        var push = JsonNode.Parse(Fixtures.Text("desk-push-reply.json"))!.AsObject();
+        var resource = push["resource"]!.AsObject();
+        resource["id"] = id ?? Random.Shared.NextInt64(10_000_000_000, 99_999_999_999).ToString();
+        resource["extParentId"] = extParentId;
+        resource["content"] = content;
+        resource["contentType"] = contentType;
+        if (attachments is not null)
+        {
+            resource["attachments"] = attachments;
+            resource["hasAttach"] = true;
+        }
+        return push;
+    }
+
+    public static async Task<(int Status, JsonObject Body)> PushAsync(this ChannelApp app, JsonObject push, string securityContext = Fixtures.SecurityContext, HttpClient? client = null)
+    {
+        var response = await (client ?? app.CreateClient()).PostAsJsonAsync($"/desk/push?orgId={Fixtures.OrgId}&securityContext={Uri.EscapeDataString(securityContext)}", push);
+        var text = await response.Content.ReadAsStringAsync();
+        return ((int)response.StatusCode, JsonNode.Parse(text)!.AsObject());
+    }
+
+    /// <summary>The customer writes first (opens the WhatsApp window and creates the conversation).</summary>
+    public static async Task CustomerWritesAsync(this ChannelApp app, Dictionary<string, string> form)
+    {
+        (await app.PostInboundAsync(form)).EnsureSuccessStatusCode();
+        await app.RouteAsync();
+    }
+
+    public static async Task<JsonElement[]> FailedAsync(this ChannelApp app) =>
+        (await app.Admin().GetFromJsonAsync<JsonElement[]>("/api/admin/messages?status=failed"))!;
+}

@@ -1,0 +1,301 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using TwilioChannel.Web.Tests.Infrastructure;
+
+namespace TwilioChannel.Web.Tests.Replies;
+
+public sealed class ReplyTests : IAsyncLifetime
+{
+    private const string Ana = "whatsapp:+5511987654321";
+    private const string Bob = "+14155550123";
+    private readonly FakeTwilio _twilio = new();
+    private readonly ChannelApp _app;
+
+    public ReplyTests() => _app = new ChannelApp(settings: new() { ["Twilio:ApiBaseUrl"] = _twilio.Url, ["Desk:PushTimeoutSeconds"] = "10" });
+
+    public Task InitializeAsync() => _app.SeedAsync();
+
+    public Task DisposeAsync()
+    {
+        _app.Dispose();
+        _twilio.Dispose();
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task AnHtmlWhatsAppReplyGoesOutWithWhatsAppMarkupAndAnswersTheSid()
+    {
+        _twilio.AcceptMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("whatsapp-text.form"));
+
+        var (status, body) = await _app.PushAsync(System.Text.Json.Nodes.JsonNode.Parse(Fixtures.Text("desk-push-reply.json"))!.AsObject());
+
+        Assert.Equal(200, status);
+        var sent = Assert.Single(_twilio.Sent);
+        Assert.Equal(Ana, sent["To"]);
+        Assert.Equal(Fixtures.WhatsAppNumber, sent["From"]);
+        Assert.Equal("Hi Ana! We've changed your order to *size 39*.", sent["Body"]);
+        Assert.Equal(ChannelApp.PublicBaseUrl + "/twilio/status", sent["StatusCallback"]);
+        Assert.StartsWith("SM", (string?)body["extId"]);
+        Assert.True((bool)body["canReply"]!);
+        Assert.Equal(Fixtures.WhatsAppNumber, (string?)body["from"]);
+        Assert.Equal(Ana, (string?)body["to"]);
+        Assert.Equal("twilio_reply_{{thread.id}}", (string?)body["extra"]!["key"]);
+        Assert.Equal(Ana, (string?)body["extra"]!["queriableValue"]);
+    }
+
+    [Fact]
+    public async Task APlainSmsReplyPassesUnchanged()
+    {
+        _twilio.AcceptMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+        const string text = "Your order #58213 ships today. Tracking: https://example.com/t/1?a=b&c=d <3";
+
+        var (status, _) = await _app.PushAsync(ReplyApp.Push(Bob, text));
+
+        Assert.Equal(200, status);
+        var sent = Assert.Single(_twilio.Sent);
+        Assert.Equal(text, sent["Body"]);
+        Assert.Equal(Fixtures.SmsNumber, sent["From"]);
+        Assert.Equal(Bob, sent["To"]);
+    }
+
+    [Fact]
+    public async Task AReplyToACustomerNeverSeenGoesFromTheOrgsDefaultNumberOfThatChannel()
+    {
+        _twilio.AcceptMessages();
+        var (status, _) = await _app.PushAsync(ReplyApp.Push("+14155550999", "Hello, following up on your call."));
+        Assert.Equal(200, status);
+        Assert.Equal(Fixtures.SmsNumber, Assert.Single(_twilio.Sent)["From"]);
+    }
+
+    [Fact]
+    public async Task ALongReplyGoesOutAsSeveralMessagesInOrderWithTheFirstSidAsExtId()
+    {
+        _twilio.AcceptMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+        var text = string.Join(" ", Enumerable.Range(1, 120).Select(i => $"Sentence {i} explains a step."));
+        Assert.True(text.Length > 3200);
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, text));
+
+        Assert.Equal(200, status);
+        var parts = _twilio.Sent.Select(f => f["Body"]).ToList();
+        Assert.Equal(3, parts.Count);
+        Assert.All(parts, p => Assert.InRange(p.Length, 1, 1600));
+        Assert.All(parts, p => Assert.EndsWith(".", p));
+        Assert.Equal(text, string.Join(" ", parts));
+        var sids = body["extra"]!["value"]!["sids"]!.AsArray().Select(n => (string)n!).ToList();
+        Assert.Equal(3, sids.Count);
+        Assert.Equal(sids[0], (string?)body["extId"]);
+    }
+
+    [Fact]
+    public async Task ARepeatedPushOfOneReplyAnswersTheStoredResultAndSendsNothing()
+    {
+        _twilio.AcceptMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+        var push = ReplyApp.Push(Bob, "Only once, please.");
+
+        var first = await _app.PushAsync(push);
+        var second = await _app.PushAsync(push);
+
+        Assert.Equal(200, first.Status);
+        Assert.Equal(200, second.Status);
+        Assert.Equal((string?)first.Body["extId"], (string?)second.Body["extId"]);
+        Assert.Single(_twilio.Sent);
+    }
+
+    [Fact]
+    public async Task ConcurrentPushesOfOneReplySendItOnceAndAllAnswerTheSameSid()
+    {
+        _twilio.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath(FakeTwilio.MessagesPath).UsingPost())
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(201).WithHeader("Content-Type", "application/json")
+                .WithBody(FakeTwilio.Message("SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", Bob, Fixtures.SmsNumber, "x", "queued").ToJsonString())
+                .WithDelay(TimeSpan.FromMilliseconds(700)));
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+        var push = ReplyApp.Push(Bob, "Sent once even when Desk pushes twice at the same time.");
+
+        var client = _app.CreateClient();
+        var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => _app.PushAsync(push, client: client)));
+
+        Assert.All(answers, a => Assert.Equal(200, a.Status));
+        Assert.All(answers, a => Assert.Equal("SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", (string?)a.Body["extId"]));
+        Assert.Single(_twilio.Sent);
+    }
+
+    [Theory]
+    [InlineData(21610, "opted out")]
+    [InlineData(21211, "invalid phone number")]
+    [InlineData(21614, "not a mobile number")]
+    [InlineData(63016, "24-hour window closed")]
+    [InlineData(63003, "not on WhatsApp")]
+    [InlineData(21408, "not enabled")]
+    public async Task EachTwilioErrorCodeFailsTheReplyWithWordsTheAgentCanActOn(int code, string words)
+    {
+        _twilio.RefuseMessages(400, code, "Twilio's own message");
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "Hello"));
+
+        Assert.Equal(400, status);
+        Assert.Contains(words, (string?)body["message"], StringComparison.OrdinalIgnoreCase);
+        Assert.Contains(code.ToString(), (string?)body["message"]);
+        Assert.Single(_twilio.Sent);
+    }
+
+    [Fact]
+    public async Task ARateLimitIsRetriedWithBackoffAndThenSucceeds()
+    {
+        _twilio.RefuseMessages(429, 20429, "Too Many Requests", "rate", null, "second");
+        _twilio.AcceptMessages("rate", "second", null);
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "After a rate limit"));
+
+        Assert.Equal(200, status);
+        Assert.StartsWith("SM", (string?)body["extId"]);
+        Assert.Equal(2, _twilio.Sent.Count);
+    }
+
+    [Fact]
+    public async Task AServerErrorIsNotResentWhenTheMessageTurnsOutToExist()
+    {
+        _twilio.RefuseMessages(500, 20500, "Internal Server Error");
+        _twilio.ListMessages(FakeTwilio.Message("SMfound0000000000000000000000000001", Bob, Fixtures.SmsNumber, "Did it go out?"));
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "Did it go out?"));
+
+        Assert.Equal(200, status);
+        Assert.Equal("SMfound0000000000000000000000000001", (string?)body["extId"]);
+        Assert.Single(_twilio.Sent);
+    }
+
+    [Fact]
+    public async Task AServerErrorWithTheMessageNotFoundIsResentOnce()
+    {
+        _twilio.RefuseMessages(503, 20503, "Service Unavailable", "flaky", null, "recovered");
+        _twilio.AcceptMessages("flaky", "recovered", null);
+        _twilio.ListMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+
+        var (status, _) = await _app.PushAsync(ReplyApp.Push(Bob, "Second time lucky"));
+
+        Assert.Equal(200, status);
+        Assert.Equal(2, _twilio.Sent.Count);
+    }
+
+    [Fact]
+    public async Task AServerErrorTwiceWithTheMessageNeverFoundFailsWithAnUnknownOutcome()
+    {
+        _twilio.RefuseMessages(500, 20500, "Internal Server Error");
+        _twilio.ListMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "Lost in the void"));
+
+        Assert.Equal(502, status);
+        Assert.Contains("may or may not", (string?)body["message"]);
+        Assert.Equal(2, _twilio.Sent.Count);
+    }
+
+    [Fact]
+    public async Task AnOptedOutSmsCustomerFailsAtOnceAndStartOptsThemBackIn()
+    {
+        _twilio.AcceptMessages();
+        await _app.CustomerWritesAsync(Fixtures.Sms("STOP", from: Bob));
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "Are you there?"));
+        Assert.Equal(400, status);
+        Assert.Contains("opted out", (string?)body["message"]);
+        Assert.Empty(_twilio.Sent);
+
+        await _app.CustomerWritesAsync(Fixtures.Sms("start", from: Bob));
+        Assert.Equal(200, (await _app.PushAsync(ReplyApp.Push(Bob, "Welcome back"))).Status);
+        Assert.Single(_twilio.Sent);
+    }
+
+    [Fact]
+    public async Task AnOptOutAppliesOnlyToTheSenderItWasSentTo()
+    {
+        _twilio.AcceptMessages();
+        (await _app.Admin().PostAsJsonAsync("/api/admin/numbers", new { address = "+14155550101", accountSid = Fixtures.AccountSid, orgId = Fixtures.OrgId })).EnsureSuccessStatusCode();
+        await _app.CustomerWritesAsync(Fixtures.Sms("STOP", from: Bob, to: Fixtures.SmsNumber));
+        await _app.CustomerWritesAsync(Fixtures.Sms("Hi again, on the other number", from: Bob, to: "+14155550101"));
+
+        var (status, _) = await _app.PushAsync(ReplyApp.Push(Bob, "Replying from the second number"));
+
+        Assert.Equal(200, status);
+        Assert.Equal("+14155550101", Assert.Single(_twilio.Sent)["From"]);
+    }
+
+    [Fact]
+    public async Task TheOptOutFixtureWithOptOutTypeMarksTheCustomerForItsMessagingService()
+    {
+        _twilio.AcceptMessages();
+        (await _app.Admin().PostAsJsonAsync("/api/admin/numbers", new { address = "+14155550111", accountSid = Fixtures.AccountSid, orgId = Fixtures.OrgId, messagingServiceSid = "MG22222222222222222222222222222222" })).EnsureSuccessStatusCode();
+        var form = Fixtures.Form("sms-opt-out-stop.form");
+        form["To"] = "+14155550111";
+        await _app.CustomerWritesAsync(form);
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push("+12125550188", "Hello?"));
+
+        Assert.Equal(400, status);
+        Assert.Contains("21610", (string?)body["message"]);
+        Assert.Empty(_twilio.Sent);
+    }
+
+    [Fact]
+    public async Task AReplyWithAttachmentsButNoZohoOAuthFailsWithAClearReasonAndSendsNothing()
+    {
+        _twilio.AcceptMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+        var attachments = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject { ["id"] = "1", ["name"] = "invoice.pdf", ["size"] = "1024", ["href"] = "https://desk.zoho.com/api/v1/threads/1/attachments/1/content" });
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "See the invoice", attachments: attachments));
+
+        Assert.Equal(400, status);
+        Assert.Contains("OAuth", (string?)body["message"]);
+        Assert.Empty(_twilio.Sent);
+    }
+
+    [Fact]
+    public async Task AMalformedPushIsABadRequestAndSendsNothing()
+    {
+        var client = _app.CreateClient();
+        var url = $"/desk/push?orgId={Fixtures.OrgId}&securityContext={Uri.EscapeDataString(Fixtures.SecurityContext)}";
+        foreach (var body in new[] { "not json", "{}", "{\"resource\":{\"content\":\"no id\"}}", "{\"resource\":{\"id\":\"1\",\"extParentId\":\"+1\",\"content\":\"\"}}" })
+        {
+            var response = await client.PostAsync(url, new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Contains("\"message\"", await response.Content.ReadAsStringAsync());
+        }
+        Assert.Empty(_twilio.Sent);
+    }
+
+    [Fact]
+    public async Task APushWithAWrongSecurityContextIsForbiddenAndSendsNothing()
+    {
+        _twilio.AcceptMessages();
+        var (status, _) = await _app.PushAsync(ReplyApp.Push(Bob, "Hello"), securityContext: "forged");
+        Assert.Equal(403, status);
+        Assert.Empty(_twilio.Sent);
+    }
+
+    [Fact]
+    public async Task AFailedAttemptIsKeptAndListedWithItsReason()
+    {
+        _twilio.RefuseMessages(400, 21211, "Invalid 'To' Phone Number");
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+        await _app.PushAsync(ReplyApp.Push(Bob, "Hello", id: "777"));
+
+        await using var scope = _app.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>();
+        var reply = db.Replies.Single(r => r.DeskThreadId == "777");
+        Assert.Equal(Data.ReplyState.Failed, reply.State);
+        Assert.Equal(21211, reply.ErrorCode);
+        Assert.Contains("invalid phone number", reply.FailureReason, StringComparison.OrdinalIgnoreCase);
+    }
+}
