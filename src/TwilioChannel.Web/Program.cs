@@ -28,7 +28,12 @@ var app = builder.Build();
 
 await app.MigrateDatabaseAsync();
 
-app.UseExceptionHandler();
+app.UseExceptionHandler(new ExceptionHandlerOptions
+{
+    // A client's fault (body too large, malformed form) keeps its 4xx status; only our own failures are 500s.
+    StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+    SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException,
+});
 app.UseStatusCodePages();
 app.UseMiddleware<RequestBodyLimit>();
 

@@ -22,6 +22,10 @@ internal static partial class InstallationsApi
         var group = admin.MapGroup("/installations");
         group.MapGet("/", async (ChannelDbContext db, CancellationToken ct) =>
             TypedResults.Ok((await db.Installations.AsNoTracking().OrderBy(i => i.Id).ToListAsync(ct)).Select(InstallationResponse.From)));
+        group.MapGet("/{id:long}", async (long id, ChannelDbContext db, CancellationToken ct) =>
+            await db.Installations.AsNoTracking().FirstOrDefaultAsync(x => x.Id == id, ct) is { } found
+                ? Results.Ok(InstallationResponse.From(found))
+                : Validation.NotFound("installation", id));
         group.MapPost("/", CreateAsync);
         group.MapPut("/{id:long}", UpdateAsync);
         group.MapDelete("/{id:long}", async (long id, ChannelDbContext db, CancellationToken ct) =>

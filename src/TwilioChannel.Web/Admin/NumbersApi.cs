@@ -27,6 +27,10 @@ internal static class NumbersApi
         var group = admin.MapGroup("/numbers");
         group.MapGet("/", async (ChannelDbContext db, CancellationToken ct) =>
             TypedResults.Ok((await db.Numbers.AsNoTracking().OrderBy(n => n.Id).ToListAsync(ct)).Select(NumberResponse.From)));
+        group.MapGet("/{id:long}", async (long id, ChannelDbContext db, CancellationToken ct) =>
+            await db.Numbers.AsNoTracking().FirstOrDefaultAsync(x => x.Id == id, ct) is { } found
+                ? Results.Ok(NumberResponse.From(found))
+                : Validation.NotFound("number", id));
         group.MapPost("/", CreateAsync);
         group.MapDelete("/{id:long}", DeleteAsync);
         return admin;

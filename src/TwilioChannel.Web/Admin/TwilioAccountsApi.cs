@@ -20,6 +20,10 @@ internal static class TwilioAccountsApi
         var group = admin.MapGroup("/twilio-accounts");
         group.MapGet("/", async (ChannelDbContext db, CancellationToken ct) =>
             TypedResults.Ok((await db.TwilioAccounts.AsNoTracking().OrderBy(a => a.Id).ToListAsync(ct)).Select(AccountResponse.From)));
+        group.MapGet("/{id:long}", async (long id, ChannelDbContext db, CancellationToken ct) =>
+            await db.TwilioAccounts.AsNoTracking().FirstOrDefaultAsync(x => x.Id == id, ct) is { } found
+                ? Results.Ok(AccountResponse.From(found))
+                : Validation.NotFound("Twilio account", id));
         group.MapPost("/", CreateAsync);
         group.MapDelete("/{id:long}", DeleteAsync);
         return admin;

@@ -1,0 +1,117 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using TwilioChannel.Web.Tests.Infrastructure;
+
+namespace TwilioChannel.Web.Tests.Replies;
+
+public sealed class StatusCallbackTests : IAsyncLifetime
+{
+    private readonly FakeTwilio _twilio = new();
+    private readonly ChannelApp _app;
+
+    public StatusCallbackTests() => _app = new ChannelApp(settings: new() { ["Twilio:ApiBaseUrl"] = _twilio.Url });
+
+    public Task InitializeAsync() => _app.SeedAsync();
+
+    public Task DisposeAsync()
+    {
+        _app.Dispose();
+        _twilio.Dispose();
+        return Task.CompletedTask;
+    }
+
+    private Task<HttpResponseMessage> CallbackAsync(string sid, string status, string? errorCode = null)
+    {
+        var form = Fixtures.Form("status-delivered.form");
+        form["MessageSid"] = form["SmsSid"] = sid;
+        form["MessageStatus"] = form["SmsStatus"] = status;
+        if (errorCode is not null) form["ErrorCode"] = errorCode;
+        return _app.PostInboundAsync(form, path: "/twilio/status");
+    }
+
+    private async Task<string> StatusOfAsync(string sid)
+    {
+        await using var scope = _app.Services.CreateAsyncScope();
+        return scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().OutboundStatuses.Single(s => s.MessageSid == sid).Status;
+    }
+
+    [Fact]
+    public async Task TheFixturesAreAcceptedWith204()
+    {
+        foreach (var fixture in new[] { "status-delivered.form", "status-failed-63016.form", "status-read-whatsapp.form" })
+        {
+            var response = await _app.PostInboundAsync(Fixtures.Form(fixture), path: "/twilio/status");
+            Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        }
+        Assert.Equal("read", await StatusOfAsync("SM9c4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a"));
+    }
+
+    [Fact]
+    public async Task AnUnsignedCallbackIsRejectedAndChangesNothing()
+    {
+        var response = await _app.PostInboundAsync(Fixtures.Form("status-delivered.form"), token: null, path: "/twilio/status");
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        await using var scope = _app.Services.CreateAsyncScope();
+        Assert.Empty(scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().OutboundStatuses);
+    }
+
+    [Fact]
+    public async Task ALateSentAfterDeliveredChangesNothing()
+    {
+        const string sid = "SM10000000000000000000000000000001";
+        await CallbackAsync(sid, "sent");
+        await CallbackAsync(sid, "delivered");
+        await CallbackAsync(sid, "sent");
+        await CallbackAsync(sid, "queued");
+        Assert.Equal("delivered", await StatusOfAsync(sid));
+        await CallbackAsync(sid, "read");
+        Assert.Equal("read", await StatusOfAsync(sid));
+    }
+
+    [Fact]
+    public async Task FailureIsFinalAndKeepsItsErrorCode()
+    {
+        const string sid = "SM10000000000000000000000000000002";
+        await CallbackAsync(sid, "failed", "30006");
+        await CallbackAsync(sid, "delivered");
+        await CallbackAsync(sid, "sent");
+        Assert.Equal("failed", await StatusOfAsync(sid));
+    }
+
+    [Fact]
+    public async Task ACallbackBeforeTheSendStoredItsSidIsKeptAndTheLateFailureIsListed()
+    {
+        // Twilio's callback for the SID arrives before the create call returned to us.
+        const string sid = "SMbe6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c";
+        await CallbackAsync(sid, "undelivered", "63016");
+        _twilio.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath(FakeTwilio.MessagesPath).UsingPost())
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(201).WithHeader("Content-Type", "application/json")
+                .WithBody(Fixtures.Text("twilio-message-created.json")));
+        (await _app.PostInboundAsync(Fixtures.Form("whatsapp-text.form"))).EnsureSuccessStatusCode();
+        await _app.RouteAsync();
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push("whatsapp:+5511987654321", "Hi Ana!", id: "4242"));
+        Assert.Equal(200, status);
+        Assert.Equal(sid, (string?)body["extId"]);
+        Assert.Equal("undelivered", await StatusOfAsync(sid));
+
+        var failed = await _app.FailedAsync();
+        var row = Assert.Single(failed);
+        Assert.Equal(sid, row.GetProperty("messageSid").GetString());
+        Assert.Equal(63016, row.GetProperty("errorCode").GetInt32());
+        Assert.Contains("24-hour window", row.GetProperty("errorReason").GetString());
+        Assert.Equal("4242", row.GetProperty("deskThreadId").GetString());
+    }
+
+    [Fact]
+    public async Task ConcurrentCallbacksForOneSidLeaveTheHighestStatus()
+    {
+        const string sid = "SM10000000000000000000000000000003";
+        var statuses = new[] { "queued", "sending", "sent", "delivered", "read", "sent", "queued", "delivered" };
+        var responses = await Task.WhenAll(statuses.Select(s => CallbackAsync(sid, s)));
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.NoContent, r.StatusCode));
+        Assert.Equal("read", await StatusOfAsync(sid));
+    }
+}

@@ -1,0 +1,91 @@
+using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Time.Testing;
+using TwilioChannel.Web.Tests.Infrastructure;
+
+namespace TwilioChannel.Web.Tests.Replies;
+
+public sealed class WhatsAppWindowTests : IAsyncLifetime
+{
+    private const string Ana = "whatsapp:+5511987654321";
+    private readonly FakeTwilio _twilio = new();
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
+    private readonly ChannelApp _app;
+
+    public WhatsAppWindowTests() => _app = new ChannelApp(settings: new() { ["Twilio:ApiBaseUrl"] = _twilio.Url })
+    {
+        ConfigureServices = services => services.Replace(ServiceDescriptor.Singleton<TimeProvider>(_time)),
+    };
+
+    public async Task InitializeAsync()
+    {
+        _twilio.AcceptMessages();
+        await _app.SeedAsync();
+        await _app.CustomerWritesAsync(Fixtures.Form("whatsapp-text.form"));
+    }
+
+    public Task DisposeAsync()
+    {
+        _app.Dispose();
+        _twilio.Dispose();
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task WithinTwentyFourHoursAFreeFormReplyIsSent()
+    {
+        _time.Advance(TimeSpan.FromHours(23));
+        Assert.Equal(200, (await _app.PushAsync(ReplyApp.Push(Ana, "Still within the window"))).Status);
+        Assert.Single(_twilio.Sent);
+    }
+
+    [Fact]
+    public async Task OutsideTheWindowAFreeFormReplyFailsAtOnceWithTheReason()
+    {
+        _time.Advance(TimeSpan.FromHours(25));
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Ana, "Too late"));
+        Assert.Equal(400, status);
+        Assert.Contains("24-hour window closed", (string?)body["message"]);
+        Assert.Empty(_twilio.Sent);
+    }
+
+    [Fact]
+    public async Task OutsideTheWindowTheNumbersTemplateIsSentAndTheReplyFailsWithInstructions()
+    {
+        await using (var scope = _app.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>();
+            db.Numbers.Single(n => n.Address == Fixtures.WhatsAppNumber).WhatsAppTemplateSid = "HX11111111111111111111111111111111";
+            await db.SaveChangesAsync();
+        }
+        _time.Advance(TimeSpan.FromHours(30));
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Ana, "Too late, but we have a template"));
+
+        Assert.Equal(400, status);
+        Assert.Equal("WhatsApp window closed — a template was sent inviting the customer to reply; send your message again when they answer.", (string?)body["message"]);
+        var sent = Assert.Single(_twilio.Sent);
+        Assert.Equal("HX11111111111111111111111111111111", sent["ContentSid"]);
+        Assert.False(sent.ContainsKey("Body"));
+    }
+
+    [Fact]
+    public async Task ANewCustomerMessageReopensTheWindow()
+    {
+        _time.Advance(TimeSpan.FromHours(48));
+        await _app.CustomerWritesAsync(Fixtures.WhatsApp("I'm back"));
+        Assert.Equal(200, (await _app.PushAsync(ReplyApp.Push(Ana, "Welcome back"))).Status);
+    }
+
+    [Fact]
+    public async Task ATemplateCanBeConfiguredThroughTheAdminApiOnlyOnWhatsAppSenders()
+    {
+        var admin = _app.Admin();
+        var ok = await admin.PostAsJsonAsync("/api/admin/numbers", new { address = "whatsapp:+14155238887", accountSid = Fixtures.AccountSid, orgId = Fixtures.OrgId, whatsAppTemplateSid = "HX22222222222222222222222222222222" });
+        Assert.Equal(System.Net.HttpStatusCode.Created, ok.StatusCode);
+        Assert.Contains("HX22222222222222222222222222222222", await ok.Content.ReadAsStringAsync());
+        var bad = await admin.PostAsJsonAsync("/api/admin/numbers", new { address = "+14155550155", accountSid = Fixtures.AccountSid, orgId = Fixtures.OrgId, whatsAppTemplateSid = "HX22222222222222222222222222222222" });
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, bad.StatusCode);
+    }
+}
