@@ -123,7 +123,8 @@ internal static class HtmlToText
     /// <summary>Trims each line, keeps at most one empty line between paragraphs, trims the whole.</summary>
     private static string Normalise(string text)
     {
-        var lines = text.Split('\n').Select(l => l.Trim());
+        // HTML collapses runs of spaces; element boundaries can leave two side by side.
+        var lines = text.Split('\n').Select(l => System.Text.RegularExpressions.Regex.Replace(l.Trim(), " {2,}", " "));
         var sb = new StringBuilder();
         var blank = 0;
         foreach (var line in lines)

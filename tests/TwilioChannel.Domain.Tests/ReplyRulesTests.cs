@@ -1,0 +1,108 @@
+using System.Text.Json;
+using TwilioChannel.Domain.Desk;
+using TwilioChannel.Domain.Replies;
+
+namespace TwilioChannel.Domain.Tests;
+
+public sealed class ReplyRulesTests
+{
+    [Fact]
+    public void AShortReplyIsOneMessage() => Assert.Equal(["Hello there."], ReplySplitter.Split("Hello there."));
+
+    [Fact]
+    public void ALongReplyIsCutAtSentenceEndsWithinTwilioLimitAndLosesNoWord()
+    {
+        var text = string.Join(" ", Enumerable.Range(1, 200).Select(i => $"This is sentence number {i}."));
+        var parts = ReplySplitter.Split(text);
+        Assert.True(parts.Count > 1);
+        Assert.All(parts, p => Assert.InRange(p.Length, 1, ReplySplitter.TwilioBodyLimit));
+        Assert.All(parts, p => Assert.EndsWith(".", p));
+        Assert.Equal(text, string.Join(" ", parts));
+    }
+
+    [Fact]
+    public void WithoutSentencesTheCutFallsOnAWord()
+    {
+        var text = string.Join(" ", Enumerable.Repeat("palavra", 500));
+        var parts = ReplySplitter.Split(text);
+        Assert.All(parts, p => Assert.DoesNotContain("  ", p));
+        Assert.All(parts, p => Assert.StartsWith("palavra", p));
+        Assert.Equal(text, string.Join(" ", parts));
+    }
+
+    [Fact]
+    public void AnUnbrokenRunIsCutWithoutSplittingAnEmoji()
+    {
+        var text = string.Concat(Enumerable.Repeat("👍", 1000));
+        var parts = ReplySplitter.Split(text);
+        Assert.Equal(text, string.Concat(parts));
+        Assert.All(parts, p => Assert.False(char.IsLowSurrogate(p[0])));
+    }
+
+    [Theory]
+    [InlineData("STOP", null, OptOutChange.OptOut)]
+    [InlineData(" stop ", null, OptOutChange.OptOut)]
+    [InlineData("Unsubscribe", null, OptOutChange.OptOut)]
+    [InlineData("START", null, OptOutChange.OptIn)]
+    [InlineData("unstop", null, OptOutChange.OptIn)]
+    [InlineData("yes", null, OptOutChange.OptIn)]
+    [InlineData("please stop sending me offers", null, OptOutChange.None)]
+    [InlineData("Stop", "START", OptOutChange.OptIn)]
+    [InlineData("whatever", "STOP", OptOutChange.OptOut)]
+    [InlineData("HELP", "HELP", OptOutChange.None)]
+    public void OptOutWordsAreSingleWordsAndOptOutTypeWins(string body, string? type, OptOutChange expected) =>
+        Assert.Equal(expected, OptOutWords.Classify(body, type));
+
+    [Theory]
+    [InlineData(null, "queued", true)]
+    [InlineData("queued", "sent", true)]
+    [InlineData("delivered", "sent", false)]
+    [InlineData("delivered", "read", true)]
+    [InlineData("sent", "failed", true)]
+    [InlineData("failed", "delivered", false)]
+    [InlineData("undelivered", "read", false)]
+    [InlineData("read", "read", false)]
+    public void StatusesOnlyMoveForwardAndFailuresAreFinal(string? current, string incoming, bool advances) =>
+        Assert.Equal(advances, DeliveryStatus.Advances(current, incoming));
+
+    [Fact]
+    public void KnownErrorCodesReadAsPlainWordsWithTheCode()
+    {
+        Assert.Equal("Customer opted out (sent STOP); they must send START before you can message them again (Twilio error 21610).", TwilioErrors.Describe(21610));
+        Assert.Contains("24-hour window closed", TwilioErrors.Describe(63016));
+        Assert.Equal("Something odd (Twilio error 12345).", TwilioErrors.Describe(12345, "Something odd."));
+        Assert.Equal("Twilio refused the message.", TwilioErrors.Describe(null));
+    }
+
+    [Fact]
+    public void TheSharedPushFixtureParses()
+    {
+        var json = File.ReadAllText(FormFixture.Path("desk-push-reply.json"));
+        using var doc = JsonDocument.Parse(json);
+        var reply = DeskReply.Parse(doc.RootElement, out var error);
+        Assert.Null(error);
+        Assert.Equal("12346000020202035", reply!.Id);
+        Assert.Equal("whatsapp:+5511987654321", reply.ExtParentId);
+        Assert.True(reply.IsHtml);
+        Assert.Empty(reply.Attachments);
+    }
+
+    [Theory]
+    [InlineData("{}", "resource")]
+    [InlineData("{\"resource\":{\"extParentId\":\"+1\",\"content\":\"x\"}}", "resource.id")]
+    [InlineData("{\"resource\":{\"id\":1,\"content\":\"x\"}}", "extParentId")]
+    [InlineData("{\"resource\":{\"id\":1,\"extParentId\":\"+1\",\"content\":\" \"}}", "neither content nor attachments")]
+    public void AMalformedPushSaysWhatIsWrong(string json, string expected)
+    {
+        using var doc = JsonDocument.Parse(json);
+        Assert.Null(DeskReply.Parse(doc.RootElement, out var error));
+        Assert.Contains(expected, error);
+    }
+
+    [Fact]
+    public void ANumericReplyIdIsRead()
+    {
+        using var doc = JsonDocument.Parse("{\"resource\":{\"id\":12346000020202035,\"extParentId\":\"+1\",\"content\":\"x\"}}");
+        Assert.Equal("12346000020202035", DeskReply.Parse(doc.RootElement, out _)!.Id);
+    }
+}

@@ -1,0 +1,44 @@
+using TwilioChannel.Web.Replies;
+
+namespace TwilioChannel.Web.Tests.Replies;
+
+public sealed class HtmlToTextTests
+{
+    [Fact]
+    public void TheFixturesHtmlBecomesWhatsAppMarkup() =>
+        Assert.Equal("Hi Ana! We've changed your order to *size 39*.", HtmlToText.Convert("<div>Hi Ana! We've changed your order to <b>size 39</b>.</div>", whatsApp: true));
+
+    [Fact]
+    public void OnSmsFormattingIsDroppedButTextKept() =>
+        Assert.Equal("Hi Ana! We've changed your order to size 39.", HtmlToText.Convert("<div>Hi Ana! We've changed your order to <b>size 39</b>.</div>", whatsApp: false));
+
+    [Fact]
+    public void ParagraphsAndBreaksBecomeNewlines() =>
+        Assert.Equal("Line one\nLine two\nParagraph two", HtmlToText.Convert("<p>Line one<br>Line two</p><p>Paragraph two</p>", whatsApp: false));
+
+    [Fact]
+    public void ListsBecomeLines() =>
+        Assert.Equal("Steps:\n1. Open the app\n2. Tap Orders\n• milk\n• eggs",
+            HtmlToText.Convert("<p>Steps:</p><ol><li>Open the app</li><li>Tap Orders</li></ol><ul><li>milk</li><li>eggs</li></ul>", whatsApp: false));
+
+    [Fact]
+    public void LinksKeepTheirUrl() =>
+        Assert.Equal("Track it here (https://example.com/t?a=1&b=2).", HtmlToText.Convert("Track it <a href=\"https://example.com/t?a=1&amp;b=2\">here</a>.", whatsApp: false));
+
+    [Fact]
+    public void EntitiesAreDecoded() =>
+        Assert.Equal("Tom & Jerry <3 café €5", HtmlToText.Convert("Tom &amp; Jerry &lt;3 caf&eacute; &euro;5", whatsApp: false));
+
+    [Fact]
+    public void QuotedHistoryIsDropped() =>
+        Assert.Equal("Thanks!", HtmlToText.Convert("<div>Thanks!</div><blockquote>On Monday you wrote: old stuff</blockquote>", whatsApp: false));
+
+    [Fact]
+    public void ItalicStrikeAndCodeBecomeWhatsAppMarkupHuggingTheText() =>
+        Assert.Equal("_soon_ ~never~ ```code``` *bold* end",
+            HtmlToText.Convert("<i>soon</i> <del>never</del> <code>code</code> <strong> bold </strong>end", whatsApp: true));
+
+    [Fact]
+    public void ScriptsAndStylesNeverReachTheCustomer() =>
+        Assert.Equal("Hello", HtmlToText.Convert("<style>p{color:red}</style><script>alert(1)</script><p>Hello</p>", whatsApp: false));
+}
