@@ -8,13 +8,16 @@ namespace TwilioChannel.Web.Admin;
 /// <summary>/api/admin/installations: one per Desk org. The securityContext is stored encrypted and never returned.</summary>
 internal static partial class InstallationsApi
 {
-    public sealed record InstallationRequest(string? OrgId, string? InstallationId, string? DeskDomain, string? ConnectionLinkName, string? SecurityContext);
+    /// <summary>zohoClientId/zohoClientSecret/zohoRefreshToken: a Zoho OAuth client (scope Desk.tickets.READ) used only to
+    /// download the attachments agents add to replies. All three together, stored encrypted, never returned.</summary>
+    public sealed record InstallationRequest(string? OrgId, string? InstallationId, string? DeskDomain, string? ConnectionLinkName, string? SecurityContext,
+        string? ZohoClientId = null, string? ZohoClientSecret = null, string? ZohoRefreshToken = null);
 
     public sealed record InstallationResponse(long Id, string OrgId, string? InstallationId, string? DeskDomain, string? ConnectionLinkName,
-        bool HasSecurityContext, bool Enabled, DateTime CreatedAt, DateTime UpdatedAt)
+        bool HasSecurityContext, bool HasZohoOAuth, bool Enabled, DateTime CreatedAt, DateTime UpdatedAt)
     {
         public static InstallationResponse From(Installation i) => new(i.Id, i.OrgId, i.InstallationId, i.DeskDomain, i.ConnectionLinkName,
-            i.SecurityContextProtected is not null, i.Enabled, i.CreatedAt, i.UpdatedAt);
+            i.SecurityContextProtected is not null, i.ZohoOAuthProtected is not null, i.Enabled, i.CreatedAt, i.UpdatedAt);
     }
 
     public static RouteGroupBuilder MapInstallations(this RouteGroupBuilder admin)
@@ -76,7 +79,12 @@ internal static partial class InstallationsApi
             .Optional("installationId", r.InstallationId, 64)
             .Optional("connectionLinkName", r.ConnectionLinkName, 100)
             .Optional("securityContext", r.SecurityContext, 4096)
-            .Optional("deskDomain", r.DeskDomain, 253);
+            .Optional("deskDomain", r.DeskDomain, 253)
+            .Optional("zohoClientId", r.ZohoClientId, 200)
+            .Optional("zohoClientSecret", r.ZohoClientSecret, 200)
+            .Optional("zohoRefreshToken", r.ZohoRefreshToken, 500);
+        var oauth = new[] { r.ZohoClientId, r.ZohoClientSecret, r.ZohoRefreshToken }.Count(v => !string.IsNullOrWhiteSpace(v));
+        if (oauth is 1 or 2) validation.Add("zohoRefreshToken", "Give zohoClientId, zohoClientSecret and zohoRefreshToken together.");
         if (r.OrgId is { Length: > 0 } org && !Token().IsMatch(org.Trim())) validation.Add("orgId", "orgId may contain letters, digits, '-' and '_' only.");
         if (r.DeskDomain is { Length: > 0 and <= 253 } domain && Uri.CheckHostName(domain) != UriHostNameType.Dns)
             validation.Add("deskDomain", "deskDomain must be a host name such as desk.zoho.com.");
@@ -89,6 +97,8 @@ internal static partial class InstallationsApi
         installation.DeskDomain = r.DeskDomain ?? installation.DeskDomain;
         installation.ConnectionLinkName = r.ConnectionLinkName ?? installation.ConnectionLinkName;
         if (!string.IsNullOrEmpty(r.SecurityContext)) installation.SecurityContextProtected = secrets.Protect(r.SecurityContext);
+        if (!string.IsNullOrWhiteSpace(r.ZohoRefreshToken))
+            installation.ZohoOAuthProtected = secrets.Protect(System.Text.Json.JsonSerializer.Serialize(new Replies.ZohoOAuthClient(r.ZohoClientId!.Trim(), r.ZohoClientSecret!.Trim(), r.ZohoRefreshToken.Trim())));
         installation.UpdatedAt = now;
     }
 

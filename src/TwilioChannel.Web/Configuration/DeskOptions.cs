@@ -22,6 +22,9 @@ public sealed class DeskOptions : IValidatableObject
     [Range(0, 100_000)]
     public int NewTicketAfterHours { get; set; }
 
+    /// <summary>Zoho Accounts host for OAuth token refresh; unset: derived from the org's Desk host (desk.zoho.eu → accounts.zoho.eu).</summary>
+    public string? AccountsBaseUrl { get; set; }
+
     /// <summary>Bounds everything one push does (Desk's own wait is undocumented).</summary>
     [Range(2, 120)]
     public int PushTimeoutSeconds { get; set; } = 10;

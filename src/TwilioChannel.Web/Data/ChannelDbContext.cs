@@ -15,6 +15,7 @@ public sealed class ChannelDbContext(DbContextOptions<ChannelDbContext> options)
     public DbSet<Reply> Replies => Set<Reply>();
     public DbSet<OutboundStatus> OutboundStatuses => Set<OutboundStatus>();
     public DbSet<OptOut> OptOuts => Set<OptOut>();
+    public DbSet<OutboundMedia> OutboundMedia => Set<OutboundMedia>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder builder)
     {
@@ -74,6 +75,7 @@ public sealed class ChannelDbContext(DbContextOptions<ChannelDbContext> options)
             e.HasIndex(x => new { x.Status, x.UpdatedAt });
             e.HasIndex(x => x.ReplyId);
         });
+        model.Entity<OutboundMedia>(e => e.HasIndex(x => x.ReplyId));
         model.Entity<OptOut>(e => e.HasIndex(x => new { x.SenderKey, x.CustomerAddress }).IsUnique());
         model.Entity<Counter>(e =>
         {

@@ -24,6 +24,8 @@ public sealed class Installation
     public string? ConnectionLinkName { get; set; }
     /// <summary>Data Protection ciphertext of the securityContext Desk gave us.</summary>
     public string? SecurityContextProtected { get; set; }
+    /// <summary>Data Protection ciphertext of the Zoho OAuth client (id, secret, refresh token) used to fetch reply attachments.</summary>
+    public string? ZohoOAuthProtected { get; set; }
     /// <summary>False after onUninstall: pulls and pushes are refused until the org installs again.</summary>
     public bool Enabled { get; set; } = true;
     public DateTime CreatedAt { get; set; }
@@ -150,6 +152,8 @@ public sealed class OutboundStatus
     public long? ReplyId { get; set; }
     public string? OrgId { get; set; }
     public required string Status { get; set; }
+    /// <summary>DeliveryStatus.Rank(Status): updates are conditional on it in SQL, so concurrent callbacks can't go back.</summary>
+    public int Rank { get; set; }
     public int? ErrorCode { get; set; }
     public string? ErrorReason { get; set; }
     public string? To { get; set; }
@@ -165,4 +169,16 @@ public sealed class OptOut
     public required string CustomerAddress { get; set; }
     public bool OptedOut { get; set; }
     public DateTime UpdatedAt { get; set; }
+}
+
+/// <summary>A file an agent attached to a reply, fetched from Desk and offered to Twilio at a signed URL of ours.</summary>
+public sealed class OutboundMedia
+{
+    public long Id { get; set; }
+    public required string OrgId { get; set; }
+    public long ReplyId { get; set; }
+    public required string FileName { get; set; }
+    public required string ContentType { get; set; }
+    public required byte[] Content { get; set; }
+    public DateTime CreatedAt { get; set; }
 }

@@ -25,8 +25,7 @@ internal static class PushEndpoint
         }
         if (reply is null) return TypedResults.Json(new { message = error }, statusCode: StatusCodes.Status400BadRequest);
 
-        var callback = new Uri(urls.BaseFor(http.Request) + "/twilio/status");
-        var outcome = await replies.HandleAsync(installation, reply, callback);
+        var outcome = await replies.HandleAsync(installation, reply, urls.BaseFor(http.Request));
         return TypedResults.Json(outcome.Body, statusCode: outcome.StatusCode);
     }
 }

@@ -11,6 +11,10 @@ internal static class ReplyEndpoints
         builder.Services.AddSingleton<StatusStore>();
         builder.Services.AddScoped<ReplySender>();
         builder.Services.AddScoped<ReplyService>();
+        builder.Services.AddHttpClient<ZohoOAuth>(c => c.Timeout = TimeSpan.FromSeconds(10));
+        // No automatic redirects: the OAuth token must never follow one to another host.
+        builder.Services.AddHttpClient<DeskAttachments>(c => c.Timeout = TimeSpan.FromSeconds(30))
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
         return builder;
     }
 

@@ -15,21 +15,21 @@ namespace TwilioChannel.Web.Replies;
 /// A create call with an unknown outcome (5xx, timeout) is never blindly repeated: we look for the message first, resend
 /// once only if it isn't there, and fail with that reason if the outcome is still unknown.
 /// </summary>
-internal sealed class ReplySender(ChannelDbContext db, TwilioApiClients clients, StatusStore statuses, TimeProvider time, ILogger<ReplySender> logger)
+internal sealed class ReplySender(
+    ChannelDbContext db, TwilioApiClients clients, StatusStore statuses, DeskAttachments attachments, MediaTokens media,
+    TimeProvider time, ILogger<ReplySender> logger)
 {
     private static readonly TimeSpan WhatsAppWindow = TimeSpan.FromHours(24);
 
-    public async Task<PushOutcome> SendAsync(Reply reply, ReplyTarget target, DeskReply desk, Uri statusCallback, TimeSpan budget)
+    public async Task<PushOutcome> SendAsync(Reply reply, Installation installation, ReplyTarget target, DeskReply desk, string publicBase, TimeSpan budget)
     {
+        var statusCallback = new Uri(publicBase + "/twilio/status");
         var clock = Stopwatch.StartNew();
         TimeSpan Left() => budget - clock.Elapsed;
 
         reply.To = target.CustomerAddress;
         reply.From = target.FromDisplay;
         reply.MessagingServiceSid = target.MessagingServiceSid;
-
-        if (desk.Attachments.Count > 0)
-            return PushOutcome.Refused("This reply has attachments, and sending Desk attachments needs Zoho OAuth credentials for this org, which aren't configured. Send the text without the attachment, or ask an admin to configure Zoho OAuth.");
 
         var client = await clients.ForAccountAsync(target.Number.AccountSid, CancellationToken.None);
         if (client is null) return PushOutcome.Refused($"The Twilio account {target.Number.AccountSid} of {target.Number.Address} is not configured.");
@@ -40,20 +40,30 @@ internal sealed class ReplySender(ChannelDbContext db, TwilioApiClients clients,
         if (target.Channel == MessagingChannel.WhatsApp && !WithinWindow(target.Conversation))
             return await WindowClosedAsync(reply, target, client, statusCallback, Left());
 
-        var text = desk.IsHtml ? HtmlToText.Convert(desk.Content, target.Channel == MessagingChannel.WhatsApp) : desk.Content;
-        if (string.IsNullOrWhiteSpace(text)) return PushOutcome.Refused("The reply is empty once formatting is removed.");
+        var text = desk.IsHtml ? HtmlToText.Convert(desk.Content, target.Channel == MessagingChannel.WhatsApp) : desk.Content.Trim();
+        if (string.IsNullOrWhiteSpace(text) && desk.Attachments.Count == 0) return PushOutcome.Refused("The reply is empty once formatting is removed.");
         reply.Body = text;
 
-        var parts = ReplySplitter.Split(text);
+        var mediaUrls = new List<Uri>();
+        if (desk.Attachments.Count > 0)
+        {
+            using var fetchBudget = new CancellationTokenSource(Positive(Left() * 0.5));
+            var (files, error) = await attachments.FetchAsync(installation, reply, desk.Attachments, target.Channel, fetchBudget.Token);
+            if (files is null) return PushOutcome.Refused(error!);
+            mediaUrls.AddRange(files.Select(f => new Uri($"{publicBase}/media/out/{media.CreateOutbound(f.Id)}")));
+        }
+
+        var messages = Plan(text, mediaUrls, target.Channel);
         var sids = new List<string>();
-        for (var i = 0; i < parts.Count; i++)
+        for (var i = 0; i < messages.Count; i++)
         {
             var options = TwilioSend.Options(target.CustomerAddress, target.Number.Address, target.MessagingServiceSid, statusCallback);
-            options.Body = parts[i];
-            var (sid, failure) = await SendOnceAsync(client, target, options, parts[i], Left, reply.Id);
+            if (messages[i].Body is { Length: > 0 } body) options.Body = body;
+            if (messages[i].Media.Count > 0) options.MediaUrl = messages[i].Media;
+            var (sid, failure) = await SendOnceAsync(client, target, options, messages[i].Body ?? "", Left, reply.Id);
             if (sid is null)
             {
-                var partial = sids.Count == 0 ? "" : $" Only the first {sids.Count} of {parts.Count} parts of this long reply were sent.";
+                var partial = sids.Count == 0 ? "" : $" Only the first {sids.Count} of {messages.Count} messages of this reply were sent.";
                 Record(reply, sids);
                 return failure! with { Body = new() { ["message"] = failure.Body["message"]!.GetValue<string>() + partial } };
             }
@@ -62,6 +72,26 @@ internal sealed class ReplySender(ChannelDbContext db, TwilioApiClients clients,
 
         Record(reply, sids);
         return PushOutcome.Sent(sids[0], sids, target.FromDisplay, target.CustomerAddress, desk.ExtParentId, ChannelAddress.ChannelName(target.Channel));
+    }
+
+    private sealed record Planned(string? Body, List<Uri> Media);
+
+    /// <summary>
+    /// The messages a reply becomes, in order: the text in parts of ≤ 1600 characters; on SMS the attachments ride on the
+    /// first message (MMS, up to 10), on WhatsApp each attachment is a message of its own (one media file per message).
+    /// </summary>
+    private static List<Planned> Plan(string text, List<Uri> media, MessagingChannel channel)
+    {
+        var plan = string.IsNullOrWhiteSpace(text) ? [] : ReplySplitter.Split(text).Select(p => new Planned(p, [])).ToList();
+        if (media.Count == 0) return plan;
+        if (channel == MessagingChannel.WhatsApp)
+        {
+            plan.AddRange(media.Select(m => new Planned(null, [m])));
+            return plan;
+        }
+        if (plan.Count == 0) return [new Planned(null, media)];
+        plan[0] = plan[0] with { Media = media };
+        return plan;
     }
 
     private async Task<(string? Sid, PushOutcome? Failure)> SendOnceAsync(

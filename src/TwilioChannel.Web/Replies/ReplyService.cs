@@ -16,7 +16,7 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, IOpt
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
 
-    public async Task<PushOutcome> HandleAsync(Installation installation, DeskReply reply, Uri statusCallback)
+    public async Task<PushOutcome> HandleAsync(Installation installation, DeskReply reply, string publicBase)
     {
         var budget = TimeSpan.FromSeconds(desk.Value.PushTimeoutSeconds);
         var claim = new Reply
@@ -41,7 +41,7 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, IOpt
         {
             // Deliberately not tied to the request: if Desk gives up waiting, the send still completes and is recorded,
             // so Desk's retry gets the real outcome instead of a second message.
-            outcome = target is null ? PushOutcome.Refused(error!) : await sender.SendAsync(claim, target, reply, statusCallback, budget - TimeSpan.FromMilliseconds(300));
+            outcome = target is null ? PushOutcome.Refused(error!) : await sender.SendAsync(claim, installation, target, reply, publicBase, budget - TimeSpan.FromMilliseconds(300));
         }
         catch (Exception ex)
         {

@@ -7,35 +7,42 @@ namespace TwilioChannel.Web.Replies;
 /// <summary>
 /// Delivery status per message SID, applied monotonically: callbacks arrive in any order and may come before the send
 /// call returned, so every writer (callback or sender) merges into one row and only a higher-ranked status wins;
-/// failed/undelivered/canceled are final and keep their error code.
+/// failed/undelivered/canceled are final and keep their error code. The comparison happens inside the UPDATE
+/// ("… WHERE Rank &lt; @rank"), so concurrent callbacks (also on several instances) can never move a status back.
 /// </summary>
 internal sealed class StatusStore(IServiceScopeFactory scopes, TimeProvider time)
 {
     public async Task ApplyAsync(string sid, string status, int? errorCode, string? orgId, string? to, string? from, long? replyId = null)
     {
-        for (var attempt = 0; ; attempt++)
+        status = status.ToLowerInvariant();
+        var rank = DeliveryStatus.Rank(status);
+        var reason = DeliveryStatus.IsFinalFailure(status) ? TwilioErrors.Describe(errorCode) : null;
+        var now = time.GetUtcNow().UtcDateTime;
+
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
+        for (var attempt = 0; attempt < 3; attempt++)
         {
-            await using var scope = scopes.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
-            var row = await db.OutboundStatuses.FirstOrDefaultAsync(s => s.MessageSid == sid);
-            if (row is null)
-            {
-                row = new OutboundStatus { MessageSid = sid, Status = "unknown" };
-                db.OutboundStatuses.Add(row);
-            }
-            if (DeliveryStatus.Advances(row.Status, status))
-            {
-                row.Status = status.ToLowerInvariant();
-                if (errorCode is not null) row.ErrorCode = errorCode;
-                if (DeliveryStatus.IsFinalFailure(status)) row.ErrorReason = TwilioErrors.Describe(errorCode);
-                row.UpdatedAt = time.GetUtcNow().UtcDateTime;
-            }
-            row.ReplyId ??= replyId;
-            row.OrgId ??= orgId;
-            row.To ??= to;
-            row.From ??= from;
-            // Two writers inserting the same new SID at once: the loser reads the winner's row and merges again.
-            if (await db.TrySaveUniqueAsync(CancellationToken.None) || attempt >= 2) return;
+            var advanced = await db.OutboundStatuses
+                .Where(s => s.MessageSid == sid && s.Rank < rank)
+                .ExecuteUpdateAsync(u => u
+                    .SetProperty(s => s.Status, status)
+                    .SetProperty(s => s.Rank, rank)
+                    .SetProperty(s => s.ErrorCode, s => errorCode ?? s.ErrorCode)
+                    .SetProperty(s => s.ErrorReason, s => reason ?? s.ErrorReason)
+                    .SetProperty(s => s.UpdatedAt, now));
+            if (advanced > 0 || await db.OutboundStatuses.AnyAsync(s => s.MessageSid == sid)) break;
+
+            db.OutboundStatuses.Add(new OutboundStatus { MessageSid = sid, Status = status, Rank = rank, ErrorCode = errorCode, ErrorReason = reason, UpdatedAt = now });
+            if (await db.TrySaveUniqueAsync(CancellationToken.None)) break;
+            // Another writer created the row first: merge into it.
+            db.ChangeTracker.Clear();
         }
+
+        await db.OutboundStatuses.Where(s => s.MessageSid == sid).ExecuteUpdateAsync(u => u
+            .SetProperty(s => s.ReplyId, s => s.ReplyId ?? replyId)
+            .SetProperty(s => s.OrgId, s => s.OrgId ?? orgId)
+            .SetProperty(s => s.To, s => s.To ?? to)
+            .SetProperty(s => s.From, s => s.From ?? from));
     }
 }

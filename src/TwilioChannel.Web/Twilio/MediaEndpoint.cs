@@ -64,6 +64,14 @@ internal static class MediaEndpoint
         }
     }
 
+    /// <summary>GET /media/out/{token}: a reply attachment of ours, for Twilio to fetch.</summary>
+    public static async Task<IResult> GetOutboundAsync(string token, MediaTokens tokens, ChannelDbContext db, CancellationToken ct)
+    {
+        if (!tokens.TryReadOutbound(token, out var id)) return TypedResults.StatusCode(StatusCodes.Status403Forbidden);
+        var file = await db.OutboundMedia.AsNoTracking().FirstOrDefaultAsync(m => m.Id == id, ct);
+        return file is null ? TypedResults.NotFound() : TypedResults.File(file.Content, file.ContentType, file.FileName);
+    }
+
     /// <summary>Twilio's media URL re-rooted on the configured API host, if it is a media resource of this account.</summary>
     internal static Uri? TwilioRequest(string mediaUrl, string accountSid, TwilioApiOptions options)
     {

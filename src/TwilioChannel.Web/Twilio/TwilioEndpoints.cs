@@ -23,6 +23,7 @@ internal static class TwilioEndpoints
         var twilio = app.MapGroup("/twilio").AddEndpointFilter<TwilioSignatureFilter>();
         twilio.MapPost("/messages", InboundWebhook.ReceiveAsync);
         app.MapGet("/media/{token}", MediaEndpoint.GetAsync);
+        app.MapGet("/media/out/{token}", MediaEndpoint.GetOutboundAsync);
         return app;
     }
 }

@@ -207,6 +207,9 @@ namespace TwilioChannel.Web.Data.Migrations
                     b.Property<DateTime>("UpdatedAt")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("ZohoOAuthProtected")
+                        .HasColumnType("TEXT");
+
                     b.HasKey("Id");
 
                     b.HasIndex("OrgId")
@@ -309,6 +312,41 @@ namespace TwilioChannel.Web.Data.Migrations
                     b.ToTable("OptOuts");
                 });
 
+            modelBuilder.Entity("TwilioChannel.Web.Data.OutboundMedia", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("Content")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<string>("ContentType")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("FileName")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("OrgId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ReplyId")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ReplyId");
+
+                    b.ToTable("OutboundMedia");
+                });
+
             modelBuilder.Entity("TwilioChannel.Web.Data.OutboundStatus", b =>
                 {
                     b.Property<string>("MessageSid")
@@ -325,6 +363,9 @@ namespace TwilioChannel.Web.Data.Migrations
 
                     b.Property<string>("OrgId")
                         .HasColumnType("TEXT");
+
+                    b.Property<int>("Rank")
+                        .HasColumnType("INTEGER");
 
                     b.Property<long?>("ReplyId")
                         .HasColumnType("INTEGER");

@@ -1,0 +1,133 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using TwilioChannel.Web.Tests.Infrastructure;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+using WireMock.Server;
+
+namespace TwilioChannel.Web.Tests.Replies;
+
+public sealed class ReplyAttachmentTests : IAsyncLifetime
+{
+    private const string Ana = "whatsapp:+5511987654321";
+    private const string Bob = "+14155550123";
+    private static readonly byte[] Png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 1, 2, 3];
+    private static readonly byte[] Pdf = "%PDF-1.4 fake"u8.ToArray();
+
+    private readonly FakeTwilio _twilio = new();
+    private readonly WireMockServer _desk = FakeServer.Start();
+    private readonly ChannelApp _app;
+
+    public ReplyAttachmentTests()
+    {
+        _app = new ChannelApp(settings: new()
+        {
+            ["Twilio:ApiBaseUrl"] = _twilio.Url,
+            ["Desk:ApiBaseUrl"] = _desk.Url,
+            ["Desk:AccountsBaseUrl"] = _desk.Url,
+        });
+        _twilio.AcceptMessages();
+        _desk.Given(Request.Create().WithPath("/oauth/v2/token").UsingPost())
+            .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody("""{"access_token":"zoho-access-1","expires_in":3600,"api_domain":"https://www.zohoapis.com","token_type":"Bearer"}"""));
+        File("/api/v1/threads/1/attachments/1/content", "image/png", Png);
+        File("/api/v1/threads/1/attachments/2/content", "application/pdf", Pdf);
+        File("/api/v1/threads/1/attachments/3/content", "application/x-msdownload", [1, 2, 3]);
+        File("/api/v1/threads/1/attachments/4/content", "image/jpeg", new byte[6 * 1024 * 1024]);
+    }
+
+    private void File(string path, string type, byte[] content) =>
+        _desk.Given(Request.Create().WithPath(path).UsingGet().WithHeader("Authorization", "Zoho-oauthtoken zoho-access-1"))
+            .RespondWith(Response.Create().WithHeader("Content-Type", type).WithBody(content));
+
+    private static JsonArray Attachments(params int[] ids) =>
+        new(ids.Select(id => (JsonNode)new JsonObject { ["id"] = id.ToString(), ["name"] = $"file{id}", ["size"] = "10", ["href"] = $"https://desk.zoho.com/api/v1/threads/1/attachments/{id}/content" }).ToArray());
+
+    public async Task InitializeAsync()
+    {
+        await _app.SeedAsync();
+        var admin = _app.Admin();
+        var installations = await admin.GetFromJsonAsync<JsonElement[]>("/api/admin/installations");
+        var id = installations![0].GetProperty("id").GetInt64();
+        var put = await admin.PutAsJsonAsync($"/api/admin/installations/{id}", new { zohoClientId = "1000.CLIENT", zohoClientSecret = "client-secret-xyz", zohoRefreshToken = "1000.refresh-abc" });
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        var text = await put.Content.ReadAsStringAsync();
+        Assert.Contains("\"hasZohoOAuth\":true", text);
+        Assert.DoesNotContain("client-secret-xyz", text);
+        Assert.DoesNotContain("1000.refresh-abc", text);
+        await _app.CustomerWritesAsync(Fixtures.Form("whatsapp-text.form"));
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+    }
+
+    public Task DisposeAsync()
+    {
+        _app.Dispose();
+        _twilio.Dispose();
+        _desk.Stop();
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task OnWhatsAppEachAttachmentGoesAsItsOwnMessageAfterTheTextFromASignedUrlOfOurs()
+    {
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Ana, "Here are the photo and the invoice", attachments: Attachments(1, 2)));
+
+        Assert.Equal(200, status);
+        var sent = _twilio.Sent;
+        Assert.Equal(3, sent.Count);
+        Assert.Equal("Here are the photo and the invoice", sent[0]["Body"]);
+        Assert.False(sent[0].ContainsKey("MediaUrl"));
+        Assert.All(sent.Skip(1), m => Assert.False(m.ContainsKey("Body")));
+        var urls = sent.Skip(1).Select(m => m["MediaUrl"]).ToList();
+        Assert.All(urls, u => Assert.StartsWith(ChannelApp.PublicBaseUrl + "/media/out/", u));
+
+        // Twilio fetches them from us: the same bytes Desk had.
+        var client = _app.CreateClient();
+        Assert.Equal(Png, await client.GetByteArrayAsync(new Uri(urls[0]).PathAndQuery));
+        Assert.Equal(Pdf, await client.GetByteArrayAsync(new Uri(urls[1]).PathAndQuery));
+        Assert.Equal(3, body["extra"]!["value"]!["sids"]!.AsArray().Count);
+
+        // The OAuth token went to the Desk host only, with the org header.
+        var download = _desk.LogEntries.First(e => e.RequestMessage.Path.EndsWith("/1/content"));
+        Assert.Equal(Fixtures.OrgId, download.RequestMessage.Headers!["orgId"].Single());
+    }
+
+    [Fact]
+    public async Task OnSmsTheAttachmentRidesOnTheMessageAsMms()
+    {
+        var (status, _) = await _app.PushAsync(ReplyApp.Push(Bob, "Your receipt", attachments: Attachments(2)));
+        Assert.Equal(200, status);
+        var sent = Assert.Single(_twilio.Sent);
+        Assert.Equal("Your receipt", sent["Body"]);
+        Assert.StartsWith(ChannelApp.PublicBaseUrl + "/media/out/", sent["MediaUrl"]);
+    }
+
+    [Theory]
+    [InlineData(3, "can't send")]
+    [InlineData(4, "5 MB")]
+    [InlineData(9, "HTTP 404")]
+    public async Task AnAttachmentThatCantBeSentFailsTheWholeReplyBeforeAnythingIsSent(int attachment, string reason)
+    {
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "Text and a bad file", attachments: Attachments(1, attachment)));
+        Assert.Equal(400, status);
+        Assert.Contains(reason, (string?)body["message"]);
+        Assert.Empty(_twilio.Sent);
+    }
+
+    [Fact]
+    public async Task AnAttachmentOutsideTheDesksHostIsNeverFetchedWithTheToken()
+    {
+        var evil = new JsonArray(new JsonObject { ["id"] = "1", ["name"] = "x", ["href"] = "ftp://evil.example.com/steal" });
+        var (status, _) = await _app.PushAsync(ReplyApp.Push(Bob, "x", attachments: evil));
+        Assert.Equal(400, status);
+        Assert.Empty(_twilio.Sent);
+    }
+
+    [Fact]
+    public async Task AnOutboundMediaUrlCantBeForged()
+    {
+        var response = await _app.CreateClient().GetAsync("/media/out/CfDJ8forged");
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+    }
+}
