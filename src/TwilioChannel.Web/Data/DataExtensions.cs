@@ -18,6 +18,7 @@ internal static class DataExtensions
                 .AddInterceptors(sp.GetRequiredService<SqlitePragmas>());
         });
         builder.Services.AddSingleton<DataPaths>();
+        builder.Services.AddSingleton<WriteGate>();
         return builder;
     }
 

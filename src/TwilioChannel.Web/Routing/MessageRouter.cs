@@ -29,6 +29,7 @@ public sealed class FeedWakeup : Wakeup;
 /// </summary>
 internal sealed class MessageRouter(
     IServiceScopeFactory scopes,
+    WriteGate gate,
     RouterWakeup wakeup,
     FeedWakeup feed,
     IOptions<DeskOptions> desk,
@@ -36,7 +37,7 @@ internal sealed class MessageRouter(
     ILogger<MessageRouter> logger) : BackgroundService
 {
     /// <summary>Small batches keep the write lock short, so acks never wait long behind routing.</summary>
-    internal const int BatchSize = 200;
+    internal const int BatchSize = 100;
 
     /// <summary>Safety net for work committed by another instance or left by a crash.</summary>
     private static readonly TimeSpan Sweep = TimeSpan.FromSeconds(5);
@@ -63,6 +64,7 @@ internal sealed class MessageRouter(
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
+        using var turn = await gate.EnterAsync(ct);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
 
         // The lock first: it serialises routers and makes position order equal commit order (see above).

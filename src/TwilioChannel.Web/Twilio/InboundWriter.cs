@@ -14,7 +14,7 @@ namespace TwilioChannel.Web.Twilio;
 /// commits on its own at once: there is no timer-based batching delay.
 /// The unique MessageSid makes duplicates, retries and concurrent storms (also across instances) land as one row.
 /// </summary>
-internal sealed class InboundWriter(IServiceScopeFactory scopes, RouterWakeup router, ILogger<InboundWriter> logger) : BackgroundService
+internal sealed class InboundWriter(IServiceScopeFactory scopes, WriteGate gate, RouterWakeup router, ILogger<InboundWriter> logger) : BackgroundService
 {
     internal const int MaxBatch = 256;
 
@@ -54,6 +54,7 @@ internal sealed class InboundWriter(IServiceScopeFactory scopes, RouterWakeup ro
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
+        using var turn = await gate.EnterAsync(ct);
         await db.Database.OpenConnectionAsync(ct);
         var connection = db.Database.GetDbConnection();
         await using var tx = await connection.BeginTransactionAsync(ct);

@@ -1,0 +1,97 @@
+using System.Globalization;
+
+namespace TwilioChannel.Bench;
+
+/// <summary>Command-line settings. Every value is bounded so a run always ends by itself.</summary>
+internal sealed record BenchOptions
+{
+    public double DurationSeconds { get; init; } = 10;
+    public double WarmupSeconds { get; init; } = 2;
+    public int Rate { get; init; } = 5000;
+    public int Concurrency { get; init; } = 64;
+    public int MaxInFlight { get; init; } = 512;
+    public int PoolRate { get; init; } = 60_000;
+    public double SettleSeconds { get; init; } = 60;
+    public bool RunBaseline { get; init; } = true;
+    public bool RunService { get; init; } = true;
+    public string? WebDll { get; init; }
+    public string? ResultsDir { get; init; }
+    public bool KeepData { get; init; }
+
+    /// <summary>Hard limit for the whole run: the watchdog kills everything past it.</summary>
+    public TimeSpan Budget => TimeSpan.FromSeconds(180 + 2 * (WarmupSeconds + 2 * DurationSeconds + SettleSeconds + 180));
+
+    public const string Usage = """
+        TwilioChannel.Bench: signed WhatsApp webhooks against the real service and a bare ASP.NET baseline (127.0.0.1 only).
+
+          --duration S       measured seconds per mode (default 10; 1..600)
+          --warmup S         warm-up before the saturation window (default 2; 0..60)
+          --rate R           fixed-rate mode, requests/s (default 5000; 1..200000)
+          --concurrency N    saturation workers and connections (default 64; 1..4096)
+          --max-in-flight N  fixed-rate cap on outstanding requests (default 512); beyond it a request is not sent
+                             and counts as an error
+          --only baseline|service
+          --pool-rate R      pre-generated saturation requests per second of run (default 60000); the saturation
+                             window ends early if the pool runs out
+          --settle S         wait at most S s for the service's router backlog before the fixed-rate mode (default 60)
+          --web-dll PATH     TwilioChannel.Web.dll (default: src/TwilioChannel.Web/bin/Release/net10.0 of this repo)
+          --results DIR      where the markdown report goes (default: bench/results)
+          --keep-data        keep the service's temporary data folder
+        """;
+
+    /// <summary>Null when the arguments are wrong (the reason is printed) or help was asked for.</summary>
+    public static BenchOptions? Parse(string[] args)
+    {
+        var options = new BenchOptions();
+        try
+        {
+            for (var i = 0; i < args.Length; i++)
+            {
+                var name = args[i];
+                string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{name} needs a value.");
+                options = name switch
+                {
+                    "--duration" => options with { DurationSeconds = Number(name, Value(), 1, 600) },
+                    "--warmup" => options with { WarmupSeconds = Number(name, Value(), 0, 60) },
+                    "--rate" => options with { Rate = (int)Number(name, Value(), 1, 200_000) },
+                    "--concurrency" => options with { Concurrency = (int)Number(name, Value(), 1, 4096) },
+                    "--max-in-flight" => options with { MaxInFlight = (int)Number(name, Value(), 1, 16_384) },
+                    "--pool-rate" => options with { PoolRate = (int)Number(name, Value(), 1000, 500_000) },
+                    "--settle" => options with { SettleSeconds = Number(name, Value(), 0, 600) },
+                    "--only" => Value() switch
+                    {
+                        "baseline" => options with { RunBaseline = true, RunService = false },
+                        "service" => options with { RunBaseline = false, RunService = true },
+                        var other => throw new ArgumentException($"--only takes baseline or service, not '{other}'."),
+                    },
+                    "--web-dll" => options with { WebDll = Value() },
+                    "--results" => options with { ResultsDir = Value() },
+                    "--keep-data" => options with { KeepData = true },
+                    "-h" or "--help" => throw new HelpRequested(),
+                    _ => throw new ArgumentException($"Unknown argument '{name}'."),
+                };
+            }
+            return options;
+        }
+        catch (HelpRequested)
+        {
+            Console.WriteLine(Usage);
+            return null;
+        }
+        catch (ArgumentException ex)
+        {
+            Console.Error.WriteLine(ex.Message);
+            Console.Error.WriteLine(Usage);
+            return null;
+        }
+    }
+
+    private static double Number(string name, string text, double min, double max)
+    {
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || double.IsNaN(value) || value < min || value > max)
+            throw new ArgumentException($"{name} must be a number from {min} to {max}, not '{text}'.");
+        return value;
+    }
+
+    private sealed class HelpRequested : Exception;
+}
