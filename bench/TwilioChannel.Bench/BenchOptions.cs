@@ -6,7 +6,7 @@ namespace TwilioChannel.Bench;
 internal sealed record BenchOptions
 {
     public double DurationSeconds { get; init; } = 10;
-    public double WarmupSeconds { get; init; } = 2;
+    public double WarmupSeconds { get; init; } = 15;
     public int Rate { get; init; } = 5000;
     public int Concurrency { get; init; } = 64;
     public int MaxInFlight { get; init; } = 512;
@@ -25,7 +25,7 @@ internal sealed record BenchOptions
         TwilioChannel.Bench: signed WhatsApp webhooks against the real service and a bare ASP.NET baseline (127.0.0.1 only).
 
           --duration S       measured seconds per mode (default 10; 1..600)
-          --warmup S         warm-up before the saturation window (default 2; 0..60)
+          --warmup S         warm-up before the saturation window (default 15: the JIT keeps improving both servers for ~15 s; 0..60)
           --rate R           fixed-rate mode, requests/s (default 5000; 1..200000)
           --concurrency N    saturation workers and connections (default 64; 1..4096)
           --max-in-flight N  fixed-rate cap on outstanding requests (default 512); beyond it a request is not sent

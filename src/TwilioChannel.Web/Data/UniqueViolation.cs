@@ -20,6 +20,6 @@ internal static class UniqueViolation
     }
 
     // SQLITE_CONSTRAINT_UNIQUE = 2067, _PRIMARYKEY = 1555; PostgreSQL's unique_violation is SQLSTATE 23505.
-    private static bool IsUnique(Exception? ex) =>
+    public static bool IsUnique(Exception? ex) =>
         ex is SqliteException { SqliteExtendedErrorCode: 2067 or 1555 } || ex?.GetType().GetProperty("SqlState")?.GetValue(ex) as string == "23505";
 }

@@ -1,9 +1,6 @@
-using System.Text.Json;
+using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using TwilioChannel.Domain.Desk;
-using TwilioChannel.Domain.Mapping;
-using TwilioChannel.Domain.Twilio;
 using TwilioChannel.Web.Common;
 using TwilioChannel.Web.Configuration;
 using TwilioChannel.Web.Data;
@@ -21,11 +18,15 @@ public sealed class FeedWakeup : Wakeup;
 /// its Messaging Service), files the message under the customer's conversation (one ticket per org and address) and
 /// appends its thread(s) to the feed with the next positions.
 ///
-/// Why positions stay correct with several writers: each batch first takes the feed counter's row lock
-/// (UPDATE … SET Value = Value), hands out positions from it and commits. A second router (another instance) blocks on
+/// The work is split so the write lock is held briefly: reading, mapping and serialising happen first, without it
+/// (<see cref="RoutingPlan"/>); then one transaction applies the plan with prepared statements.
+///
+/// Why positions stay correct with several writers: the transaction first takes the feed counter's row lock
+/// (UPDATE … SET Value = Value), hands out positions from it and commits. Another router (another instance) blocks on
 /// that lock until the first commits, so positions become visible strictly in increasing order: a reader that has seen
 /// position N will never later find a new row below N. That holds on SQLite (one writer) and on PostgreSQL (row lock
-/// held to commit), unlike raw sequence values, which commit out of order.
+/// held to commit), unlike raw sequence values, which commit out of order. Claiming each message with
+/// "… WHERE State = Received" makes a batch that raced another instance roll back and re-plan instead of routing twice.
 /// </summary>
 internal sealed class MessageRouter(
     IServiceScopeFactory scopes,
@@ -36,8 +37,7 @@ internal sealed class MessageRouter(
     TimeProvider time,
     ILogger<MessageRouter> logger) : BackgroundService
 {
-    /// <summary>Small batches keep the write lock short, so acks never wait long behind routing.</summary>
-    internal const int BatchSize = 100;
+    internal const int BatchSize = 250;
 
     /// <summary>Safety net for work committed by another instance or left by a crash.</summary>
     private static readonly TimeSpan Sweep = TimeSpan.FromSeconds(5);
@@ -59,74 +59,118 @@ internal sealed class MessageRouter(
         }
     }
 
-    /// <summary>Routes one batch; returns how many messages it handled.</summary>
+    /// <summary>Routes one batch; returns how many messages it handled (0: nothing to do, or it must be re-planned).</summary>
     internal async Task<int> RouteBatchAsync(CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
+        var plan = await PlanAsync(db, ct);
+        if (plan is null) return 0;
+
         using var turn = await gate.EnterAsync(ct);
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-
-        // The lock first: it serialises routers and makes position order equal commit order (see above).
-        await db.Database.ExecuteSqlRawAsync("UPDATE \"Counters\" SET \"Value\" = \"Value\" WHERE \"Name\" = {0}", [Counter.Feed], ct);
-
-        var messages = await db.Messages.Where(m => m.State == MessageState.Received).OrderBy(m => m.Id).Take(BatchSize).ToListAsync(ct);
-        if (messages.Count == 0) return 0;
-
-        var counter = await db.Counters.SingleAsync(c => c.Name == Counter.Feed, ct);
-        var numbers = await NumberLookup.LoadAsync(db, messages, ct);
-        var conversations = new ConversationFinder(db);
-        var optOuts = new OptOutRecorder(db, time.GetUtcNow().UtcDateTime);
-        var threadsAdded = 0;
-
-        foreach (var message in messages)
+        await db.Database.OpenConnectionAsync(ct);
+        var connection = db.Database.GetDbConnection();
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        if (!await ApplyAsync(connection, tx, plan, ct))
         {
-            var number = numbers.Find(message.To, message.MessagingServiceSid);
-            if (number is null)
-            {
-                message.State = MessageState.Unrouted;
-                continue;
-            }
-
-            var form = JsonSerializer.Deserialize<Dictionary<string, string>>(message.RawForm) ?? [];
-            var inbound = InboundMessage.FromForm(form, message.ReceivedAt, out _)
-                ?? throw new InvalidOperationException($"Stored message {message.Id} lacks required fields.");
-
-            await optOuts.ApplyAsync(inbound, form, number, ct);
-            var conversation = await conversations.ForAsync(number.OrgId, inbound, desk.Value.NewTicketAfterHours, ct);
-            conversation.LastNumberId = number.Id;
-            conversation.LastMessageAt = Max(conversation.LastMessageAt, message.ReceivedAt);
-            conversation.LastInboundAt = Max(conversation.LastInboundAt ?? DateTime.MinValue, message.ReceivedAt);
-
-            message.OrgId = number.OrgId;
-            message.Conversation = conversation;
-            message.State = MessageState.Routed;
-
-            var key = new TicketKey(conversation.CustomerAddress, conversation.Generation);
-            var threads = InboundMapper.Threads(inbound, key, desk.Value.ThreadContentLimit);
-            for (var i = 0; i < threads.Count; i++)
-            {
-                db.FeedThreads.Add(new FeedThread
-                {
-                    Position = ++counter.Value,
-                    OrgId = number.OrgId,
-                    Conversation = conversation,
-                    MessageId = message.Id,
-                    ExtId = threads[i].ExtId,
-                    Part = i + 1,
-                    MediaCount = i == 0 ? inbound.Media.Count : 0,
-                    ThreadJson = DeskJson.Serialize(threads[i]),
-                });
-            }
-            threadsAdded += threads.Count;
+            await tx.RollbackAsync(ct);
+            logger.LogInformation("A routing batch raced another router; re-planning.");
+            return 1;
         }
-
-        await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
-        if (threadsAdded > 0) feed.Notify();
-        logger.LogDebug("Routed {Count} messages into {Threads} threads.", messages.Count, threadsAdded);
-        return messages.Count;
+        if (plan.Messages.Any(m => m.Threads.Count > 0)) feed.Notify();
+        return plan.Messages.Count;
     }
 
-    private static DateTime Max(DateTime a, DateTime b) => a > b ? a : b;
+    private async Task<RoutingPlan?> PlanAsync(ChannelDbContext db, CancellationToken ct)
+    {
+        var pending = await db.Messages.AsNoTracking()
+            .Where(m => m.State == MessageState.Received).OrderBy(m => m.Id).Take(BatchSize)
+            .Select(m => new PendingMessage(m.Id, m.From, m.To, m.MessagingServiceSid, m.ReceivedAt, m.RawForm))
+            .ToListAsync(ct);
+        if (pending.Count == 0) return null;
+
+        var numbers = await NumberLookup.LoadAsync(db, pending, ct);
+        var routed = pending.Select(m => (Message: m, Number: numbers.Find(m.To, m.MessagingServiceSid))).ToList();
+        var orgs = routed.Where(r => r.Number is not null).Select(r => r.Number!.OrgId).Distinct().ToList();
+        var customers = pending.Select(m => m.From).Distinct().ToList();
+        var existing = orgs.Count == 0 ? [] : await db.Conversations.AsNoTracking()
+            .Where(c => orgs.Contains(c.OrgId) && customers.Contains(c.CustomerAddress))
+            .Select(c => new ConversationState
+            {
+                Id = c.Id, OrgId = c.OrgId, Customer = c.CustomerAddress, Generation = c.Generation, TicketExtId = c.TicketExtId,
+                CreatedAt = c.CreatedAt, LastMessageAt = c.LastMessageAt, LastInboundAt = c.LastInboundAt, LastNumberId = c.LastNumberId,
+            })
+            .ToListAsync(ct);
+        var latest = existing.GroupBy(c => (c.OrgId, c.Customer)).Select(g => g.MaxBy(c => c.Generation)!);
+
+        var plan = new RoutingPlan(latest, desk.Value.ThreadContentLimit, desk.Value.NewTicketAfterHours);
+        foreach (var (message, number) in routed) plan.Add(message, number);
+        return plan;
+    }
+
+    private async Task<bool> ApplyAsync(DbConnection connection, DbTransaction tx, RoutingPlan plan, CancellationToken ct)
+    {
+        // The counter's row lock first: it serialises routers and makes position order equal commit order.
+        await using (var lockCounter = await PreparedCommand.CreateAsync(connection, tx, """UPDATE "Counters" SET "Value" = "Value" WHERE "Name" = @p0""", 1, ct))
+            await lockCounter.ExecuteAsync(ct, Counter.Feed);
+        long position;
+        await using (var read = await PreparedCommand.CreateAsync(connection, tx, """SELECT "Value" FROM "Counters" WHERE "Name" = @p0""", 1, ct))
+            position = Convert.ToInt64(await read.ScalarAsync(ct, Counter.Feed));
+
+        await using (var insert = await PreparedCommand.CreateAsync(connection, tx, """
+            INSERT INTO "Conversations" ("OrgId", "CustomerAddress", "Generation", "TicketExtId", "TicketJson", "LastNumberId", "CreatedAt", "LastMessageAt", "LastInboundAt")
+            VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8) RETURNING "Id"
+            """, 9, ct))
+        await using (var update = await PreparedCommand.CreateAsync(connection, tx, """
+            UPDATE "Conversations" SET "LastNumberId" = @p0, "LastMessageAt" = @p1, "LastInboundAt" = @p2 WHERE "Id" = @p3
+            """, 4, ct))
+        {
+            foreach (var c in plan.Conversations.Where(c => c.Changed))
+            {
+                try
+                {
+                    if (c.Id is null)
+                        c.Id = Convert.ToInt64(await insert.ScalarAsync(ct, c.OrgId, c.Customer, c.Generation, c.TicketExtId, c.NewTicketJson, c.LastNumberId, c.CreatedAt, c.LastMessageAt, c.LastInboundAt));
+                    else
+                        await update.ExecuteAsync(ct, c.LastNumberId, c.LastMessageAt, c.LastInboundAt, c.Id);
+                }
+                catch (DbException ex) when (UniqueViolation.IsUnique(ex))
+                {
+                    return false; // another instance started this conversation meanwhile
+                }
+            }
+        }
+
+        await using (var claim = await PreparedCommand.CreateAsync(connection, tx, """
+            UPDATE "Messages" SET "State" = @p0, "OrgId" = @p1, "ConversationId" = @p2 WHERE "Id" = @p3 AND "State" = @p4
+            """, 5, ct))
+        await using (var thread = await PreparedCommand.CreateAsync(connection, tx, """
+            INSERT INTO "FeedThreads" ("Position", "OrgId", "ConversationId", "MessageId", "ExtId", "Part", "MediaCount", "ThreadJson")
+            VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7)
+            """, 8, ct))
+        {
+            foreach (var m in plan.Messages)
+            {
+                var claimed = await claim.ExecuteAsync(ct, (int)m.State, m.OrgId, m.Conversation?.Id, m.MessageId, (int)MessageState.Received);
+                if (claimed == 0) return false; // another router took it
+                foreach (var t in m.Threads)
+                    await thread.ExecuteAsync(ct, ++position, m.OrgId, m.Conversation!.Id, m.MessageId, t.ExtId, t.Part, t.MediaCount, t.Json);
+            }
+        }
+
+        if (plan.OptOuts.Count > 0)
+        {
+            await using var optOut = await PreparedCommand.CreateAsync(connection, tx, """
+                INSERT INTO "OptOuts" ("SenderKey", "CustomerAddress", "OptedOut", "UpdatedAt") VALUES (@p0, @p1, @p2, @p3)
+                ON CONFLICT ("SenderKey", "CustomerAddress") DO UPDATE SET "OptedOut" = excluded."OptedOut", "UpdatedAt" = excluded."UpdatedAt"
+                """, 4, ct);
+            var now = time.GetUtcNow().UtcDateTime;
+            foreach (var o in plan.OptOuts.Values) await optOut.ExecuteAsync(ct, o.SenderKey, o.Customer, o.OptedOut, now);
+        }
+
+        await using (var advance = await PreparedCommand.CreateAsync(connection, tx, """UPDATE "Counters" SET "Value" = @p0 WHERE "Name" = @p1""", 2, ct))
+            await advance.ExecuteAsync(ct, position, Counter.Feed);
+        return true;
+    }
 }

@@ -18,7 +18,7 @@ internal sealed class NumberLookup
             .ToDictionary(g => g.Key, g => g.OrderByDescending(n => n.IsDefault).ThenBy(n => n.Id).First(), StringComparer.Ordinal);
     }
 
-    public static async Task<NumberLookup> LoadAsync(ChannelDbContext db, IReadOnlyCollection<Message> messages, CancellationToken ct)
+    public static async Task<NumberLookup> LoadAsync(ChannelDbContext db, IReadOnlyCollection<PendingMessage> messages, CancellationToken ct)
     {
         var addresses = messages.Select(m => m.To).Distinct().ToList();
         var services = messages.Where(m => m.MessagingServiceSid != null).Select(m => m.MessagingServiceSid!).Distinct().ToList();

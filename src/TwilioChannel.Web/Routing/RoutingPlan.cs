@@ -1,0 +1,117 @@
+using System.Text.Json;
+using TwilioChannel.Domain.Addresses;
+using TwilioChannel.Domain.Desk;
+using TwilioChannel.Domain.Mapping;
+using TwilioChannel.Domain.Replies;
+using TwilioChannel.Domain.Twilio;
+using TwilioChannel.Web.Common;
+using TwilioChannel.Web.Data;
+
+namespace TwilioChannel.Web.Routing;
+
+/// <summary>A stored message as the router reads it.</summary>
+internal sealed record PendingMessage(long Id, string From, string To, string? MessagingServiceSid, DateTime ReceivedAt, string RawForm);
+
+/// <summary>A conversation (Desk ticket) as the batch leaves it: existing (Id set) or new.</summary>
+internal sealed class ConversationState
+{
+    public long? Id { get; set; }
+    public required string OrgId { get; init; }
+    public required string Customer { get; init; }
+    public int Generation { get; init; }
+    public required string TicketExtId { get; init; }
+    public string? NewTicketJson { get; init; }
+    public DateTime CreatedAt { get; init; }
+    public DateTime LastMessageAt { get; set; }
+    public DateTime? LastInboundAt { get; set; }
+    public long? LastNumberId { get; set; }
+    public bool Changed { get; set; }
+}
+
+internal sealed record PlannedThread(string ExtId, int Part, int MediaCount, string Json);
+
+internal sealed record PlannedMessage(long MessageId, MessageState State, string? OrgId, ConversationState? Conversation, IReadOnlyList<PlannedThread> Threads);
+
+internal sealed record PlannedOptOut(string SenderKey, string Customer, bool OptedOut);
+
+/// <summary>
+/// What routing a batch of messages means, worked out before any write lock is taken: the org (by number, else by
+/// Messaging Service), the conversation (existing, or a new ticket — also a new generation after
+/// Desk:NewTicketAfterHours of silence, when set), the Desk threads (mapped and serialised once, here) and opt-out changes.
+/// </summary>
+internal sealed class RoutingPlan
+{
+    private readonly Dictionary<(string Org, string Customer), ConversationState> _conversations;
+    private readonly int _contentLimit;
+    private readonly int _newTicketAfterHours;
+
+    public RoutingPlan(IEnumerable<ConversationState> latestConversations, int contentLimit, int newTicketAfterHours)
+    {
+        _conversations = latestConversations.ToDictionary(c => (c.OrgId, c.Customer));
+        _contentLimit = contentLimit;
+        _newTicketAfterHours = newTicketAfterHours;
+    }
+
+    public List<PlannedMessage> Messages { get; } = [];
+
+    public Dictionary<(string, string), PlannedOptOut> OptOuts { get; } = [];
+
+    public IEnumerable<ConversationState> Conversations => _conversations.Values;
+
+    public void Add(PendingMessage message, ChannelNumber? number)
+    {
+        if (number is null)
+        {
+            Messages.Add(new PlannedMessage(message.Id, MessageState.Unrouted, null, null, []));
+            return;
+        }
+        var form = JsonSerializer.Deserialize<Dictionary<string, string>>(message.RawForm) ?? [];
+        var inbound = InboundMessage.FromForm(form, message.ReceivedAt, out _)
+            ?? throw new InvalidOperationException($"Stored message {message.Id} lacks required fields.");
+
+        RecordOptOut(inbound, form, number);
+        var conversation = ConversationFor(number.OrgId, inbound);
+        conversation.LastNumberId = number.Id;
+        if (message.ReceivedAt > conversation.LastMessageAt) conversation.LastMessageAt = message.ReceivedAt;
+        if (conversation.LastInboundAt is null || message.ReceivedAt > conversation.LastInboundAt) conversation.LastInboundAt = message.ReceivedAt;
+        conversation.Changed = true;
+
+        var key = new TicketKey(conversation.Customer, conversation.Generation);
+        var threads = InboundMapper.Threads(inbound, key, _contentLimit)
+            .Select((t, i) => new PlannedThread(t.ExtId, i + 1, i == 0 ? inbound.Media.Count : 0, DeskJson.Serialize(t)))
+            .ToList();
+        Messages.Add(new PlannedMessage(message.Id, MessageState.Routed, number.OrgId, conversation, threads));
+    }
+
+    private ConversationState ConversationFor(string orgId, InboundMessage message)
+    {
+        _conversations.TryGetValue((orgId, message.From), out var current);
+        var stale = current is not null && _newTicketAfterHours > 0
+            && message.ReceivedAtUtc - current.LastMessageAt > TimeSpan.FromHours(_newTicketAfterHours);
+        if (current is not null && !stale) return current;
+
+        var ticket = new TicketKey(message.From, (current?.Generation ?? 0) + 1);
+        var started = new ConversationState
+        {
+            OrgId = orgId,
+            Customer = message.From,
+            Generation = ticket.Generation,
+            TicketExtId = ticket.ExtId,
+            NewTicketJson = DeskJson.Serialize(InboundMapper.Ticket(message, ticket)),
+            CreatedAt = message.ReceivedAtUtc,
+            LastMessageAt = message.ReceivedAtUtc,
+        };
+        _conversations[(orgId, message.From)] = started;
+        return started;
+    }
+
+    /// <summary>SMS STOP/START per sender: the Messaging Service that received it, else the number.</summary>
+    private void RecordOptOut(InboundMessage message, Dictionary<string, string> form, ChannelNumber number)
+    {
+        if (message.Channel != MessagingChannel.Sms) return;
+        var change = OptOutWords.Classify(message.Body, form.GetValueOrDefault("OptOutType"));
+        if (change == OptOutChange.None) return;
+        var sender = message.MessagingServiceSid ?? number.MessagingServiceSid ?? number.Address;
+        OptOuts[(sender, message.From)] = new PlannedOptOut(sender, message.From, change == OptOutChange.OptOut);
+    }
+}
