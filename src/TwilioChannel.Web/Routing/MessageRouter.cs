@@ -37,7 +37,7 @@ internal sealed class MessageRouter(
     TimeProvider time,
     ILogger<MessageRouter> logger) : BackgroundService
 {
-    internal const int BatchSize = 250;
+    internal const int BatchSize = 50;
 
     /// <summary>Safety net for work committed by another instance or left by a crash.</summary>
     private static readonly TimeSpan Sweep = TimeSpan.FromSeconds(5);
@@ -82,14 +82,30 @@ internal sealed class MessageRouter(
         return plan.Messages.Count;
     }
 
+    /// <summary>
+    /// Routes messages the ack path has just inserted, inside its transaction (the caller holds the write gate), so
+    /// storing and routing cost one commit. Throws on failure; the caller rolls back to its savepoint.
+    /// </summary>
+    internal async Task RouteWithinAsync(ChannelDbContext db, DbConnection connection, DbTransaction tx, IReadOnlyList<PendingMessage> pending, CancellationToken ct)
+    {
+        await db.Database.UseTransactionAsync(tx, ct);
+        var plan = await PlanAsync(db, pending, ct);
+        if (!await ApplyAsync(connection, tx, plan, ct))
+            throw new InvalidOperationException("Another router claimed messages inserted by this transaction.");
+        if (plan.Messages.Any(m => m.Threads.Count > 0)) feed.Notify();
+    }
+
     private async Task<RoutingPlan?> PlanAsync(ChannelDbContext db, CancellationToken ct)
     {
         var pending = await db.Messages.AsNoTracking()
             .Where(m => m.State == MessageState.Received).OrderBy(m => m.Id).Take(BatchSize)
             .Select(m => new PendingMessage(m.Id, m.From, m.To, m.MessagingServiceSid, m.ReceivedAt, m.RawForm))
             .ToListAsync(ct);
-        if (pending.Count == 0) return null;
+        return pending.Count == 0 ? null : await PlanAsync(db, pending, ct);
+    }
 
+    private async Task<RoutingPlan> PlanAsync(ChannelDbContext db, IReadOnlyList<PendingMessage> pending, CancellationToken ct)
+    {
         var numbers = await NumberLookup.LoadAsync(db, pending, ct);
         var routed = pending.Select(m => (Message: m, Number: numbers.Find(m.To, m.MessagingServiceSid))).ToList();
         var orgs = routed.Where(r => r.Number is not null).Select(r => r.Number!.OrgId).Distinct().ToList();

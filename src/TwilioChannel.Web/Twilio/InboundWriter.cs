@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
 using TwilioChannel.Web.Data;
@@ -13,8 +12,9 @@ namespace TwilioChannel.Web.Twilio;
 /// request (measured on these machines: ~2k commits/s vs ~50k rows/s batched, ../shared/STACK.md). Alone, a message
 /// commits on its own at once: there is no timer-based batching delay.
 /// The unique MessageSid makes duplicates, retries and concurrent storms (also across instances) land as one row.
+/// The new messages are routed into the Desk feed in the same transaction (see MessageRouter.RouteWithinAsync).
 /// </summary>
-internal sealed class InboundWriter(IServiceScopeFactory scopes, WriteGate gate, RouterWakeup router, ILogger<InboundWriter> logger) : BackgroundService
+internal sealed class InboundWriter(IServiceScopeFactory scopes, WriteGate gate, MessageRouter router, RouterWakeup wakeRouter, ILogger<InboundWriter> logger) : BackgroundService
 {
     internal const int MaxBatch = 256;
 
@@ -39,7 +39,6 @@ internal sealed class InboundWriter(IServiceScopeFactory scopes, WriteGate gate,
             {
                 await CommitAsync(batch, stoppingToken);
                 foreach (var item in batch) item.Committed.TrySetResult();
-                router.Notify();
             }
             catch (Exception ex)
             {
@@ -58,41 +57,44 @@ internal sealed class InboundWriter(IServiceScopeFactory scopes, WriteGate gate,
         await db.Database.OpenConnectionAsync(ct);
         var connection = db.Database.GetDbConnection();
         await using var tx = await connection.BeginTransactionAsync(ct);
-        await using var insert = connection.CreateCommand();
-        insert.Transaction = tx;
-        insert.CommandText = """
+
+        // RETURNING gives back only the rows actually inserted: duplicates (retries, storms) return nothing.
+        var stored = new List<PendingMessage>(batch.Count);
+        await using (var insert = await PreparedCommand.CreateAsync(connection, tx, """
             INSERT INTO "Messages" ("MessageSid", "AccountSid", "From", "To", "Body", "MessagingServiceSid", "NumMedia", "Direction", "State", "ReceivedAt", "RawForm")
-            VALUES (@sid, @account, @from, @to, @body, @service, @media, @direction, @state, @received, @raw)
-            ON CONFLICT ("MessageSid") DO NOTHING
-            """;
-        var p = new[] { "@sid", "@account", "@from", "@to", "@body", "@service", "@media", "@direction", "@state", "@received", "@raw" }
-            .Select(name => Add(insert, name)).ToArray();
-        await insert.PrepareAsync(ct);
-        foreach (var item in batch)
+            VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10)
+            ON CONFLICT ("MessageSid") DO NOTHING RETURNING "Id"
+            """, 11, ct))
         {
-            var m = item.Message;
-            p[0].Value = m.MessageSid;
-            p[1].Value = m.AccountSid;
-            p[2].Value = m.From;
-            p[3].Value = m.To;
-            p[4].Value = m.Body;
-            p[5].Value = (object?)m.MessagingServiceSid ?? DBNull.Value;
-            p[6].Value = m.NumMedia;
-            p[7].Value = m.Direction;
-            p[8].Value = (int)MessageState.Received;
-            p[9].Value = m.ReceivedAt;
-            p[10].Value = m.RawForm;
-            await insert.ExecuteNonQueryAsync(ct);
+            foreach (var item in batch)
+            {
+                var m = item.Message;
+                var id = await insert.ScalarAsync(ct, m.MessageSid, m.AccountSid, m.From, m.To, m.Body, m.MessagingServiceSid, m.NumMedia,
+                    m.Direction, (int)MessageState.Received, m.ReceivedAt, m.RawForm);
+                if (id is not null and not DBNull) stored.Add(new PendingMessage(Convert.ToInt64(id), m.From, m.To, m.MessagingServiceSid, m.ReceivedAt, m.RawForm));
+            }
+        }
+
+        // Route what was new in the same transaction: one commit (one fsync) for storing and routing. Routing must never
+        // cost a customer's message, so it runs under a savepoint: if it fails, the messages stay stored as Received
+        // and the background router picks them up.
+        if (stored.Count > 0)
+        {
+            await tx.SaveAsync("route", ct);
+            try
+            {
+                await router.RouteWithinAsync(db, connection, tx, stored, ct);
+                await tx.ReleaseAsync("route", ct);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogWarning(ex, "Routing {Count} new messages in the ack transaction failed; they stay stored for the background router.", stored.Count);
+                await tx.RollbackAsync("route", ct);
+                db.ChangeTracker.Clear();
+                wakeRouter.Notify();
+            }
         }
         await tx.CommitAsync(ct);
-    }
-
-    private static DbParameter Add(DbCommand command, string name)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        command.Parameters.Add(parameter);
-        return parameter;
     }
 
     private sealed record Pending(Message Message)
