@@ -16,10 +16,13 @@ namespace TwilioChannel.Web.Replies;
 /// once only if it isn't there, and fail with that reason if the outcome is still unknown.
 /// </summary>
 internal sealed class ReplySender(
-    ChannelDbContext db, TwilioApiClients clients, StatusStore statuses, DeskAttachments attachments, MediaTokens media,
+    ChannelDbContext db, TwilioApiClients clients, DeskAttachments attachments, MediaTokens media,
     TimeProvider time, ILogger<ReplySender> logger)
 {
     private static readonly TimeSpan WhatsAppWindow = TimeSpan.FromHours(24);
+
+    /// <summary>Messages Twilio accepted for this reply (SID, status), stored with the reply's outcome in one commit.</summary>
+    public List<(string Sid, string Status)> Accepted { get; } = [];
 
     public async Task<PushOutcome> SendAsync(Reply reply, Installation installation, ReplyTarget target, DeskReply desk, string publicBase, TimeSpan budget)
     {
@@ -60,7 +63,7 @@ internal sealed class ReplySender(
             var options = TwilioSend.Options(target.CustomerAddress, target.Number.Address, target.MessagingServiceSid, statusCallback);
             if (messages[i].Body is { Length: > 0 } body) options.Body = body;
             if (messages[i].Media.Count > 0) options.MediaUrl = messages[i].Media;
-            var (sid, failure) = await SendOnceAsync(client, target, options, messages[i].Body ?? "", Left, reply.Id);
+            var (sid, failure) = await SendOnceAsync(client, target, options, messages[i].Body ?? "", Left);
             if (sid is null)
             {
                 var partial = sids.Count == 0 ? "" : $" Only the first {sids.Count} of {messages.Count} messages of this reply were sent.";
@@ -95,7 +98,7 @@ internal sealed class ReplySender(
     }
 
     private async Task<(string? Sid, PushOutcome? Failure)> SendOnceAsync(
-        global::Twilio.Clients.ITwilioRestClient client, ReplyTarget target, global::Twilio.Rest.Api.V2010.Account.CreateMessageOptions options, string body, Func<TimeSpan> left, long replyId)
+        global::Twilio.Clients.ITwilioRestClient client, ReplyTarget target, global::Twilio.Rest.Api.V2010.Account.CreateMessageOptions options, string body, Func<TimeSpan> left)
     {
         var startedAt = time.GetUtcNow().UtcDateTime;
         for (var attempt = 1; attempt <= 2; attempt++)
@@ -105,7 +108,7 @@ internal sealed class ReplySender(
             switch (result)
             {
                 case SendResult.Accepted accepted:
-                    await statuses.ApplyAsync(accepted.Sid, accepted.Status, null, target.Number.OrgId, target.CustomerAddress, target.FromDisplay, replyId);
+                    Accepted.Add((accepted.Sid, accepted.Status));
                     return (accepted.Sid, null);
                 case SendResult.Refused refused:
                     return (null, PushOutcome.Refused(TwilioErrors.Describe(refused.Code, refused.Message), refused.Code));
@@ -116,7 +119,7 @@ internal sealed class ReplySender(
                     var found = await TwilioSend.FindRecentAsync(client, target.CustomerAddress, target.Number.Address, target.MessagingServiceSid, body, startedAt, Positive(left() * 0.5));
                     if (found is not null)
                     {
-                        await statuses.ApplyAsync(found, "accepted", null, target.Number.OrgId, target.CustomerAddress, target.FromDisplay, replyId);
+                        Accepted.Add((found, "accepted"));
                         return (found, null);
                     }
                     if (attempt == 2 || left() < TimeSpan.FromSeconds(1))
@@ -137,7 +140,7 @@ internal sealed class ReplySender(
         var result = await TwilioSend.CreateAsync(client, options, Positive(left * 0.8));
         if (result is SendResult.Accepted accepted)
         {
-            await statuses.ApplyAsync(accepted.Sid, accepted.Status, null, target.Number.OrgId, target.CustomerAddress, target.FromDisplay, reply.Id);
+            Accepted.Add((accepted.Sid, accepted.Status));
             Record(reply, [accepted.Sid]);
             return PushOutcome.Refused("WhatsApp window closed — a template was sent inviting the customer to reply; send your message again when they answer.", 63016);
         }

@@ -12,7 +12,7 @@ namespace TwilioChannel.Web.Replies;
 /// stored outcome; a push arriving while the first is still sending waits for its outcome, within the push budget.
 /// Across instances the wait polls the row; within one, the sender's completion wakes it at once.
 /// </summary>
-internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, IOptions<DeskOptions> desk, TimeProvider time, ILogger<ReplyService> logger)
+internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, StatusStore statuses, IOptions<DeskOptions> desk, TimeProvider time, ILogger<ReplyService> logger)
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
 
@@ -55,7 +55,15 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, IOpt
         claim.ResponseStatus = outcome.StatusCode;
         claim.ResponseJson = outcome.Body.ToJsonString();
         claim.CompletedAt = time.GetUtcNow().UtcDateTime;
-        await db.SaveChangesAsync(CancellationToken.None);
+
+        // The outcome and the accepted messages' first statuses in one commit (each commit is an fsync).
+        await using (var tx = await db.Database.BeginTransactionAsync(CancellationToken.None))
+        {
+            foreach (var (sid, status) in sender.Accepted)
+                await statuses.ApplyAsync(db, sid, status, null, installation.OrgId, claim.To, claim.From, claim.Id);
+            await db.SaveChangesAsync(CancellationToken.None);
+            await tx.CommitAsync(CancellationToken.None);
+        }
         if (!outcome.Succeeded) logger.LogInformation("Desk reply {DeskThreadId} failed: {Reason}", reply.Id, claim.FailureReason);
         return outcome;
     }

@@ -14,13 +14,18 @@ internal sealed class StatusStore(IServiceScopeFactory scopes, TimeProvider time
 {
     public async Task ApplyAsync(string sid, string status, int? errorCode, string? orgId, string? to, string? from, long? replyId = null)
     {
+        await using var scope = scopes.CreateAsyncScope();
+        await ApplyAsync(scope.ServiceProvider.GetRequiredService<ChannelDbContext>(), sid, status, errorCode, orgId, to, from, replyId);
+    }
+
+    /// <summary>The same, on the caller's context (and its transaction, if one is open).</summary>
+    public async Task ApplyAsync(ChannelDbContext db, string sid, string status, int? errorCode, string? orgId, string? to, string? from, long? replyId = null)
+    {
         status = status.ToLowerInvariant();
         var rank = DeliveryStatus.Rank(status);
         var reason = DeliveryStatus.IsFinalFailure(status) ? TwilioErrors.Describe(errorCode) : null;
         var now = time.GetUtcNow().UtcDateTime;
 
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
         for (var attempt = 0; attempt < 3; attempt++)
         {
             var advanced = await db.OutboundStatuses
@@ -33,10 +38,11 @@ internal sealed class StatusStore(IServiceScopeFactory scopes, TimeProvider time
                     .SetProperty(s => s.UpdatedAt, now));
             if (advanced > 0 || await db.OutboundStatuses.AnyAsync(s => s.MessageSid == sid)) break;
 
-            db.OutboundStatuses.Add(new OutboundStatus { MessageSid = sid, Status = status, Rank = rank, ErrorCode = errorCode, ErrorReason = reason, UpdatedAt = now });
+            var row = new OutboundStatus { MessageSid = sid, Status = status, Rank = rank, ErrorCode = errorCode, ErrorReason = reason, UpdatedAt = now };
+            db.OutboundStatuses.Add(row);
             if (await db.TrySaveUniqueAsync(CancellationToken.None)) break;
             // Another writer created the row first: merge into it.
-            db.ChangeTracker.Clear();
+            db.Entry(row).State = EntityState.Detached;
         }
 
         await db.OutboundStatuses.Where(s => s.MessageSid == sid).ExecuteUpdateAsync(u => u
