@@ -1,5 +1,4 @@
 using TwilioChannel.Web.Admin;
-using TwilioChannel.Web.Common;
 using TwilioChannel.Web.Configuration;
 using TwilioChannel.Web.Data;
 using TwilioChannel.Web.Desk;
@@ -22,20 +21,12 @@ builder.AddRouting();
 builder.AddDesk();
 builder.AddReplies();
 builder.AddAdmin();
-builder.Services.AddSingleton<PublicUrls>();
 
 var app = builder.Build();
 
 await app.MigrateDatabaseAsync();
 
-app.UseExceptionHandler(new ExceptionHandlerOptions
-{
-    // A client's fault (body too large, malformed form) keeps its 4xx status; only our own failures are 500s.
-    StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
-    SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException,
-});
-app.UseStatusCodePages();
-app.UseMiddleware<RequestBodyLimit>();
+app.UseHostingHygiene();
 
 app.MapChannelHealth();
 app.MapTwilio();

@@ -52,6 +52,7 @@ internal static class ConfigurationExtensions
         builder.Logging.AddFilter("Microsoft.AspNetCore.Http.HttpResults", LogLevel.Warning);
         builder.Services.AddProblemDetails();
         builder.Services.AddMemoryCache();
+        builder.Services.AddSingleton<Common.PublicUrls>();
         builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<ChannelOptions>>((kestrel, channel) =>
         {
             kestrel.Limits.MaxRequestBodySize = channel.Value.MaxRequestBodyBytes;
@@ -67,5 +68,19 @@ internal static class ConfigurationExtensions
             form.MultipartBodyLengthLimit = 1024 * 1024;
         });
         return builder;
+    }
+
+    /// <summary>Problem Details for every error, 4xx kept for a client's fault, bounded bodies for every host.</summary>
+    public static WebApplication UseHostingHygiene(this WebApplication app)
+    {
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            // A client's fault (body too large, malformed form) keeps its 4xx status and isn't logged as our error.
+            StatusCodeSelector = ex => ex is Microsoft.AspNetCore.Http.BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+            SuppressDiagnosticsCallback = context => context.Exception is Microsoft.AspNetCore.Http.BadHttpRequestException,
+        });
+        app.UseStatusCodePages();
+        app.UseMiddleware<Common.RequestBodyLimit>();
+        return app;
     }
 }
