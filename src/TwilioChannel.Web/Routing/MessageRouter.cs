@@ -68,16 +68,17 @@ internal sealed class MessageRouter(
         if (plan is null) return 0;
 
         using var turn = await gate.EnterAsync(ct);
-        await db.Database.OpenConnectionAsync(ct);
+        // From here on, no cancellation: a shutdown waits for this short transaction rather than cutting it.
+        await db.Database.OpenConnectionAsync(CancellationToken.None);
         var connection = db.Database.GetDbConnection();
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        if (!await ApplyAsync(connection, tx, plan, ct))
+        await using var tx = await connection.BeginTransactionAsync(CancellationToken.None);
+        if (!await ApplyAsync(connection, tx, plan, CancellationToken.None))
         {
-            await tx.RollbackAsync(ct);
+            await tx.RollbackAsync(CancellationToken.None);
             logger.LogInformation("A routing batch raced another router; re-planning.");
             return 1;
         }
-        await tx.CommitAsync(ct);
+        await tx.CommitAsync(CancellationToken.None);
         if (plan.Messages.Any(m => m.Threads.Count > 0)) feed.Notify();
         return plan.Messages.Count;
     }

@@ -18,7 +18,7 @@ internal static class InboundWebhook
         if (inbound is null)
             return TypedResults.Problem($"The message lacks {string.Join(", ", missing)}.", statusCode: StatusCodes.Status400BadRequest);
 
-        await writer.StoreAsync(new Message
+        var message = new Message
         {
             MessageSid = inbound.MessageSid,
             AccountSid = inbound.AccountSid,
@@ -31,7 +31,16 @@ internal static class InboundWebhook
             State = MessageState.Received,
             ReceivedAt = received,
             RawForm = JsonSerializer.Serialize(form),
-        }, ct);
+        };
+        try
+        {
+            await writer.StoreAsync(message, ct);
+        }
+        catch (System.Threading.Channels.ChannelClosedException)
+        {
+            // Shutting down: not stored, so not acknowledged (Twilio's message list lets us recover it later).
+            return TypedResults.StatusCode(StatusCodes.Status503ServiceUnavailable);
+        }
 
         return TypedResults.Text(EmptyTwiml, "text/xml");
     }

@@ -31,21 +31,34 @@ internal sealed class InboundWriter(IServiceScopeFactory scopes, WriteGate gate,
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var batch = new List<Pending>(MaxBatch);
-        while (await _queue.Reader.WaitToReadAsync(stoppingToken))
+        try
         {
-            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item)) batch.Add(item);
-            try
-            {
-                await CommitAsync(batch, stoppingToken);
-                foreach (var item in batch) item.Committed.TrySetResult();
-            }
-            catch (Exception ex)
-            {
-                logger.LogError(ex, "Storing {Count} inbound messages failed; their webhooks are answered with an error.", batch.Count);
-                foreach (var item in batch) item.Committed.TrySetException(ex);
-            }
-            batch.Clear();
+            while (await _queue.Reader.WaitToReadAsync(stoppingToken)) await CommitNextBatchAsync();
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down: refuse new messages (their webhooks get a 503, and Twilio's list recovers them later),
+            // and store every one already waiting before stopping.
+            _queue.Writer.TryComplete();
+            while (_queue.Reader.Count > 0) await CommitNextBatchAsync();
+        }
+    }
+
+    private async Task CommitNextBatchAsync()
+    {
+        var batch = new List<Pending>(MaxBatch);
+        while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item)) batch.Add(item);
+        try
+        {
+            // Once taken off the queue, a batch is committed whatever happens: its webhooks are waiting for the
+            // answer, and a shutdown must not cut a transaction in half.
+            await CommitAsync(batch, CancellationToken.None);
+            foreach (var item in batch) item.Committed.TrySetResult();
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "Storing {Count} inbound messages failed; their webhooks are answered with an error.", batch.Count);
+            foreach (var item in batch) item.Committed.TrySetException(ex);
         }
     }
 
