@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -12,7 +13,7 @@ namespace TwilioChannel.Web.Replies;
 /// stored outcome; a push arriving while the first is still sending waits for its outcome, within the push budget.
 /// Across instances the wait polls the row; within one, the sender's completion wakes it at once.
 /// </summary>
-internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, StatusStore statuses, IOptions<DeskOptions> desk, TimeProvider time, ILogger<ReplyService> logger)
+internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, StatusStore statuses, GroupCommit commits, IOptions<DeskOptions> desk, TimeProvider time, ILogger<ReplyService> logger)
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
 
@@ -28,12 +29,10 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
             State = ReplyState.Sending,
             CreatedAt = time.GetUtcNow().UtcDateTime,
         };
-        db.Replies.Add(claim);
-        if (!await db.TrySaveUniqueAsync(CancellationToken.None))
-        {
-            db.Entry(claim).State = EntityState.Detached;
-            return await AwaitFirstAsync(installation.OrgId, reply.Id, budget);
-        }
+        // The claim is durable before anything is sent; a second push of the same id finds it and never sends.
+        var id = await commits.RunAsync((connection, tx) => ClaimAsync(connection, tx, claim));
+        if (id is null) return await AwaitFirstAsync(installation.OrgId, reply.Id, budget);
+        claim.Id = id.Value;
 
         PushOutcome outcome;
         var (target, error) = await ReplyTarget.FindAsync(db, installation.OrgId, reply.ExtParentId, CancellationToken.None);
@@ -56,16 +55,39 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
         claim.ResponseJson = outcome.Body.ToJsonString();
         claim.CompletedAt = time.GetUtcNow().UtcDateTime;
 
-        // The outcome and the accepted messages' first statuses in one commit (each commit is an fsync).
-        await using (var tx = await db.Database.BeginTransactionAsync(CancellationToken.None))
+        // The outcome and the accepted messages' first statuses in one (group) commit.
+        await commits.RunAsync(async (connection, tx) =>
         {
+            await CompleteAsync(connection, tx, claim);
             foreach (var (sid, status) in sender.Accepted)
-                await statuses.ApplyAsync(db, sid, status, null, installation.OrgId, claim.To, claim.From, claim.Id);
-            await db.SaveChangesAsync(CancellationToken.None);
-            await tx.CommitAsync(CancellationToken.None);
-        }
+                await statuses.ApplyAsync(connection, tx, sid, status, null, installation.OrgId, claim.To, claim.From, claim.Id);
+            return true;
+        });
         if (!outcome.Succeeded) logger.LogInformation("Desk reply {DeskThreadId} failed: {Reason}", reply.Id, claim.FailureReason);
         return outcome;
+    }
+
+    private static async Task<long?> ClaimAsync(DbConnection connection, DbTransaction tx, Reply r)
+    {
+        await using var insert = await PreparedCommand.CreateAsync(connection, tx, """
+            INSERT INTO "Replies" ("OrgId", "DeskThreadId", "DeskTicketId", "ExtParentId", "State", "Sids", "CreatedAt")
+            VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6)
+            ON CONFLICT ("OrgId", "DeskThreadId") DO NOTHING RETURNING "Id"
+            """, 7, CancellationToken.None);
+        var id = await insert.ScalarAsync(CancellationToken.None, r.OrgId, r.DeskThreadId, r.DeskTicketId, r.ExtParentId, (int)r.State, r.Sids, r.CreatedAt);
+        return id is null or DBNull ? null : Convert.ToInt64(id);
+    }
+
+    private static async Task<bool> CompleteAsync(DbConnection connection, DbTransaction tx, Reply r)
+    {
+        await using var update = await PreparedCommand.CreateAsync(connection, tx, """
+            UPDATE "Replies" SET "State" = @p0, "FailureReason" = @p1, "ErrorCode" = @p2, "ResponseStatus" = @p3, "ResponseJson" = @p4,
+                "CompletedAt" = @p5, "Body" = @p6, "Sids" = @p7, "FirstSid" = @p8, "To" = @p9, "From" = @p10, "MessagingServiceSid" = @p11
+            WHERE "Id" = @p12
+            """, 13, CancellationToken.None);
+        await update.ExecuteAsync(CancellationToken.None, (int)r.State, r.FailureReason, r.ErrorCode, r.ResponseStatus, r.ResponseJson,
+            r.CompletedAt, r.Body, r.Sids, r.FirstSid, r.To, r.From, r.MessagingServiceSid, r.Id);
+        return true;
     }
 
     private async Task<PushOutcome> AwaitFirstAsync(string orgId, string deskThreadId, TimeSpan budget)

@@ -1,4 +1,4 @@
-using Microsoft.EntityFrameworkCore;
+using System.Data.Common;
 using TwilioChannel.Domain.Replies;
 using TwilioChannel.Web.Data;
 
@@ -6,49 +6,37 @@ namespace TwilioChannel.Web.Replies;
 
 /// <summary>
 /// Delivery status per message SID, applied monotonically: callbacks arrive in any order and may come before the send
-/// call returned, so every writer (callback or sender) merges into one row and only a higher-ranked status wins;
-/// failed/undelivered/canceled are final and keep their error code. The comparison happens inside the UPDATE
-/// ("… WHERE Rank &lt; @rank"), so concurrent callbacks (also on several instances) can never move a status back.
+/// call returned, so every writer (callback or sender) merges into one row with a single upsert whose SET compares
+/// ranks — a status only replaces one of lower rank, failed/undelivered/canceled are final and keep their error code.
+/// Being one statement, it stays correct with concurrent callbacks and several instances.
 /// </summary>
-internal sealed class StatusStore(IServiceScopeFactory scopes, TimeProvider time)
+internal sealed class StatusStore(GroupCommit commits, TimeProvider time)
 {
-    public async Task ApplyAsync(string sid, string status, int? errorCode, string? orgId, string? to, string? from, long? replyId = null)
-    {
-        await using var scope = scopes.CreateAsyncScope();
-        await ApplyAsync(scope.ServiceProvider.GetRequiredService<ChannelDbContext>(), sid, status, errorCode, orgId, to, from, replyId);
-    }
+    private const string Upsert = """
+        INSERT INTO "OutboundStatuses" ("MessageSid", "Status", "Rank", "ErrorCode", "ErrorReason", "To", "From", "OrgId", "ReplyId", "UpdatedAt")
+        VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9)
+        ON CONFLICT ("MessageSid") DO UPDATE SET
+            "Status" = CASE WHEN excluded."Rank" > "OutboundStatuses"."Rank" THEN excluded."Status" ELSE "OutboundStatuses"."Status" END,
+            "ErrorCode" = CASE WHEN excluded."Rank" > "OutboundStatuses"."Rank" THEN COALESCE(excluded."ErrorCode", "OutboundStatuses"."ErrorCode") ELSE "OutboundStatuses"."ErrorCode" END,
+            "ErrorReason" = CASE WHEN excluded."Rank" > "OutboundStatuses"."Rank" THEN COALESCE(excluded."ErrorReason", "OutboundStatuses"."ErrorReason") ELSE "OutboundStatuses"."ErrorReason" END,
+            "UpdatedAt" = CASE WHEN excluded."Rank" > "OutboundStatuses"."Rank" THEN excluded."UpdatedAt" ELSE "OutboundStatuses"."UpdatedAt" END,
+            "Rank" = CASE WHEN excluded."Rank" > "OutboundStatuses"."Rank" THEN excluded."Rank" ELSE "OutboundStatuses"."Rank" END,
+            "To" = COALESCE("OutboundStatuses"."To", excluded."To"),
+            "From" = COALESCE("OutboundStatuses"."From", excluded."From"),
+            "OrgId" = COALESCE("OutboundStatuses"."OrgId", excluded."OrgId"),
+            "ReplyId" = COALESCE("OutboundStatuses"."ReplyId", excluded."ReplyId")
+        """;
 
-    /// <summary>The same, on the caller's context (and its transaction, if one is open).</summary>
-    public async Task ApplyAsync(ChannelDbContext db, string sid, string status, int? errorCode, string? orgId, string? to, string? from, long? replyId = null)
+    public Task ApplyAsync(string sid, string status, int? errorCode, string? orgId, string? to, string? from, long? replyId = null) =>
+        commits.RunAsync((connection, tx) => ApplyAsync(connection, tx, sid, status, errorCode, orgId, to, from, replyId));
+
+    /// <summary>The same, inside the caller's transaction.</summary>
+    public async Task<bool> ApplyAsync(DbConnection connection, DbTransaction tx, string sid, string status, int? errorCode, string? orgId, string? to, string? from, long? replyId)
     {
         status = status.ToLowerInvariant();
-        var rank = DeliveryStatus.Rank(status);
         var reason = DeliveryStatus.IsFinalFailure(status) ? TwilioErrors.Describe(errorCode) : null;
-        var now = time.GetUtcNow().UtcDateTime;
-
-        for (var attempt = 0; attempt < 3; attempt++)
-        {
-            var advanced = await db.OutboundStatuses
-                .Where(s => s.MessageSid == sid && s.Rank < rank)
-                .ExecuteUpdateAsync(u => u
-                    .SetProperty(s => s.Status, status)
-                    .SetProperty(s => s.Rank, rank)
-                    .SetProperty(s => s.ErrorCode, s => errorCode ?? s.ErrorCode)
-                    .SetProperty(s => s.ErrorReason, s => reason ?? s.ErrorReason)
-                    .SetProperty(s => s.UpdatedAt, now));
-            if (advanced > 0 || await db.OutboundStatuses.AnyAsync(s => s.MessageSid == sid)) break;
-
-            var row = new OutboundStatus { MessageSid = sid, Status = status, Rank = rank, ErrorCode = errorCode, ErrorReason = reason, UpdatedAt = now };
-            db.OutboundStatuses.Add(row);
-            if (await db.TrySaveUniqueAsync(CancellationToken.None)) break;
-            // Another writer created the row first: merge into it.
-            db.Entry(row).State = EntityState.Detached;
-        }
-
-        await db.OutboundStatuses.Where(s => s.MessageSid == sid).ExecuteUpdateAsync(u => u
-            .SetProperty(s => s.ReplyId, s => s.ReplyId ?? replyId)
-            .SetProperty(s => s.OrgId, s => s.OrgId ?? orgId)
-            .SetProperty(s => s.To, s => s.To ?? to)
-            .SetProperty(s => s.From, s => s.From ?? from));
+        await using var upsert = await PreparedCommand.CreateAsync(connection, tx, Upsert, 10, CancellationToken.None);
+        await upsert.ExecuteAsync(CancellationToken.None, sid, status, DeliveryStatus.Rank(status), errorCode, reason, to, from, orgId, replyId, time.GetUtcNow().UtcDateTime);
+        return true;
     }
 }
