@@ -36,7 +36,7 @@ internal static class NumbersApi
         return admin;
     }
 
-    private static async Task<IResult> CreateAsync(CreateRequest request, ChannelDbContext db, RouterWakeup router, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> CreateAsync(CreateRequest request, ChannelDbContext db, RouterWakeup router, NumberDirectory directory, TimeProvider time, CancellationToken ct)
     {
         var validation = new Validation()
             .Required("address", request.Address, 64)
@@ -79,11 +79,12 @@ internal static class NumbersApi
             .Where(m => m.State == MessageState.Unrouted && (m.To == number.Address || (number.MessagingServiceSid != null && m.MessagingServiceSid == number.MessagingServiceSid)))
             .ExecuteUpdateAsync(s => s.SetProperty(m => m.State, MessageState.Received), ct);
         await tx.CommitAsync(ct);
+        directory.Invalidate();
         router.Notify();
         return TypedResults.Created($"/api/admin/numbers/{number.Id}", NumberResponse.From(number));
     }
 
-    private static async Task<IResult> DeleteAsync(long id, ChannelDbContext db, CancellationToken ct)
+    private static async Task<IResult> DeleteAsync(long id, ChannelDbContext db, NumberDirectory directory, CancellationToken ct)
     {
         var number = await db.Numbers.FindAsync([id], ct);
         if (number is null) return Validation.NotFound("number", id);
@@ -95,6 +96,7 @@ internal static class NumbersApi
             if (next is not null) next.IsDefault = true;
         }
         await db.SaveChangesAsync(ct);
+        directory.Invalidate();
         return TypedResults.NoContent();
     }
 }

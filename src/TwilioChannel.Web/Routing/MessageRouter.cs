@@ -31,6 +31,7 @@ public sealed class FeedWakeup : Wakeup;
 internal sealed class MessageRouter(
     IServiceScopeFactory scopes,
     WriteGate gate,
+    NumberDirectory directory,
     RouterWakeup wakeup,
     FeedWakeup feed,
     IOptions<DeskOptions> desk,
@@ -107,7 +108,7 @@ internal sealed class MessageRouter(
 
     private async Task<RoutingPlan> PlanAsync(ChannelDbContext db, IReadOnlyList<PendingMessage> pending, CancellationToken ct)
     {
-        var numbers = await NumberLookup.LoadAsync(db, pending, ct);
+        var numbers = await directory.LookupAsync(db, pending, ct);
         var routed = pending.Select(m => (Message: m, Number: numbers.Find(m.To, m.MessagingServiceSid))).ToList();
         var orgs = routed.Where(r => r.Number is not null).Select(r => r.Number!.OrgId).Distinct().ToList();
         var customers = pending.Select(m => m.From).Distinct().ToList();

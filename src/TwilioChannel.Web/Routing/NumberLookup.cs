@@ -3,31 +3,53 @@ using TwilioChannel.Web.Data;
 
 namespace TwilioChannel.Web.Routing;
 
-/// <summary>The configured numbers a batch of messages was sent to: by exact address, else by Messaging Service
-/// (a pool's To may be any of its numbers, only some of which an admin configured).</summary>
+/// <summary>The configured numbers: by exact address, else by Messaging Service (a pool's To may be any of its numbers,
+/// only some of which an admin configured).</summary>
 internal sealed class NumberLookup
 {
     private readonly Dictionary<string, ChannelNumber> _byAddress;
     private readonly Dictionary<string, ChannelNumber> _byService;
 
-    private NumberLookup(List<ChannelNumber> numbers)
+    public NumberLookup(IEnumerable<ChannelNumber> numbers)
     {
-        _byAddress = numbers.ToDictionary(n => n.Address, StringComparer.Ordinal);
-        _byService = numbers.Where(n => n.MessagingServiceSid is not null)
+        var list = numbers.ToList();
+        _byAddress = list.ToDictionary(n => n.Address, StringComparer.Ordinal);
+        _byService = list.Where(n => n.MessagingServiceSid is not null)
             .GroupBy(n => n.MessagingServiceSid!)
             .ToDictionary(g => g.Key, g => g.OrderByDescending(n => n.IsDefault).ThenBy(n => n.Id).First(), StringComparer.Ordinal);
     }
 
-    public static async Task<NumberLookup> LoadAsync(ChannelDbContext db, IReadOnlyCollection<PendingMessage> messages, CancellationToken ct)
-    {
-        var addresses = messages.Select(m => m.To).Distinct().ToList();
-        var services = messages.Where(m => m.MessagingServiceSid != null).Select(m => m.MessagingServiceSid!).Distinct().ToList();
-        var numbers = await db.Numbers.AsNoTracking()
-            .Where(n => addresses.Contains(n.Address) || (n.MessagingServiceSid != null && services.Contains(n.MessagingServiceSid)))
-            .ToListAsync(ct);
-        return new NumberLookup(numbers);
-    }
-
     public ChannelNumber? Find(string to, string? messagingServiceSid) =>
         _byAddress.GetValueOrDefault(to) ?? (messagingServiceSid is null ? null : _byService.GetValueOrDefault(messagingServiceSid));
+}
+
+/// <summary>
+/// All configured numbers, kept in memory: every routed batch needs them and they change only when an admin edits them.
+/// Local admin changes invalidate at once; changes made on another instance show within <see cref="Lifetime"/>, and a
+/// message whose number isn't in the snapshot triggers one reload before it is declared unrouted, so a number just added
+/// elsewhere still routes its messages.
+/// </summary>
+internal sealed class NumberDirectory(TimeProvider time)
+{
+    private static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(30);
+    private (NumberLookup Lookup, DateTimeOffset LoadedAt)? _snapshot;
+
+    public void Invalidate() => _snapshot = null;
+
+    public async Task<NumberLookup> LookupAsync(ChannelDbContext db, IReadOnlyCollection<PendingMessage> messages, CancellationToken ct)
+    {
+        var snapshot = _snapshot;
+        var now = time.GetUtcNow();
+        if (snapshot is not { } s || now - s.LoadedAt > Lifetime) return await ReloadAsync(db, now, ct);
+        if (messages.Any(m => s.Lookup.Find(m.To, m.MessagingServiceSid) is null) && now - s.LoadedAt > TimeSpan.FromSeconds(1))
+            return await ReloadAsync(db, now, ct);
+        return s.Lookup;
+    }
+
+    private async Task<NumberLookup> ReloadAsync(ChannelDbContext db, DateTimeOffset now, CancellationToken ct)
+    {
+        var lookup = new NumberLookup(await db.Numbers.AsNoTracking().ToListAsync(ct));
+        _snapshot = (lookup, now);
+        return lookup;
+    }
 }

@@ -10,7 +10,10 @@ using TwilioChannel.Web.Data;
 namespace TwilioChannel.Web.Routing;
 
 /// <summary>A stored message as the router reads it.</summary>
-internal sealed record PendingMessage(long Id, string From, string To, string? MessagingServiceSid, DateTime ReceivedAt, string RawForm);
+/// <summary>A stored message as the router reads it. <paramref name="Form"/> is the parsed form when the ack path routes
+/// what it has just stored (no need to parse the JSON it has just written); null when read back from the database.</summary>
+internal sealed record PendingMessage(long Id, string From, string To, string? MessagingServiceSid, DateTime ReceivedAt, string RawForm,
+    IReadOnlyDictionary<string, string>? Form = null);
 
 /// <summary>A conversation (Desk ticket) as the batch leaves it: existing (Id set) or new.</summary>
 internal sealed class ConversationState
@@ -65,7 +68,7 @@ internal sealed class RoutingPlan
             Messages.Add(new PlannedMessage(message.Id, MessageState.Unrouted, null, null, []));
             return;
         }
-        var form = JsonSerializer.Deserialize<Dictionary<string, string>>(message.RawForm) ?? [];
+        var form = message.Form ?? JsonSerializer.Deserialize<Dictionary<string, string>>(message.RawForm) ?? [];
         var inbound = InboundMessage.FromForm(form, message.ReceivedAt, out _)
             ?? throw new InvalidOperationException($"Stored message {message.Id} lacks required fields.");
 
@@ -106,7 +109,7 @@ internal sealed class RoutingPlan
     }
 
     /// <summary>SMS STOP/START per sender: the Messaging Service that received it, else the number.</summary>
-    private void RecordOptOut(InboundMessage message, Dictionary<string, string> form, ChannelNumber number)
+    private void RecordOptOut(InboundMessage message, IReadOnlyDictionary<string, string> form, ChannelNumber number)
     {
         if (message.Channel != MessagingChannel.Sms) return;
         var change = OptOutWords.Classify(message.Body, form.GetValueOrDefault("OptOutType"));

@@ -31,6 +31,7 @@ internal static class InboundWebhook
             State = MessageState.Received,
             ReceivedAt = received,
             RawForm = JsonSerializer.Serialize(form),
+            Form = form,
         };
         try
         {

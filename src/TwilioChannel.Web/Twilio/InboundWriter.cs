@@ -84,7 +84,7 @@ internal sealed class InboundWriter(IServiceScopeFactory scopes, WriteGate gate,
                 var m = item.Message;
                 var id = await insert.ScalarAsync(ct, m.MessageSid, m.AccountSid, m.From, m.To, m.Body, m.MessagingServiceSid, m.NumMedia,
                     m.Direction, (int)MessageState.Received, m.ReceivedAt, m.RawForm);
-                if (id is not null and not DBNull) stored.Add(new PendingMessage(Convert.ToInt64(id), m.From, m.To, m.MessagingServiceSid, m.ReceivedAt, m.RawForm));
+                if (id is not null and not DBNull) stored.Add(new PendingMessage(Convert.ToInt64(id), m.From, m.To, m.MessagingServiceSid, m.ReceivedAt, m.RawForm, m.Form));
             }
         }
 
