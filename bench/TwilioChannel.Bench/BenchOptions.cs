@@ -18,11 +18,24 @@ internal sealed record BenchOptions
     public string? ResultsDir { get; init; }
     public bool KeepData { get; init; }
 
+    /// <summary>webhook (default) or replies (RepliesScenario.cs).</summary>
+    public string Scenario { get; init; } = WebhookScenario;
+    public bool ConcurrencyGiven { get; init; }
+
+    public const string WebhookScenario = "webhook";
+    public const string RepliesScenario = "replies";
+
     /// <summary>Hard limit for the whole run: the watchdog kills everything past it.</summary>
     public TimeSpan Budget => TimeSpan.FromSeconds(180 + 2 * (WarmupSeconds + 2 * DurationSeconds + SettleSeconds + 180));
 
     public const string Usage = """
         TwilioChannel.Bench: signed WhatsApp webhooks against the real service and a bare ASP.NET baseline (127.0.0.1 only).
+
+          --scenario webhook|replies
+                             webhook (default): inbound webhooks, saturation and fixed rate.
+                             replies: Desk pushes (POST /desk/push) through the service to a fake Twilio in this process,
+                             against a bare forwarder; closed loop only (--concurrency defaults to 32; --rate, --max-in-flight,
+                             --pool-rate and --settle don't apply; --only baseline runs the bare forwarder only)
 
           --duration S       measured seconds per mode (default 10; 1..600)
           --warmup S         warm-up before the saturation window (default 15: the JIT keeps improving both servers for ~15 s; 0..60)
@@ -54,7 +67,7 @@ internal sealed record BenchOptions
                     "--duration" => options with { DurationSeconds = Number(name, Value(), 1, 600) },
                     "--warmup" => options with { WarmupSeconds = Number(name, Value(), 0, 60) },
                     "--rate" => options with { Rate = (int)Number(name, Value(), 1, 200_000) },
-                    "--concurrency" => options with { Concurrency = (int)Number(name, Value(), 1, 4096) },
+                    "--concurrency" => options with { Concurrency = (int)Number(name, Value(), 1, 4096), ConcurrencyGiven = true },
                     "--max-in-flight" => options with { MaxInFlight = (int)Number(name, Value(), 1, 16_384) },
                     "--pool-rate" => options with { PoolRate = (int)Number(name, Value(), 1000, 500_000) },
                     "--settle" => options with { SettleSeconds = Number(name, Value(), 0, 600) },
@@ -67,6 +80,12 @@ internal sealed record BenchOptions
                     "--web-dll" => options with { WebDll = Value() },
                     "--results" => options with { ResultsDir = Value() },
                     "--keep-data" => options with { KeepData = true },
+                    "--scenario" => Value() switch
+                    {
+                        WebhookScenario => options with { Scenario = WebhookScenario },
+                        RepliesScenario => options with { Scenario = RepliesScenario },
+                        var other => throw new ArgumentException($"--scenario takes {WebhookScenario} or {RepliesScenario}, not '{other}'."),
+                    },
                     "-h" or "--help" => throw new HelpRequested(),
                     _ => throw new ArgumentException($"Unknown argument '{name}'."),
                 };

@@ -19,7 +19,7 @@ Console.CancelKeyPress += (_, e) =>
     cts.Cancel();
 };
 
-var runner = new BenchRun(options);
+IBenchRun runner = options.Scenario == BenchOptions.RepliesScenario ? new RepliesRun(options) : new BenchRun(options);
 AppDomain.CurrentDomain.ProcessExit += (_, _) => runner.KillService();
 // The watchdog: whatever hangs, the run ends (and takes the service down with it).
 using var watchdog = new Timer(_ =>
@@ -49,7 +49,7 @@ namespace TwilioChannel.Bench
         public bool Failed { get; set; }
     }
 
-    internal sealed class BenchRun(BenchOptions options)
+    internal sealed class BenchRun(BenchOptions options) : IBenchRun
     {
         private readonly SidSource _sids = new();
         private readonly DateTime _started = DateTime.UtcNow;
@@ -229,7 +229,7 @@ namespace TwilioChannel.Bench
         }
 
         /// <summary>"abc1234" or "abc1234 + uncommitted changes in src/ (N files)": which code was measured.</summary>
-        private static async Task<string?> GitStateAsync(string root, CancellationToken ct)
+        internal static async Task<string?> GitStateAsync(string root, CancellationToken ct)
         {
             try
             {
@@ -255,14 +255,14 @@ namespace TwilioChannel.Bench
             return await output;
         }
 
-        private static int FreePort()
+        internal static int FreePort()
         {
             using var listener = new TcpListener(IPAddress.Loopback, 0);
             listener.Start();
             return ((IPEndPoint)listener.LocalEndpoint).Port;
         }
 
-        private static string? RepositoryRoot()
+        internal static string? RepositoryRoot()
         {
             for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
                 if (File.Exists(Path.Combine(dir.FullName, "TwilioChannel.sln"))) return dir.FullName;

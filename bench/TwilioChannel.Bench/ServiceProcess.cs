@@ -52,7 +52,7 @@ internal sealed class ServiceProcess : IAsyncDisposable
         }
     }
 
-    public static ServiceProcess Start(string webDll, int port, string logFile)
+    public static ServiceProcess Start(string webDll, int port, string logFile, IReadOnlyDictionary<string, string>? environment = null)
     {
         var contentRoot = Path.GetDirectoryName(Path.GetFullPath(webDll))!;
         var dataPath = Directory.CreateTempSubdirectory("twilio-channel-bench-").FullName;
@@ -74,6 +74,7 @@ internal sealed class ServiceProcess : IAsyncDisposable
         start.Environment["PublicBaseUrl"] = baseUrl.GetLeftPart(UriPartial.Authority);
         start.Environment["Admin__ApiKey"] = adminKey;
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
 
         Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
         var log = new StreamWriter(logFile) { AutoFlush = true };

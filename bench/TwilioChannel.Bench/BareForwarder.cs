@@ -1,0 +1,115 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace TwilioChannel.Bench;
+
+/// <summary>
+/// The floor for the reply path, hosted in the bench process: POST /desk/push parses Desk's JSON, forwards one form POST
+/// (To, From, Body, StatusCallback) with Basic auth to the Twilio Messages API through an HttpClient, reads the SID
+/// from the answer and replies 200 {"extId": sid}. No storage, no caller check, no exactly-once, no SDK.
+/// </summary>
+internal sealed class BareForwarder(WebApplication app, HttpClient twilio) : IAsyncDisposable
+{
+    public static async Task<BareForwarder> StartAsync(int port, Uri twilioBase, string accountSid, string authToken, string from, CancellationToken ct)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            EnvironmentName = Environments.Production,
+        });
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Loopback, port);
+            kestrel.AddServerHeader = false;
+        });
+
+        var app = builder.Build();
+        var twilio = new HttpClient(new SocketsHttpHandler { UseProxy = false, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) })
+        {
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+        var messages = new Uri(twilioBase, $"/2010-04-01/Accounts/{accountSid}/Messages.json");
+        var authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{accountSid}:{authToken}")));
+        var statusCallback = $"http://127.0.0.1:{port}/twilio/status";
+        app.MapPost("/desk/push", (RequestDelegate)(http => ForwardAsync(http, twilio, messages, authorization, from, statusCallback)));
+        await app.StartAsync(ct);
+        return new BareForwarder(app, twilio);
+    }
+
+    private static async Task ForwardAsync(HttpContext http, HttpClient twilio, Uri messages, AuthenticationHeaderValue authorization, string from, string statusCallback)
+    {
+        string to, body;
+        try
+        {
+            using var push = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted);
+            var resource = push.RootElement.GetProperty("resource");
+            to = resource.GetProperty("extParentId").GetString() ?? "";
+            body = resource.GetProperty("content").GetString() ?? "";
+        }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            await AnswerAsync(http, 400, "message", "The body must be Desk's push payload as JSON.");
+            return;
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, messages)
+        {
+            Content = new FormUrlEncodedContent(
+            [
+                KeyValuePair.Create("To", to),
+                KeyValuePair.Create("From", from),
+                KeyValuePair.Create("Body", body),
+                KeyValuePair.Create("StatusCallback", statusCallback),
+            ]),
+        };
+        request.Headers.Authorization = authorization;
+        string? sid;
+        try
+        {
+            using var response = await twilio.SendAsync(request, http.RequestAborted);
+            if (!response.IsSuccessStatusCode)
+            {
+                await AnswerAsync(http, 502, "message", $"Twilio answered HTTP {(int)response.StatusCode}.");
+                return;
+            }
+            await using var stream = await response.Content.ReadAsStreamAsync(http.RequestAborted);
+            using var message = await JsonDocument.ParseAsync(stream, cancellationToken: http.RequestAborted);
+            sid = message.RootElement.TryGetProperty("sid", out var s) ? s.GetString() : null;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException)
+        {
+            await AnswerAsync(http, 502, "message", $"Twilio call failed: {ex.GetType().Name}: {ex.Message}");
+            return;
+        }
+        if (sid is null) await AnswerAsync(http, 502, "message", "Twilio's answer has no sid.");
+        else await AnswerAsync(http, 200, "extId", sid);
+    }
+
+    private static async Task AnswerAsync(HttpContext http, int status, string name, string value)
+    {
+        http.Response.StatusCode = status;
+        http.Response.ContentType = "application/json; charset=utf-8";
+        await using var json = new Utf8JsonWriter(http.Response.Body);
+        json.WriteStartObject();
+        json.WriteString(name, value);
+        json.WriteEndObject();
+        await json.FlushAsync(http.RequestAborted);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await app.StopAsync(stop.Token);
+        await app.DisposeAsync();
+        twilio.Dispose();
+    }
+}

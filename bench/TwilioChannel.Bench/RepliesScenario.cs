@@ -1,0 +1,291 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Runtime;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace TwilioChannel.Bench;
+
+/// <summary>What one server did in the replies scenario, and whether its answers check out against the fake Twilio.</summary>
+internal sealed class ReplyServerRun(string name)
+{
+    public string Name { get; } = name;
+    public PushLoadResult? Load { get; set; }
+    public long TwilioCreates { get; set; }
+    public List<string> Notes { get; } = [];
+    public string? Verdict { get; set; }
+    public bool Failed { get; set; }
+}
+
+/// <summary>
+/// --scenario replies: Desk pushes (POST /desk/push) to the real service (child process, Twilio SDK, exactly-once
+/// bookkeeping in its database) and to a bare forwarder (BareForwarder.cs), both sending to one zero-latency fake Twilio
+/// (FakeTwilioServer.cs) in this process. Closed loop, a unique resource.id per push; afterwards every 200 is checked
+/// against the messages the fake Twilio created: one per push, with the SID the push answered.
+/// </summary>
+internal sealed class RepliesRun(BenchOptions options) : IBenchRun
+{
+    private const int DefaultWorkers = 32;
+    private const int PushTimeoutSeconds = 30;
+    private const int SanityPhase = 1, BarePhase = 2, ServicePhase = 3;
+
+    private readonly DateTime _started = DateTime.UtcNow;
+    private readonly ReplyPayloads _payloads = new();
+    private ServiceProcess? _service;
+
+    private int Workers => options.ConcurrencyGiven ? options.Concurrency : DefaultWorkers;
+
+    public void KillService() => _service?.KillNow();
+
+    public async Task<int> RunAsync(CancellationToken ct)
+    {
+        var root = BenchRun.RepositoryRoot();
+        var resultsDir = Path.GetFullPath(options.ResultsDir ?? Path.Combine(root ?? ".", "bench", "results"));
+        var webDll = Path.GetFullPath(options.WebDll ?? Path.Combine(root ?? ".", "src", "TwilioChannel.Web", "bin", "Release", "net10.0", "TwilioChannel.Web.dll"));
+        var stamp = _started.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
+        Directory.CreateDirectory(resultsDir);
+        if (options.RunService && !File.Exists(webDll))
+        {
+            Console.Error.WriteLine($"{webDll} not found: build it (dotnet build -c Release src/TwilioChannel.Web) or pass --web-dll.");
+            return 2;
+        }
+
+        Console.WriteLine($"Replies bench: {Environment.ProcessorCount} CPUs; {Workers} workers, {options.WarmupSeconds:0.#} s warm-up + {options.DurationSeconds:0.#} s per server.");
+        Console.WriteLine($"Push ≈ {_payloads.ApproximateBytes} bytes JSON, SMS text {ReplyPayloads.ContentLength} chars. Load generator and fake Twilio share this process and the CPUs.");
+
+        await using var twilio = await FakeTwilioServer.StartAsync(BenchRun.FreePort(), Payloads.AccountSid, Payloads.AuthToken, ct);
+        Console.WriteLine($"[twilio] fake Messages API in this process on {twilio.BaseUrl}");
+
+        var runs = new List<ReplyServerRun>();
+        if (options.RunBaseline) runs.Add(await RunBareAsync(twilio, ct));
+        if (options.RunService) runs.Add(await RunServiceAsync(twilio, webDll, Path.Combine(resultsDir, $"replies-{stamp}-service.log"), ct));
+
+        var git = root is null ? null : await BenchRun.GitStateAsync(root, ct);
+        var report = Markdown(runs, twilio, git);
+        var file = Path.Combine(resultsDir, $"replies-{stamp}.md");
+        await File.WriteAllTextAsync(file, report, ct);
+        Console.WriteLine();
+        Console.WriteLine(report);
+        Console.WriteLine($"Written to {file}");
+        return runs.Any(r => r.Failed) ? 1 : 0;
+    }
+
+    private async Task<ReplyServerRun> RunBareAsync(FakeTwilioServer twilio, CancellationToken ct)
+    {
+        var run = new ReplyServerRun("bare forwarder");
+        var port = BenchRun.FreePort();
+        await using var forwarder = await BareForwarder.StartAsync(port, twilio.BaseUrl, Payloads.AccountSid, Payloads.AuthToken, ReplyPayloads.SmsNumber, ct);
+        var url = ReplyPayloads.PushUrl(new Uri($"http://127.0.0.1:{port}"));
+        Console.WriteLine($"[bare] forwarder in this process on {url.GetLeftPart(UriPartial.Path)}");
+        try
+        {
+            using (var client = Load.CreateClient(1))
+            {
+                var id = _payloads.Id(SanityPhase, 0);
+                var (status, body) = await PushLoad.PushOnceAsync(client, _payloads, url, id, ct);
+                if (status != HttpStatusCode.OK || PushLoad.ExtId(body) is null)
+                    throw new InvalidOperationException($"[bare] a push got {(int)status}: {body}");
+            }
+            await MeasureAsync(run, twilio, url, BarePhase, () => CpuSample.Take(TimeSpan.Zero), ct);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            run.Failed = true;
+            run.Notes.Add($"Run aborted: {ex.GetType().Name}: {ex.Message}");
+            Console.Error.WriteLine($"[bare] aborted: {ex}");
+        }
+        return run;
+    }
+
+    private async Task<ReplyServerRun> RunServiceAsync(FakeTwilioServer twilio, string webDll, string logFile, CancellationToken ct)
+    {
+        var run = new ReplyServerRun("service");
+        var port = BenchRun.FreePort();
+        Console.WriteLine($"[service] starting {webDll} on http://127.0.0.1:{port} (log: {logFile})");
+        var service = ServiceProcess.Start(webDll, port, logFile, new Dictionary<string, string>
+        {
+            ["Twilio__ApiBaseUrl"] = twilio.BaseUrl.GetLeftPart(UriPartial.Authority),
+            ["Desk__PushTimeoutSeconds"] = PushTimeoutSeconds.ToString(CultureInfo.InvariantCulture),
+        });
+        _service = service;
+        try
+        {
+            var started = Stopwatch.StartNew();
+            await service.WaitReadyAsync(TimeSpan.FromSeconds(90), ct);
+            Console.WriteLine($"[service] ready in {started.Elapsed.TotalSeconds:0.0} s; seeding account, installation and SMS number");
+            await SeedAsync(service.Admin, ct);
+            var url = ReplyPayloads.PushUrl(service.BaseUrl);
+            var errorsBefore = service.LoggedErrors;
+            var sanity = await SanityCheckAsync(twilio, service.BaseUrl, ct);
+            await Task.Delay(300, ct); // the log is read asynchronously
+            // A repeated push is refused by the claim's unique index; EF Core logs that failed INSERT at fail level.
+            run.Notes.Add(sanity + $" The sanity pushes left {service.LoggedErrors - errorsBefore} fail/crit lines in the service log.");
+            Console.WriteLine($"[service] {run.Notes[^1]}");
+            await MeasureAsync(run, twilio, url, ServicePhase, () => CpuSample.Take(service.CpuTime), ct);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            run.Failed = true;
+            run.Notes.Add($"Run aborted: {ex.GetType().Name}: {ex.Message}");
+            Console.Error.WriteLine($"[service] aborted: {ex}");
+        }
+        finally
+        {
+            var (warnings, errors) = (service.LoggedWarnings, service.LoggedErrors);
+            await service.DisposeAsync();
+            _service = null;
+            run.Notes.Add($"Service log ({Path.GetFileName(logFile)}, level Warning): {warnings} warn and {errors} fail/crit lines while running; "
+                + $"{service.LoggedErrors - errors} fail/crit lines during shutdown (SIGTERM), exit code {service.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "?"}.");
+            if (options.KeepData) run.Notes.Add($"Data kept in {service.DataPath}.");
+            else service.DeleteData();
+        }
+        return run;
+    }
+
+    /// <summary>The Twilio account, the Desk installation (securityContext "bench-context") and the org's SMS number.</summary>
+    private static async Task SeedAsync(HttpClient admin, CancellationToken ct)
+    {
+        await PostAsync("/api/admin/twilio-accounts", new { accountSid = Payloads.AccountSid, authToken = Payloads.AuthToken });
+        await PostAsync("/api/admin/installations", new { orgId = Payloads.OrgId, securityContext = ReplyPayloads.SecurityContext });
+        await PostAsync("/api/admin/numbers", new { address = ReplyPayloads.SmsNumber, accountSid = Payloads.AccountSid, orgId = Payloads.OrgId });
+
+        async Task PostAsync(string path, object body)
+        {
+            using var response = await admin.PostAsJsonAsync(path, body, ct);
+            if (!response.IsSuccessStatusCode)
+                throw new InvalidOperationException($"POST {path} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
+        }
+    }
+
+    /// <summary>A push is sent once and answered with its SID; the same push again gets the same SID and sends nothing; a wrong securityContext gets 403.</summary>
+    private async Task<string> SanityCheckAsync(FakeTwilioServer twilio, Uri service, CancellationToken ct)
+    {
+        using var client = Load.CreateClient(1);
+        client.Timeout = TimeSpan.FromSeconds(PushTimeoutSeconds + 15);
+        var url = ReplyPayloads.PushUrl(service);
+        var id = _payloads.Id(SanityPhase, 1);
+        var before = twilio.Creates;
+        var (status, body) = await PushLoad.PushOnceAsync(client, _payloads, url, id, ct);
+        var first = PushLoad.ExtId(body);
+        if (status != HttpStatusCode.OK || first is null) throw new InvalidOperationException($"A push got {(int)status}: {body}");
+        var (again, againBody) = await PushLoad.PushOnceAsync(client, _payloads, url, id, ct);
+        if (again != HttpStatusCode.OK || PushLoad.ExtId(againBody) != first)
+            throw new InvalidOperationException($"The same push again got {(int)again}: {againBody} (first answer: {body})");
+        if (twilio.Creates - before != 1 || twilio.SidsFor(ReplyPayloads.Content(id)) is not [var sid] || sid != first)
+            throw new InvalidOperationException($"Two pushes of one reply made {twilio.Creates - before} creates at Twilio, not 1 with SID {first}.");
+        var (forged, forgedBody) = await PushLoad.PushOnceAsync(client, _payloads, ReplyPayloads.PushUrl(service, "wrong-context"), _payloads.Id(SanityPhase, 2), ct);
+        if (forged != HttpStatusCode.Forbidden) throw new InvalidOperationException($"A push with a wrong securityContext got {(int)forged}: {forgedBody}");
+        return "Sanity: a push answered 200 with the SID Twilio created; the same push again answered the same SID without a second create; "
+            + "a wrong securityContext got 403.";
+    }
+
+    private async Task MeasureAsync(ReplyServerRun run, FakeTwilioServer twilio, Uri url, int phase, Func<CpuSample> cpu, CancellationToken ct)
+    {
+        var tag = run.Name == "service" ? "service" : "bare";
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        var before = twilio.Creates;
+        Console.WriteLine($"[{tag}] closed loop: {Workers} workers, {options.WarmupSeconds:0.#} s warm-up + {options.DurationSeconds:0.#} s");
+        var load = await PushLoad.SaturateAsync(_payloads, url, phase, Workers, options.WarmupSeconds, options.DurationSeconds, cpu, ct);
+        run.Load = load;
+        Console.WriteLine($"[{tag}]   {load.RepliesPerSecond:N0} replies/s, p50 {load.Latency.P50:0.00} ms, p99 {load.Latency.P99:0.00} ms, errors {load.Errors}"
+            + (load.ErrorKinds.Count > 0 ? $" (first kind: {load.ErrorKinds.OrderByDescending(k => k.Value).First().Key})" : ""));
+
+        // A push the client gave up on may still be sent by the service: wait until Twilio sees no more creates (bounded).
+        var settle = Stopwatch.StartNew();
+        var seen = twilio.Creates;
+        var quietSince = Stopwatch.StartNew();
+        while (quietSince.Elapsed < TimeSpan.FromSeconds(1) && settle.Elapsed < TimeSpan.FromSeconds(PushTimeoutSeconds + 5))
+        {
+            await Task.Delay(200, ct);
+            if (twilio.Creates != seen) (seen, quietSince) = (twilio.Creates, Stopwatch.StartNew());
+        }
+        run.TwilioCreates = twilio.Creates - before;
+        Verify(run, twilio, load);
+        Console.WriteLine($"[{tag}] {run.Verdict}");
+    }
+
+    /// <summary>Every 200 names the one message Twilio created for that push's text; nothing else was created; no errors.</summary>
+    private static void Verify(ReplyServerRun run, FakeTwilioServer twilio, PushLoadResult load)
+    {
+        int matched = 0, missing = 0, duplicated = 0, otherSid = 0;
+        foreach (var ack in load.Acks)
+        {
+            var sids = twilio.SidsFor(ReplyPayloads.Content(ack.Id));
+            if (sids.Length == 0) missing++;
+            else if (sids.Length > 1) duplicated++;
+            else if (sids[0] != ack.ExtId) otherSid++;
+            else matched++;
+        }
+        var sentForFailed = load.FailedIds.Sum(id => twilio.SidsFor(ReplyPayloads.Content(id)).Length);
+        var good = run.TwilioCreates == load.Ok && matched == load.Ok && load.Errors == 0;
+        run.Failed |= !good;
+        run.Verdict = $"Correctness: {load.Ok:N0} pushes answered 200 with an SM extId, {load.Errors:N0} failed; the fake Twilio got {run.TwilioCreates:N0} creates meanwhile. "
+            + $"Answered pushes with exactly one create carrying that SID: {matched:N0}; with no create: {missing}; with more than one: {duplicated}; "
+            + $"answering another SID: {otherSid}; creates for failed pushes: {sentForFailed} → **{(good ? "OK: creates == successful pushes, no errors" : "FAILED")}**.";
+        run.Notes.Add(run.Verdict);
+    }
+
+    private string Markdown(List<ReplyServerRun> runs, FakeTwilioServer twilio, string? git)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var md = new StringBuilder();
+        md.AppendLine($"# Replies benchmark, {_started:yyyy-MM-dd HH:mm:ss} UTC");
+        md.AppendLine();
+        if (git is not null) md.AppendLine($"- Code: {git}.");
+        md.AppendLine($"- Machine: {Environment.ProcessorCount} CPUs, {RuntimeInformation.OSDescription}, .NET {Environment.Version}, "
+            + $"{(GCSettings.IsServerGC ? "server" : "workstation")} GC in the bench process (the service uses server GC too).");
+        md.AppendLine($"- Load: Desk pushes POST /desk/push?orgId={Payloads.OrgId}&securityContext=…, ≈{_payloads.ApproximateBytes} bytes JSON "
+            + $"(tests/fixtures/desk-push-reply.json as a text/plain SMS reply of {ReplyPayloads.ContentLength} chars to {ReplyPayloads.Customer}), a unique resource.id each, "
+            + "HTTP/1.1 keep-alive to 127.0.0.1.");
+        md.AppendLine($"- Closed loop: {Workers} workers / connections, {options.WarmupSeconds:0.#} s warm-up then {options.DurationSeconds:0.#} s measured, per server.");
+        md.AppendLine("- Twilio: a zero-latency fake Messages API in the bench process (201 + the message JSON with a fresh SID). The service sends through the "
+            + $"official SDK (Twilio__ApiBaseUrl pointed at it, Desk__PushTimeoutSeconds={PushTimeoutSeconds}), with its exactly-once claim, target lookup, "
+            + "opt-out check and status row in SQLite; the bare forwarder (in the bench process) parses the JSON, posts the form with an HttpClient and "
+            + "answers {\"extId\": sid}: no storage, no checks.");
+        md.AppendLine("- **The load generator and the fake Twilio run in one process on the same CPUs as the server under test** (the bare forwarder even in "
+            + "that same process); absolute numbers are a floor for a dedicated server, the ratio is the point. \"other processes\" is machine-wide busy CPU "
+            + "minus the measured processes: when it isn't near 0, the run was disturbed.");
+        if (options.WarmupSeconds < 15)
+            md.AppendLine($"- Warm-up {options.WarmupSeconds:0.#} s: the JIT keeps improving servers and client for ~15 s; short warm-ups understate both.");
+        md.AppendLine();
+
+        md.AppendLine("| server | replies/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | CPU cores: server / bench process (load gen + fake Twilio) / other processes |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---|");
+        foreach (var run in runs)
+        {
+            if (run.Load is not { } l) continue;
+            var cpu = run.Name == "service"
+                ? string.Create(inv, $"{l.Cpu.ServerCores:0.00} / {l.Cpu.BenchCores:0.00} / {l.Cpu.OtherCores:0.00}")
+                : string.Create(inv, $"{l.Cpu.BenchCores:0.00} (forwarder + load gen + fake Twilio, one process) / {l.Cpu.OtherCores:0.00}");
+            md.AppendLine($"| {run.Name} | {l.RepliesPerSecond:N0} | {l.Latency.P50:0.00} | {l.Latency.P99:0.00} | {l.Latency.P999:0.00} | {l.Latency.Max:0.0} "
+                + $"| {l.Errors} ({l.ErrorsInWindow} in window) | {cpu} |");
+        }
+        var bare = runs.FirstOrDefault(r => r.Name != "service")?.Load;
+        var service = runs.FirstOrDefault(r => r.Name == "service")?.Load;
+        if (bare is not null && service is not null)
+        {
+            var ratio = service.RepliesPerSecond / bare.RepliesPerSecond;
+            md.AppendLine($"| **service ÷ bare** | **{ratio:0.00}×** | {service.Latency.P50 / bare.Latency.P50:0.0}× | {service.Latency.P99 / bare.Latency.P99:0.0}× "
+                + $"| {service.Latency.P999 / bare.Latency.P999:0.0}× | {service.Latency.Max / bare.Latency.Max:0.0}× | | |");
+            md.AppendLine();
+            md.AppendLine($"Throughput ratio service ÷ bare forwarder: **{ratio:0.00}** (target ≥ 0.5: **{(ratio >= 0.5 ? "met" : "not met")}**). "
+                + "Latency ratios: above 1 = slower.");
+        }
+        md.AppendLine();
+
+        md.AppendLine("## Notes");
+        md.AppendLine();
+        foreach (var run in runs)
+        {
+            if (run.Load is { } l)
+                foreach (var (kind, count) in l.ErrorKinds.OrderByDescending(k => k.Value).Take(10))
+                    md.AppendLine($"- {run.Name}: {count:N0} × {kind}");
+            foreach (var note in run.Notes) md.AppendLine($"- {run.Name}: {note}");
+        }
+        md.AppendLine($"- fake Twilio: {twilio.Creates:N0} messages created in all (sanity pushes included), {twilio.Refused} create calls refused, "
+            + $"{twilio.Unexpected} requests to other endpoints{(twilio.FirstProblem is { } p ? $" (first: {p})" : "")}.");
+        return md.ToString();
+    }
+}

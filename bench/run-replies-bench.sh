@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Replies load benchmark: Desk pushes (POST /desk/push) through the real service (Release, child process, Twilio SDK)
+# against a bare forwarder, both sending to a zero-latency fake Twilio hosted in the bench process, on 127.0.0.1.
+# Builds both in Release, then runs bench/TwilioChannel.Bench --scenario replies, passing every argument through:
+#   bench/run-replies-bench.sh                        # defaults: 15 s warm-up + 10 s per server, 32 workers
+#   bench/run-replies-bench.sh --duration 8 --concurrency 64 --only service
+#   bench/run-replies-bench.sh --help
+# The report is printed and written to bench/results/replies-<timestamp>.md (with the service's log beside it).
+# Afterwards it checks that the fake Twilio created exactly one message per push the service answered 200 (with that SID).
+# The bench stops by itself (bounded durations, a watchdog); on a 2-core machine the load generator shares the CPUs.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+
+# No build servers left running to compete for the CPUs during the measurement.
+build() { dotnet build "$1" -c Release -nologo -v quiet --disable-build-servers; }
+echo "Building (Release)..."
+build "$root/src/TwilioChannel.Web/TwilioChannel.Web.csproj"
+build "$here/TwilioChannel.Bench/TwilioChannel.Bench.csproj"
+
+exec dotnet "$here/TwilioChannel.Bench/bin/Release/net10.0/TwilioChannel.Bench.dll" \
+  --scenario replies \
+  --web-dll "$root/src/TwilioChannel.Web/bin/Release/net10.0/TwilioChannel.Web.dll" \
+  --results "$here/results" \
+  "$@"
