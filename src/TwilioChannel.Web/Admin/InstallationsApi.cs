@@ -31,18 +31,19 @@ internal static partial class InstallationsApi
                 : Validation.NotFound("installation", id));
         group.MapPost("/", CreateAsync);
         group.MapPut("/{id:long}", UpdateAsync);
-        group.MapDelete("/{id:long}", async (long id, ChannelDbContext db, CancellationToken ct) =>
+        group.MapDelete("/{id:long}", async (long id, ChannelDbContext db, Desk.DeskCallers callers, CancellationToken ct) =>
         {
             var installation = await db.Installations.FindAsync([id], ct);
             if (installation is null) return Validation.NotFound("installation", id);
             db.Installations.Remove(installation);
             await db.SaveChangesAsync(ct);
+            callers.Invalidate(installation.OrgId);
             return TypedResults.NoContent();
         });
         return admin;
     }
 
-    private static async Task<IResult> CreateAsync(InstallationRequest request, ChannelDbContext db, SecretProtector secrets, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> CreateAsync(InstallationRequest request, ChannelDbContext db, SecretProtector secrets, Desk.DeskCallers callers, TimeProvider time, CancellationToken ct)
     {
         var validation = Validate(request);
         if (!validation.IsValid) return validation.Problem();
@@ -54,11 +55,12 @@ internal static partial class InstallationsApi
         Apply(installation, request, secrets, now);
         db.Installations.Add(installation);
         if (!await db.TrySaveUniqueAsync(ct)) return Validation.Conflict($"Org {request.OrgId} already has an installation.");
+        callers.Invalidate(installation.OrgId);
         return TypedResults.Created($"/api/admin/installations/{installation.Id}", InstallationResponse.From(installation));
     }
 
     /// <summary>Replaces the optional fields given; the securityContext only when one is sent. The org id can't change.</summary>
-    private static async Task<IResult> UpdateAsync(long id, InstallationRequest request, ChannelDbContext db, SecretProtector secrets, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> UpdateAsync(long id, InstallationRequest request, ChannelDbContext db, SecretProtector secrets, Desk.DeskCallers callers, TimeProvider time, CancellationToken ct)
     {
         var installation = await db.Installations.FindAsync([id], ct);
         if (installation is null) return Validation.NotFound("installation", id);
@@ -69,6 +71,7 @@ internal static partial class InstallationsApi
         Apply(installation, request, secrets, time.GetUtcNow().UtcDateTime);
         installation.Enabled = true;
         await db.SaveChangesAsync(ct);
+        callers.Invalidate(installation.OrgId);
         return TypedResults.Ok(InstallationResponse.From(installation));
     }
 

@@ -12,7 +12,8 @@ internal static class DataExtensions
     public static IHostApplicationBuilder AddChannelData(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<SqlitePragmas>();
-        builder.Services.AddDbContext<ChannelDbContext>((sp, options) =>
+        // Pooled: building a DbContext (and its options) per request was ~11 % of the CPU of a reply push.
+        builder.Services.AddDbContextPool<ChannelDbContext>((sp, options) =>
         {
             options.UseSqlite(ConnectionString(sp), sqlite => sqlite.MigrationsAssembly(typeof(ChannelDbContext).Assembly.FullName))
                 .AddInterceptors(sp.GetRequiredService<SqlitePragmas>());

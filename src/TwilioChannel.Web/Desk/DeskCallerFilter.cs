@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Caching.Memory;
 using TwilioChannel.Web.Data;
 using TwilioChannel.Web.Secrets;
 
@@ -10,7 +11,7 @@ namespace TwilioChannel.Web.Desk;
 /// Desk's pull and push carry orgId and securityContext in the query (no signature is documented). The caller is
 /// genuine when the securityContext equals, in constant time, the one stored for that (enabled) org. Anything else: 403.
 /// </summary>
-internal sealed class DeskCallerFilter(ChannelDbContext db, SecretProtector secrets, ILogger<DeskCallerFilter> logger) : IEndpointFilter
+internal sealed class DeskCallerFilter(DeskCallers callers, ILogger<DeskCallerFilter> logger) : IEndpointFilter
 {
     public const string InstallationItem = "desk.installation";
 
@@ -21,16 +22,13 @@ internal sealed class DeskCallerFilter(ChannelDbContext db, SecretProtector secr
         var securityContext = http.Request.Query["securityContext"].ToString();
         if (orgId.Length is 0 or > 64 || securityContext.Length is 0 or > 4096) return Forbidden(orgId);
 
-        var installation = await db.Installations.AsNoTracking().FirstOrDefaultAsync(i => i.OrgId == orgId, http.RequestAborted);
-        if (installation is not { Enabled: true, SecurityContextProtected: { } stored } || !SameSecret(secrets.Unprotect(stored), securityContext))
+        var caller = await callers.FindAsync(orgId, http.RequestAborted);
+        if (caller is null || !CryptographicOperations.FixedTimeEquals(caller.SecurityContextHash, DeskCallers.Hash(securityContext)))
             return Forbidden(orgId);
 
-        http.Items[InstallationItem] = installation;
+        http.Items[InstallationItem] = caller.Installation;
         return await next(context);
     }
-
-    internal static bool SameSecret(string expected, string actual) =>
-        CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(expected)), SHA256.HashData(Encoding.UTF8.GetBytes(actual)));
 
     private IResult Forbidden(string orgId)
     {
@@ -38,4 +36,37 @@ internal sealed class DeskCallerFilter(ChannelDbContext db, SecretProtector secr
         logger.LogWarning("Refused a Desk call for org {OrgId}: unknown org, disabled org or wrong securityContext.", orgId.Length > 64 ? orgId[..64] : orgId);
         return TypedResults.Json(new { message = "Unknown org or wrong securityContext." }, statusCode: StatusCodes.Status403Forbidden);
     }
+}
+
+/// <summary>
+/// Enabled installations with the hash of their securityContext, cached briefly: every pull and push needs one, and a
+/// query plus a Data Protection unprotect per push was a quarter of its CPU. Local changes (admin API, Desk events)
+/// invalidate at once; other instances see them within <see cref="Lifetime"/>. Unknown orgs are cached for less, so a
+/// flood of forged org ids can't hammer the database.
+/// </summary>
+internal sealed class DeskCallers(IServiceScopeFactory scopes, IMemoryCache cache, SecretProtector secrets)
+{
+    private static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(30);
+
+    public sealed record Caller(Installation Installation, byte[] SecurityContextHash);
+
+    public async Task<Caller?> FindAsync(string orgId, CancellationToken ct)
+    {
+        if (cache.TryGetValue(Key(orgId), out Caller? cached)) return cached;
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
+        var installation = await db.Installations.AsNoTracking().FirstOrDefaultAsync(i => i.OrgId == orgId, ct);
+        var caller = installation is { Enabled: true, SecurityContextProtected: { } stored }
+            ? new Caller(installation, Hash(secrets.Unprotect(stored)))
+            : null;
+        cache.Set(Key(orgId), caller, caller is null ? TimeSpan.FromSeconds(5) : Lifetime);
+        return caller;
+    }
+
+    public void Invalidate(string orgId) => cache.Remove(Key(orgId));
+
+    /// <summary>SHA-256, so the constant-time comparison doesn't leak the length either.</summary>
+    public static byte[] Hash(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
+
+    private static string Key(string orgId) => "desk-caller:" + orgId;
 }

@@ -4,6 +4,7 @@ internal static class DeskEndpoints
 {
     public static IHostApplicationBuilder AddDesk(this IHostApplicationBuilder builder)
     {
+        builder.Services.AddSingleton<DeskCallers>();
         builder.Services.AddScoped<DeskCallerFilter>();
         builder.Services.AddScoped<PullFeed>();
         return builder;

@@ -16,7 +16,7 @@ internal static class DeskEvents
 {
     private static readonly HashSet<string> Uninstall = new(StringComparer.OrdinalIgnoreCase) { "onUninstall", "onTPARevoke" };
 
-    public static async Task<IResult> ReceiveAsync(HttpContext http, ChannelDbContext db, SecretProtector secrets,
+    public static async Task<IResult> ReceiveAsync(HttpContext http, ChannelDbContext db, SecretProtector secrets, DeskCallers callers,
         IOptions<DeskOptions> desk, TimeProvider time, ILoggerFactory logs, CancellationToken ct)
     {
         var logger = logs.CreateLogger(typeof(DeskEvents));
@@ -53,6 +53,7 @@ internal static class DeskEvents
             if (evt.SecurityContext is { Length: > 0 and <= 4096 } context) installation.SecurityContextProtected = secrets.Protect(context);
         }
         await db.SaveChangesAsync(ct);
+        callers.Invalidate(evt.OrgId);
         logger.LogInformation("Desk event {Event} for org {OrgId} applied.", evt.Event, evt.OrgId);
         return TypedResults.Ok(new { message = "ok" });
     }
