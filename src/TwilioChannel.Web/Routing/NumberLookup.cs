@@ -9,10 +9,11 @@ internal sealed class NumberLookup
 {
     private readonly Dictionary<string, ChannelNumber> _byAddress;
     private readonly Dictionary<string, ChannelNumber> _byService;
+    private readonly List<ChannelNumber> _all;
 
     public NumberLookup(IEnumerable<ChannelNumber> numbers)
     {
-        var list = numbers.ToList();
+        var list = _all = numbers.ToList();
         _byAddress = list.ToDictionary(n => n.Address, StringComparer.Ordinal);
         _byService = list.Where(n => n.MessagingServiceSid is not null)
             .GroupBy(n => n.MessagingServiceSid!)
@@ -21,6 +22,12 @@ internal sealed class NumberLookup
 
     public ChannelNumber? Find(string to, string? messagingServiceSid) =>
         _byAddress.GetValueOrDefault(to) ?? (messagingServiceSid is null ? null : _byService.GetValueOrDefault(messagingServiceSid));
+
+    public ChannelNumber? ById(long id, string orgId) => _all.FirstOrDefault(n => n.Id == id && n.OrgId == orgId);
+
+    /// <summary>The org's default number of a channel (the oldest of that channel if none is marked).</summary>
+    public ChannelNumber? DefaultFor(string orgId, Domain.Addresses.MessagingChannel channel) =>
+        _all.Where(n => n.OrgId == orgId && n.Channel == channel).OrderByDescending(n => n.IsDefault).ThenBy(n => n.Id).FirstOrDefault();
 }
 
 /// <summary>
@@ -35,6 +42,13 @@ internal sealed class NumberDirectory(TimeProvider time)
     private (NumberLookup Lookup, DateTimeOffset LoadedAt)? _snapshot;
 
     public void Invalidate() => _snapshot = null;
+
+    /// <summary>The current snapshot, reloaded when older than <see cref="Lifetime"/>.</summary>
+    public async Task<NumberLookup> CurrentAsync(ChannelDbContext db, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        return _snapshot is { } s && now - s.LoadedAt <= Lifetime ? s.Lookup : await ReloadAsync(db, now, ct);
+    }
 
     public async Task<NumberLookup> LookupAsync(ChannelDbContext db, IReadOnlyCollection<PendingMessage> messages, CancellationToken ct)
     {

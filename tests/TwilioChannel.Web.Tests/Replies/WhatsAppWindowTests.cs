@@ -58,6 +58,8 @@ public sealed class WhatsAppWindowTests : IAsyncLifetime
             var db = scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>();
             db.Numbers.Single(n => n.Address == Fixtures.WhatsAppNumber).WhatsAppTemplateSid = "HX11111111111111111111111111111111";
             await db.SaveChangesAsync();
+            // Numbers are cached in memory; the admin API invalidates on change, this direct edit must too.
+            scope.ServiceProvider.GetRequiredService<Routing.NumberDirectory>().Invalidate();
         }
         _time.Advance(TimeSpan.FromHours(30));
 
