@@ -1,9 +1,9 @@
 using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using TwilioChannel.Web.Configuration;
 using TwilioChannel.Web.Data;
+using TwilioChannel.Web.Secrets;
 
 namespace TwilioChannel.Web.Admin;
 
@@ -34,12 +34,10 @@ internal sealed class AdminKey
                 logger.LogInformation("Using the admin key stored in {AdminKeyFile}.", file);
             }
         }
-        _keyHash = SHA256.HashData(Encoding.UTF8.GetBytes(key));
+        _keyHash = SecretHash.Of(key);
     }
 
-    /// <summary>Constant-time comparison (of hashes, so the length doesn't leak either).</summary>
-    public bool Matches(string? candidate) =>
-        candidate is not null && CryptographicOperations.FixedTimeEquals(_keyHash, SHA256.HashData(Encoding.UTF8.GetBytes(candidate)));
+    public bool Matches(string? candidate) => SecretHash.Matches(_keyHash, candidate);
 
     private static void WritePrivate(string file, string key)
     {

@@ -1,6 +1,6 @@
 using System.Data.Common;
-using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
+using TwilioChannel.Web.Common;
 
 namespace TwilioChannel.Web.Data;
 
@@ -9,42 +9,25 @@ namespace TwilioChannel.Web.Data;
 /// caller hands over its statements and waits; one loop runs whatever has queued up in a single transaction, each
 /// piece under its own savepoint (one failing piece doesn't take the others down), and commits once. Every commit is an
 /// fsync (≈1.5–4 ms here under load), so one per request would cap these paths at a few hundred per second.
-/// Same pattern as the ack path's InboundWriter, for arbitrary work.
+/// The loop itself is shared with the ack path's InboundWriter (Common/BatchingWriter).
 /// </summary>
-internal sealed class GroupCommit(IServiceScopeFactory scopes, WriteGate gate, ILogger<GroupCommit> logger) : BackgroundService
+internal sealed class GroupCommit(IServiceScopeFactory scopes, WriteGate gate, ILogger<GroupCommit> logger)
+    : BatchingWriter<GroupCommit.Pending>(MaxBatch, capacity: 10_000)
 {
     private const int MaxBatch = 128;
 
     public delegate Task<object?> Work(DbConnection connection, DbTransaction transaction);
 
-    private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(
-        new BoundedChannelOptions(10_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-
     /// <summary>Runs <paramref name="work"/> in the next group transaction; returns its result once committed.</summary>
     public async Task<T> RunAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct = default)
     {
         var pending = new Pending(async (c, tx) => await work(c, tx));
-        await _queue.Writer.WriteAsync(pending, ct);
+        await EnqueueAsync(pending, ct);
         return (T)(await pending.Done.Task)!;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task ProcessBatchAsync(List<Pending> batch)
     {
-        try
-        {
-            while (await _queue.Reader.WaitToReadAsync(stoppingToken)) await CommitNextAsync();
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            _queue.Writer.TryComplete();
-            while (_queue.Reader.Count > 0) await CommitNextAsync();
-        }
-    }
-
-    private async Task CommitNextAsync()
-    {
-        var batch = new List<Pending>(MaxBatch);
-        while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item)) batch.Add(item);
         var results = new object?[batch.Count];
         var failures = new Exception?[batch.Count];
         try
@@ -84,7 +67,7 @@ internal sealed class GroupCommit(IServiceScopeFactory scopes, WriteGate gate, I
         }
     }
 
-    private sealed record Pending(Work Work)
+    internal sealed record Pending(Work Work)
     {
         public TaskCompletionSource<object?> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Memory;
 using TwilioChannel.Web.Data;
@@ -23,7 +21,7 @@ internal sealed class DeskCallerFilter(DeskCallers callers, ILogger<DeskCallerFi
         if (orgId.Length is 0 or > 64 || securityContext.Length is 0 or > 4096) return Forbidden(orgId);
 
         var caller = await callers.FindAsync(orgId, http.RequestAborted);
-        if (caller is null || !CryptographicOperations.FixedTimeEquals(caller.SecurityContextHash, DeskCallers.Hash(securityContext)))
+        if (caller is null || !SecretHash.Matches(caller.SecurityContextHash, securityContext))
             return Forbidden(orgId);
 
         http.Items[InstallationItem] = caller.Installation;
@@ -57,16 +55,13 @@ internal sealed class DeskCallers(IServiceScopeFactory scopes, IMemoryCache cach
         var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
         var installation = await db.Installations.AsNoTracking().FirstOrDefaultAsync(i => i.OrgId == orgId, ct);
         var caller = installation is { Enabled: true, SecurityContextProtected: { } stored }
-            ? new Caller(installation, Hash(secrets.Unprotect(stored)))
+            ? new Caller(installation, SecretHash.Of(secrets.Unprotect(stored)))
             : null;
         cache.Set(Key(orgId), caller, caller is null ? TimeSpan.FromSeconds(5) : Lifetime);
         return caller;
     }
 
     public void Invalidate(string orgId) => cache.Remove(Key(orgId));
-
-    /// <summary>SHA-256, so the constant-time comparison doesn't leak the length either.</summary>
-    public static byte[] Hash(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
 
     private static string Key(string orgId) => "desk-caller:" + orgId;
 }

@@ -1,5 +1,5 @@
-using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
+using TwilioChannel.Web.Common;
 using TwilioChannel.Web.Data;
 using TwilioChannel.Web.Routing;
 
@@ -14,40 +14,22 @@ namespace TwilioChannel.Web.Twilio;
 /// The unique MessageSid makes duplicates, retries and concurrent storms (also across instances) land as one row.
 /// The new messages are routed into the Desk feed in the same transaction (see MessageRouter.RouteWithinAsync).
 /// </summary>
-internal sealed class InboundWriter(IServiceScopeFactory scopes, WriteGate gate, MessageRouter router, RouterWakeup wakeRouter, ILogger<InboundWriter> logger) : BackgroundService
+internal sealed class InboundWriter(IServiceScopeFactory scopes, WriteGate gate, MessageRouter router, RouterWakeup wakeRouter, ILogger<InboundWriter> logger)
+    : BatchingWriter<InboundWriter.Pending>(MaxBatch, capacity: 20_000)
 {
     internal const int MaxBatch = 256;
 
-    private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(
-        new BoundedChannelOptions(20_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-
-    /// <summary>Returns once the message is durably committed (or was already stored).</summary>
+    /// <summary>Returns once the message is durably committed (or was already stored). While shutting down it throws
+    /// ChannelClosedException: the webhook then answers 503 and Twilio's message list recovers the message later.</summary>
     public async Task StoreAsync(Message message, CancellationToken ct)
     {
         var pending = new Pending(message);
-        await _queue.Writer.WriteAsync(pending, ct);
+        await EnqueueAsync(pending, ct);
         await pending.Committed.Task.WaitAsync(ct);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task ProcessBatchAsync(List<Pending> batch)
     {
-        try
-        {
-            while (await _queue.Reader.WaitToReadAsync(stoppingToken)) await CommitNextBatchAsync();
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Shutting down: refuse new messages (their webhooks get a 503, and Twilio's list recovers them later),
-            // and store every one already waiting before stopping.
-            _queue.Writer.TryComplete();
-            while (_queue.Reader.Count > 0) await CommitNextBatchAsync();
-        }
-    }
-
-    private async Task CommitNextBatchAsync()
-    {
-        var batch = new List<Pending>(MaxBatch);
-        while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item)) batch.Add(item);
         try
         {
             // Once taken off the queue, a batch is committed whatever happens: its webhooks are waiting for the
@@ -110,7 +92,7 @@ internal sealed class InboundWriter(IServiceScopeFactory scopes, WriteGate gate,
         await tx.CommitAsync(ct);
     }
 
-    private sealed record Pending(Message Message)
+    internal sealed record Pending(Message Message)
     {
         public TaskCompletionSource Committed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
