@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.Extensions.Options;
 using Twilio.Security;
 using TwilioChannel.Web.Configuration;
@@ -66,10 +65,6 @@ internal sealed class TwilioSignatureFilter(AccountTokens tokens, IOptions<Chann
     }
 
     /// <summary>The URL Twilio signed: our public base URL (behind proxies the request's own URL differs) + path + query.</summary>
-    public static string SignedUrl(HttpRequest request, Uri? publicBase)
-    {
-        if (publicBase is null) return request.GetEncodedUrl();
-        var path = (request.PathBase + request.Path).ToUriComponent().TrimStart('/');
-        return publicBase.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/" + path + request.QueryString.ToUriComponent();
-    }
+    public static string SignedUrl(HttpRequest request, Uri? publicBase) =>
+        Common.PublicUrls.Base(request, publicBase) + request.Path.ToUriComponent() + request.QueryString.ToUriComponent();
 }
