@@ -1,6 +1,7 @@
 using TwilioChannel.Web.Admin;
 using TwilioChannel.Web.Configuration;
 using TwilioChannel.Web.Data;
+using TwilioChannel.Web.Delivery;
 using TwilioChannel.Web.Desk;
 using TwilioChannel.Web.Health;
 using TwilioChannel.Web.Replies;
@@ -20,6 +21,7 @@ builder.AddTwilioInbound();
 builder.AddRouting();
 builder.AddDesk();
 builder.AddReplies();
+builder.AddDeskDelivery();
 builder.AddAdmin();
 
 var app = builder.Build();

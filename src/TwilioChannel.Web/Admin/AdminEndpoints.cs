@@ -1,3 +1,5 @@
+using TwilioChannel.Web.Delivery;
+
 namespace TwilioChannel.Web.Admin;
 
 internal static class AdminEndpoints
@@ -15,7 +17,8 @@ internal static class AdminEndpoints
             .MapTwilioAccounts()
             .MapInstallations()
             .MapNumbers()
-            .MapMessages();
+            .MapMessages()
+            .MapDeliveries();
         // Resolve the key now: on first start this generates it and logs where it was written.
         app.Services.GetRequiredService<AdminKey>();
         return app;

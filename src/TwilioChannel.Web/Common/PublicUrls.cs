@@ -10,7 +10,22 @@ namespace TwilioChannel.Web.Common;
 /// </summary>
 internal sealed class PublicUrls(IOptions<ChannelOptions> options)
 {
-    public string BaseFor(HttpRequest request) => Base(request, options.Value.PublicBaseUri);
+    private string? _lastSeen;
+
+    public string BaseFor(HttpRequest request)
+    {
+        var value = Base(request, options.Value.PublicBaseUri);
+        _lastSeen = value;
+        return value;
+    }
+
+    /// <summary>
+    /// For work outside a request (the import to Desk): PublicBaseUrl, else the base of the last request we answered
+    /// (local use without configuration), else the default local URL. Production deployments set PublicBaseUrl.
+    /// </summary>
+    public string Known => options.Value.PublicBaseUri is { } configured
+        ? configured.GetLeftPart(UriPartial.Path).TrimEnd('/')
+        : _lastSeen ?? "http://localhost:5080";
 
     public static string Base(HttpRequest request, Uri? publicBase) =>
         (publicBase is { } configured

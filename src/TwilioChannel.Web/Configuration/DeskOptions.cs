@@ -29,6 +29,15 @@ public sealed class DeskOptions : IValidatableObject
     [Range(2, 120)]
     public int PushTimeoutSeconds { get; set; } = 10;
 
+    /// <summary>Desk API calls the import may spend per org and UTC day (Desk's credits are per org and day); when
+    /// spent, the org falls back to the pull until midnight UTC.</summary>
+    [Range(1, 10_000_000)]
+    public int DailyApiCallBudget { get; set; } = 20_000;
+
+    /// <summary>How long one import call may take before it counts as failed (and is retried later).</summary>
+    [Range(1, 300)]
+    public int ImportTimeoutSeconds { get; set; } = 30;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (string.IsNullOrWhiteSpace(ApiBaseUrl)) yield break;

@@ -16,6 +16,8 @@ public sealed class ChannelDbContext(DbContextOptions<ChannelDbContext> options)
     public DbSet<OutboundStatus> OutboundStatuses => Set<OutboundStatus>();
     public DbSet<OptOut> OptOuts => Set<OptOut>();
     public DbSet<OutboundMedia> OutboundMedia => Set<OutboundMedia>();
+    public DbSet<DeliveryCursor> DeliveryCursors => Set<DeliveryCursor>();
+    public DbSet<DeadLetter> DeadLetters => Set<DeadLetter>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder builder)
     {
@@ -77,6 +79,12 @@ public sealed class ChannelDbContext(DbContextOptions<ChannelDbContext> options)
         });
         model.Entity<OutboundMedia>(e => e.HasIndex(x => x.ReplyId));
         model.Entity<OptOut>(e => e.HasIndex(x => new { x.SenderKey, x.CustomerAddress }).IsUnique());
+        model.Entity<DeliveryCursor>(e =>
+        {
+            e.HasKey(x => x.OrgId);
+            e.Property(x => x.OrgId).HasMaxLength(64);
+        });
+        model.Entity<DeadLetter>(e => e.HasIndex(x => new { x.OrgId, x.Id }));
         model.Entity<Counter>(e =>
         {
             e.HasKey(x => x.Name);

@@ -20,6 +20,8 @@ internal static class DataExtensions
         });
         builder.Services.AddSingleton<DataPaths>();
         builder.Services.AddSingleton<WriteGate>();
+        builder.Services.AddSingleton<GroupCommit>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<GroupCommit>());
         return builder;
     }
 

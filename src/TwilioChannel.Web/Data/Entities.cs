@@ -101,7 +101,8 @@ public sealed class FeedThread
     public required string OrgId { get; set; }
     public long ConversationId { get; set; }
     public Conversation? Conversation { get; set; }
-    public long MessageId { get; set; }
+    /// <summary>The stored message this thread carries; null for threads that restate a reply's delivery status.</summary>
+    public long? MessageId { get; set; }
     public required string ExtId { get; set; }
     public int Part { get; set; }
     /// <summary>Attachments of the message, on part 1 only; their URLs are signed when served (they expire).</summary>
@@ -185,4 +186,47 @@ public sealed class OutboundMedia
     public required string ContentType { get; set; }
     public required byte[] Content { get; set; }
     public DateTime CreatedAt { get; set; }
+}
+
+/// <summary>
+/// How far Desk has the org's feed. Every position up to <see cref="Position"/> reached Desk, by our import calls or
+/// confirmed by a pull (Desk sends back the channelState we gave it): import continues after it. The pull serves after
+/// <see cref="ImportedThrough"/> at least, so nothing import delivered is served again, while an older channelState
+/// still gets pulled items again (Desk lost its state: re-serving is harmless, skipping would lose threads).
+/// One row per org, shared by every instance: the lease makes one instance at a time the org's deliverer, which keeps
+/// the feed's order per ticket.
+/// </summary>
+public sealed class DeliveryCursor
+{
+    public required string OrgId { get; set; }
+    public long Position { get; set; }
+    /// <summary>Up to here the import delivered (or set aside as dead letters) everything it was given.</summary>
+    public long ImportedThrough { get; set; }
+    /// <summary>Why import stopped for good until an admin resumes it (revoked installation); the pull still serves.</summary>
+    public string? ParkedReason { get; set; }
+    public DateTime? ParkedAt { get; set; }
+    public int Failures { get; set; }
+    public DateTime? NextAttemptAt { get; set; }
+    public string? LastError { get; set; }
+    /// <summary>UTC day (yyyy-MM-dd) that <see cref="CallsToday"/> counts, for the daily budget of Desk API calls.</summary>
+    public string? BudgetDay { get; set; }
+    public int CallsToday { get; set; }
+    public string? LeaseOwner { get; set; }
+    public DateTime? LeaseUntil { get; set; }
+    public DateTime? LastDeliveredAt { get; set; }
+    public DateTime UpdatedAt { get; set; }
+}
+
+/// <summary>A feed thread Desk refused as invalid, set aside so the rest keeps flowing; replaying appends it again.</summary>
+public sealed class DeadLetter
+{
+    public long Id { get; set; }
+    public required string OrgId { get; set; }
+    public long FeedThreadId { get; set; }
+    public long Position { get; set; }
+    public required string ExtId { get; set; }
+    public int StatusCode { get; set; }
+    public required string Reason { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime? ReplayedAt { get; set; }
 }

@@ -61,7 +61,14 @@ internal sealed class DeskCallers(IServiceScopeFactory scopes, IMemoryCache cach
         return caller;
     }
 
-    public void Invalidate(string orgId) => cache.Remove(Key(orgId));
+    /// <summary>Raised when an installation changed (admin API, Desk events), with its org id.</summary>
+    public event Action<string>? Changed;
+
+    public void Invalidate(string orgId)
+    {
+        cache.Remove(Key(orgId));
+        Changed?.Invoke(orgId);
+    }
 
     private static string Key(string orgId) => "desk-caller:" + orgId;
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using TwilioChannel.Domain.Desk;
 using TwilioChannel.Web.Common;
 using TwilioChannel.Web.Data;
+using TwilioChannel.Web.Delivery;
 
 namespace TwilioChannel.Web.Desk;
 
@@ -11,7 +12,7 @@ namespace TwilioChannel.Web.Desk;
 /// </summary>
 internal static class PullEndpoint
 {
-    public static async Task<IResult> PullAsync(HttpContext http, PullFeed feed, PublicUrls urls, CancellationToken ct)
+    public static async Task<IResult> PullAsync(HttpContext http, PullFeed feed, PublicUrls urls, DeliveryStore deliveries, CancellationToken ct)
     {
         var installation = (Installation)http.Items[DeskCallerFilter.InstallationItem]!;
         JsonElement? state;
@@ -24,8 +25,17 @@ internal static class PullEndpoint
             return TypedResults.Json(new { message = "The body must be JSON: the config params as an object or a [{name, value}] array." }, statusCode: StatusCodes.Status400BadRequest);
         }
 
-        var page = await feed.ReadAsync(installation.OrgId, ChannelState.Parse(state), urls.BaseFor(http.Request), ct);
-        return TypedResults.Text(page, "application/json; charset=utf-8");
+        // Desk sending back "after N" proves it has everything up to N (the import then goes on after it); what the
+        // import delivered is not served again. The cursor returned is the last position served (or the start).
+        var orgId = installation.OrgId;
+        var acknowledged = ChannelState.Parse(state).After;
+        if (acknowledged > 0) await deliveries.ConfirmPulledAsync(orgId, acknowledged);
+        var imported = (await deliveries.FindAsync(orgId, ct))?.ImportedThrough ?? 0;
+        var after = Math.Max(acknowledged, imported);
+
+        var entries = await feed.ReadAsync(orgId, after, urls.BaseFor(http.Request), ct);
+        var cursor = new ChannelState(entries.Count > 0 ? entries[^1].Position : after);
+        return TypedResults.Text(PullFeed.Compose(entries, cursor), "application/json; charset=utf-8");
     }
 
     /// <summary>The channelState config param from either body shape; null when absent. An empty body is no params.</summary>

@@ -8,39 +8,57 @@ using TwilioChannel.Web.Twilio;
 
 namespace TwilioChannel.Web.Desk;
 
+/// <summary>One feed thread as read for delivery, with the ticket it belongs to.</summary>
+internal sealed record FeedEntry(long Id, long Position, long ConversationId, string ExtId, string ThreadJson, string TicketJson);
+
 /// <summary>
-/// Assembles a SYNC_OBJECT from the feed: the org's next ≤ 1000 threads after the cursor, in stored order, with the
-/// ticket of every one of them (tickets are upserts, so repeating one is harmless and a thread never arrives before its
-/// ticket). The cost is one index seek plus the page, whatever the size of the history. Thread and ticket JSON were
-/// mapped when the message was routed; only attachment URLs are signed now, because they expire.
+/// Reads the feed for Desk, for the pull and for the import alike: the org's next ≤ 1000 threads after a position, in
+/// stored order, each with its ticket (tickets are upserts, so repeating one is harmless and a thread never arrives
+/// before its ticket). The cost is one index seek plus the page, whatever the size of the history. Thread and ticket
+/// JSON were mapped when the message was routed; only attachment URLs are signed now, because they expire.
 /// </summary>
 internal sealed class PullFeed(ChannelDbContext db, MediaTokens media)
 {
-    public async Task<string> ReadAsync(string orgId, ChannelState after, string publicBase, CancellationToken ct)
+    public async Task<IReadOnlyList<FeedEntry>> ReadAsync(string orgId, long after, string publicBase, CancellationToken ct)
     {
         var threads = await db.FeedThreads.AsNoTracking()
-            .Where(t => t.OrgId == orgId && t.Position > after.After)
+            .Where(t => t.OrgId == orgId && t.Position > after)
             .OrderBy(t => t.Position)
             .Take(SyncObject.MaxThreads)
-            .Select(t => new { t.Position, t.ConversationId, t.MessageId, t.MediaCount, t.ThreadJson })
+            .Select(t => new { t.Id, t.Position, t.ConversationId, t.MessageId, t.MediaCount, t.ExtId, t.ThreadJson })
             .ToListAsync(ct);
+        if (threads.Count == 0) return [];
 
         var conversationIds = threads.Select(t => t.ConversationId).Distinct().ToList();
-        var tickets = conversationIds.Count == 0 ? [] : await db.Conversations.AsNoTracking()
+        var tickets = await db.Conversations.AsNoTracking()
             .Where(c => conversationIds.Contains(c.Id))
-            .OrderBy(c => c.Id)
-            .Select(c => c.TicketJson)
-            .ToListAsync(ct);
+            .Select(c => new { c.Id, c.TicketJson })
+            .ToDictionaryAsync(c => c.Id, c => c.TicketJson, ct);
 
-        var cursor = threads.Count > 0 ? new ChannelState(threads[^1].Position) : after;
-        var json = new StringBuilder(256 + threads.Sum(t => t.ThreadJson.Length) + tickets.Sum(t => t.Length));
-        json.Append("{\"channelState\":").Append(JsonSerializer.Serialize(cursor.Serialize()));
-        json.Append(",\"data\":{\"tickets\":[").AppendJoin(',', tickets).Append("],\"threads\":[");
-        for (var i = 0; i < threads.Count; i++)
+        return threads.Select(t => new FeedEntry(t.Id, t.Position, t.ConversationId, t.ExtId,
+            t.MediaCount == 0 || t.MessageId is null ? t.ThreadJson : WithAttachments(t.ThreadJson, t.MessageId.Value, t.MediaCount, publicBase),
+            tickets[t.ConversationId])).ToList();
+    }
+
+    /// <summary>The SYNC_OBJECT for <paramref name="entries"/>: their distinct tickets, then the threads in order.</summary>
+    public static string Compose(IReadOnlyList<FeedEntry> entries, ChannelState? cursor)
+    {
+        var json = new StringBuilder(256 + entries.Sum(t => t.ThreadJson.Length + t.TicketJson.Length));
+        json.Append('{');
+        if (cursor is { } state) json.Append("\"channelState\":").Append(JsonSerializer.Serialize(state.Serialize())).Append(',');
+        json.Append("\"data\":{\"tickets\":[");
+        var seen = new HashSet<long>();
+        foreach (var e in entries)
+        {
+            if (!seen.Add(e.ConversationId)) continue;
+            if (seen.Count > 1) json.Append(',');
+            json.Append(e.TicketJson);
+        }
+        json.Append("],\"threads\":[");
+        for (var i = 0; i < entries.Count; i++)
         {
             if (i > 0) json.Append(',');
-            var t = threads[i];
-            json.Append(t.MediaCount == 0 ? t.ThreadJson : WithAttachments(t.ThreadJson, t.MessageId, t.MediaCount, publicBase));
+            json.Append(entries[i].ThreadJson);
         }
         json.Append("]}}");
         return json.ToString();

@@ -9,8 +9,6 @@ internal static class ReplyEndpoints
     {
         TwilioApiClients.Register(builder.Services);
         builder.Services.AddSingleton<StatusStore>();
-        builder.Services.AddSingleton<Data.GroupCommit>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<Data.GroupCommit>());
         builder.Services.AddScoped<ReplySender>();
         builder.Services.AddScoped<ReplyService>();
         builder.Services.AddHttpClient<ZohoOAuth>(c => c.Timeout = TimeSpan.FromSeconds(10));

@@ -1,0 +1,96 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using TwilioChannel.Web.Configuration;
+using TwilioChannel.Web.Data;
+using TwilioChannel.Web.Routing;
+
+namespace TwilioChannel.Web.Delivery;
+
+/// <summary>
+/// Real-time delivery as admins see it: GET /api/admin/deliveries (per org: import on/off and why, how far Desk has the
+/// feed, backlog, backoff, park reason, API calls today); POST /api/admin/deliveries/{orgId}/resume (after reinstalling,
+/// or to retry now); GET /api/admin/dead-letters and POST /api/admin/dead-letters/{id}/replay (appends the refused
+/// thread to the feed again, after whatever was fixed).
+/// </summary>
+internal static class DeliveriesApi
+{
+    public sealed record DeliveryResponse(string OrgId, bool ImportEnabled, string? ImportOffReason, long DeliveredThrough, long ImportedThrough, long Backlog,
+        string? ParkedReason, DateTime? ParkedAt, int Failures, DateTime? NextAttemptAt, string? LastError, DateTime? LastDeliveredAt,
+        int CallsToday, int DailyApiCallBudget, int DeadLetters);
+
+    public sealed record DeadLetterResponse(long Id, string OrgId, string ExtId, long Position, int StatusCode, string Reason, DateTime CreatedAt, DateTime? ReplayedAt);
+
+    public static RouteGroupBuilder MapDeliveries(this RouteGroupBuilder admin)
+    {
+        admin.MapGet("/deliveries", ListAsync);
+        admin.MapPost("/deliveries/{orgId}/resume", ResumeAsync);
+        admin.MapGet("/dead-letters", DeadLettersAsync);
+        admin.MapPost("/dead-letters/{id:long}/replay", ReplayAsync);
+        return admin;
+    }
+
+    private static async Task<IResult> ListAsync(ChannelDbContext db, DeliveryStore store, IOptions<DeskOptions> desk, CancellationToken ct)
+    {
+        var installations = await db.Installations.AsNoTracking().OrderBy(i => i.OrgId).ToListAsync(ct);
+        var cursors = await db.DeliveryCursors.AsNoTracking().ToDictionaryAsync(c => c.OrgId, ct);
+        var today = store.Today;
+        var result = new List<DeliveryResponse>();
+        foreach (var i in installations)
+        {
+            var cursor = cursors.GetValueOrDefault(i.OrgId);
+            var position = cursor?.Position ?? 0;
+            var backlog = await db.FeedThreads.CountAsync(t => t.OrgId == i.OrgId && t.Position > position, ct);
+            var deadLetters = await db.DeadLetters.CountAsync(d => d.OrgId == i.OrgId && d.ReplayedAt == null, ct);
+            var off = !i.Enabled ? "The org uninstalled the extension."
+                : string.IsNullOrEmpty(desk.Value.ExtensionSecret) ? "Desk:ExtensionSecret is not configured."
+                : i.SecurityContextProtected is null ? "No securityContext for this org yet."
+                : string.IsNullOrEmpty(i.ConnectionLinkName) ? "No connectionLinkName for this org."
+                : null;
+            result.Add(new DeliveryResponse(i.OrgId, off is null, off, position, cursor?.ImportedThrough ?? 0, backlog, cursor?.ParkedReason, cursor?.ParkedAt,
+                cursor?.Failures ?? 0, cursor?.NextAttemptAt, cursor?.LastError, cursor?.LastDeliveredAt,
+                cursor?.BudgetDay == today ? cursor.CallsToday : 0, desk.Value.DailyApiCallBudget, deadLetters));
+        }
+        return TypedResults.Ok(result);
+    }
+
+    private static async Task<IResult> ResumeAsync(string orgId, DeliveryStore store, DeskDelivery delivery)
+    {
+        if (orgId.Length > 64 || !await store.ResumeAsync(orgId))
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No delivery state for this org.");
+        delivery.Wake(orgId);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<IResult> DeadLettersAsync(ChannelDbContext db, string? orgId, bool? replayed, CancellationToken ct)
+    {
+        var query = db.DeadLetters.AsNoTracking();
+        if (!string.IsNullOrEmpty(orgId)) query = query.Where(d => d.OrgId == orgId);
+        if (replayed is { } r) query = r ? query.Where(d => d.ReplayedAt != null) : query.Where(d => d.ReplayedAt == null);
+        var rows = await query.OrderBy(d => d.Id).Take(1000)
+            .Select(d => new DeadLetterResponse(d.Id, d.OrgId, d.ExtId, d.Position, d.StatusCode, d.Reason, d.CreatedAt, d.ReplayedAt))
+            .ToListAsync(ct);
+        return TypedResults.Ok(rows);
+    }
+
+    private static async Task<IResult> ReplayAsync(long id, ChannelDbContext db, GroupCommit commits, FeedWakeup feed, TimeProvider time, CancellationToken ct)
+    {
+        var letter = await db.DeadLetters.AsNoTracking().SingleOrDefaultAsync(d => d.Id == id, ct);
+        if (letter is null) return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such dead letter.");
+        var thread = await db.FeedThreads.AsNoTracking().SingleAsync(t => t.Id == letter.FeedThreadId, ct);
+
+        var replayed = await commits.RunAsync(async (connection, tx) =>
+        {
+            // Claim first, so two concurrent replays append the thread once.
+            await using var claim = await PreparedCommand.CreateAsync(connection, tx,
+                """UPDATE "DeadLetters" SET "ReplayedAt" = @p1 WHERE "Id" = @p0 AND "ReplayedAt" IS NULL""", 2, CancellationToken.None);
+            if (await claim.ExecuteAsync(CancellationToken.None, id, time.GetUtcNow().UtcDateTime) == 0) return false;
+            await FeedAppender.AppendAsync(connection, tx,
+                [new FeedAppend(thread.OrgId, thread.ConversationId, thread.MessageId, thread.ExtId, thread.Part, thread.MediaCount, thread.ThreadJson)],
+                CancellationToken.None);
+            return true;
+        }, ct);
+        if (!replayed) return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "This dead letter was already replayed.");
+        feed.Notify();
+        return TypedResults.Accepted((string?)null);
+    }
+}

@@ -1,0 +1,122 @@
+using System.Data.Common;
+using Microsoft.EntityFrameworkCore;
+using TwilioChannel.Web.Data;
+using TwilioChannel.Web.Desk;
+
+namespace TwilioChannel.Web.Delivery;
+
+/// <summary>
+/// The per-org delivery cursor and dead letters. Every write is one conditional statement (portable SQL: no MAX(),
+/// no SQLite-only upserts), run through the group commit, so concurrent instances can't move a cursor backwards or
+/// deliver for an org whose lease they don't hold.
+/// </summary>
+internal sealed class DeliveryStore(IServiceScopeFactory scopes, GroupCommit commits, TimeProvider time)
+{
+    private DateTime Now => time.GetUtcNow().UtcDateTime;
+
+    /// <summary>Counts one Desk API call into the org's budget of the day (UTC), in the same statement as its outcome.</summary>
+    private static string Counted(int dayParameter) =>
+        $"\"CallsToday\" = CASE WHEN \"BudgetDay\" = @p{dayParameter} THEN \"CallsToday\" + 1 ELSE 1 END, \"BudgetDay\" = @p{dayParameter}";
+
+    public string Today => Now.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
+    public async Task<DeliveryCursor?> FindAsync(string orgId, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
+        return await db.DeliveryCursors.AsNoTracking().SingleOrDefaultAsync(c => c.OrgId == orgId, ct);
+    }
+
+    public async Task<DeliveryCursor> LoadAsync(string orgId, CancellationToken ct)
+    {
+        if (await FindAsync(orgId, ct) is { } cursor) return cursor;
+        await EnsureAsync(orgId);
+        return (await FindAsync(orgId, ct))!;
+    }
+
+    public Task EnsureAsync(string orgId) => Write("""
+        INSERT INTO "DeliveryCursors" ("OrgId", "Position", "ImportedThrough", "Failures", "CallsToday", "UpdatedAt") VALUES (@p0, 0, 0, 0, 0, @p1)
+        ON CONFLICT ("OrgId") DO NOTHING
+        """, orgId, Now);
+
+    /// <summary>Takes or renews the org's lease; false while another instance holds an unexpired one.</summary>
+    public async Task<bool> TryLeaseAsync(string orgId, string owner, TimeSpan lease) => await Write("""
+        UPDATE "DeliveryCursors" SET "LeaseOwner" = @p1, "LeaseUntil" = @p2
+        WHERE "OrgId" = @p0 AND ("LeaseOwner" IS NULL OR "LeaseOwner" = @p1 OR "LeaseUntil" < @p3)
+        """, orgId, owner, Now + lease, Now) == 1;
+
+    public Task ReleaseAsync(string orgId, string owner) => Write("""
+        UPDATE "DeliveryCursors" SET "LeaseOwner" = NULL, "LeaseUntil" = NULL WHERE "OrgId" = @p0 AND "LeaseOwner" = @p1
+        """, orgId, owner);
+
+    /// <summary>Everything up to <paramref name="position"/> reached Desk (one call spent); clears the failure state.
+    /// False: this instance lost the lease, and must stop delivering for the org.</summary>
+    public async Task<bool> AdvanceAsync(string orgId, string owner, long position) => await Write($"""
+        UPDATE "DeliveryCursors" SET
+            "Position" = CASE WHEN "Position" < @p2 THEN @p2 ELSE "Position" END,
+            "ImportedThrough" = CASE WHEN "ImportedThrough" < @p2 THEN @p2 ELSE "ImportedThrough" END,
+            "Failures" = 0, "NextAttemptAt" = NULL, "LastError" = NULL, "LastDeliveredAt" = @p3, "UpdatedAt" = @p3, {Counted(4)}
+        WHERE "OrgId" = @p0 AND "LeaseOwner" = @p1
+        """, orgId, owner, position, Now, Today) == 1;
+
+    /// <summary>A call that failed (one call spent): retry after <paramref name="nextAttempt"/>.</summary>
+    public Task FailAsync(string orgId, int failures, DateTime nextAttempt, string error) => Write($"""
+        UPDATE "DeliveryCursors" SET "Failures" = @p1, "NextAttemptAt" = @p2, "LastError" = @p3, "UpdatedAt" = @p4, {Counted(5)}
+        WHERE "OrgId" = @p0
+        """, orgId, failures, nextAttempt, Clip(error), Now, Today);
+
+    public Task ParkAsync(string orgId, string reason) => Write($"""
+        UPDATE "DeliveryCursors" SET "ParkedReason" = @p1, "ParkedAt" = @p2, "LastError" = @p1, "UpdatedAt" = @p2,
+            "LeaseOwner" = NULL, "LeaseUntil" = NULL, {Counted(3)}
+        WHERE "OrgId" = @p0
+        """, orgId, Clip(reason), Now, Today);
+
+    /// <summary>Clears a park and any backoff; false when the org has no delivery state yet.</summary>
+    public async Task<bool> ResumeAsync(string orgId) => await Write("""
+        UPDATE "DeliveryCursors" SET "ParkedReason" = NULL, "ParkedAt" = NULL, "Failures" = 0, "NextAttemptAt" = NULL, "UpdatedAt" = @p1
+        WHERE "OrgId" = @p0
+        """, orgId, Now) == 1;
+
+    /// <summary>
+    /// A pull that sends back channelState "after N" proves Desk has everything up to N: import then continues after it
+    /// instead of delivering it again. Never moves the cursor back, never past what exists.
+    /// </summary>
+    public Task ConfirmPulledAsync(string orgId, long position) => commits.RunAsync(async (connection, tx) =>
+    {
+        await using var ensure = await PreparedCommand.CreateAsync(connection, tx, """
+            INSERT INTO "DeliveryCursors" ("OrgId", "Position", "ImportedThrough", "Failures", "CallsToday", "UpdatedAt") VALUES (@p0, 0, 0, 0, 0, @p1)
+            ON CONFLICT ("OrgId") DO NOTHING
+            """, 2, CancellationToken.None);
+        await ensure.ExecuteAsync(CancellationToken.None, orgId, Now);
+        await using var confirm = await PreparedCommand.CreateAsync(connection, tx, """
+            UPDATE "DeliveryCursors" SET "Position" = @p1, "UpdatedAt" = @p2
+            WHERE "OrgId" = @p0 AND "Position" < @p1
+              AND @p1 <= (SELECT COALESCE(MAX("Position"), 0) FROM "FeedThreads" WHERE "OrgId" = @p0)
+            """, 3, CancellationToken.None);
+        return await confirm.ExecuteAsync(CancellationToken.None, orgId, position, Now);
+    });
+
+    /// <summary>Sets one refused thread aside and moves past it, in one transaction. False: lease lost.</summary>
+    public Task<bool> DeadLetterAsync(string orgId, string owner, FeedEntry entry, int statusCode, string reason) => commits.RunAsync(async (connection, tx) =>
+    {
+        await using var advance = await PreparedCommand.CreateAsync(connection, tx, $"""
+            UPDATE "DeliveryCursors" SET "Position" = @p2, "ImportedThrough" = @p2, "UpdatedAt" = @p3, {Counted(4)}
+            WHERE "OrgId" = @p0 AND "LeaseOwner" = @p1 AND "Position" < @p2
+            """, 5, CancellationToken.None);
+        if (await advance.ExecuteAsync(CancellationToken.None, orgId, owner, entry.Position, Now, Today) != 1) return false;
+        await using var insert = await PreparedCommand.CreateAsync(connection, tx, """
+            INSERT INTO "DeadLetters" ("OrgId", "FeedThreadId", "Position", "ExtId", "StatusCode", "Reason", "CreatedAt")
+            VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6)
+            """, 7, CancellationToken.None);
+        await insert.ExecuteAsync(CancellationToken.None, orgId, entry.Id, entry.Position, entry.ExtId, statusCode, Clip(reason), Now);
+        return true;
+    });
+
+    private Task<int> Write(string sql, params object?[] values) => commits.RunAsync(async (DbConnection connection, DbTransaction tx) =>
+    {
+        await using var command = await PreparedCommand.CreateAsync(connection, tx, sql, values.Length, CancellationToken.None);
+        return await command.ExecuteAsync(CancellationToken.None, values);
+    });
+
+    private static string Clip(string text) => text.Length <= 1000 ? text : text[..1000] + "…";
+}

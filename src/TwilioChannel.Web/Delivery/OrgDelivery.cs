@@ -1,0 +1,131 @@
+using Microsoft.Extensions.Options;
+using TwilioChannel.Domain.Desk;
+using TwilioChannel.Web.Common;
+using TwilioChannel.Web.Configuration;
+using TwilioChannel.Web.Desk;
+
+namespace TwilioChannel.Web.Delivery;
+
+/// <summary>
+/// One delivery pass for one org: while this instance holds the org's lease and the feed has threads after the cursor,
+/// send them to Desk's import in stored order, ≤ 1000 threads (with their tickets) per call, and move the cursor after
+/// each success. What arrives during a call waits for the next one, so batches grow with load.
+///
+/// Failures: 429 and 5xx/timeouts stop the pass with a growing delay (the same batch is retried: order is kept);
+/// 401/403/404 park the org with the reason (import stops, the pull keeps serving); a batch Desk refuses as invalid is
+/// halved until the refused thread is alone, which is then set aside as a dead letter while the rest flows.
+/// </summary>
+internal sealed class OrgDelivery(
+    IServiceScopeFactory scopes,
+    DeliveryStore store,
+    DeskInvokeClient desk,
+    DeliveryInstance instance,
+    PublicUrls urls,
+    IOptions<DeskOptions> options,
+    TimeProvider time,
+    ILogger<OrgDelivery> logger)
+{
+    internal static readonly TimeSpan Lease = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromMinutes(5);
+
+    /// <summary>Until when this instance holds each org's lease: renewed when half of it is left, not on every pass.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTime> _leases = new();
+
+    private async Task<bool> HoldLeaseAsync(string orgId)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        if (_leases.TryGetValue(orgId, out var until) && until - now > Lease / 2) return true;
+        if (!await store.TryLeaseAsync(orgId, instance.Id, Lease)) { _leases.TryRemove(orgId, out _); return false; }
+        _leases[orgId] = now + Lease;
+        return true;
+    }
+
+    /// <summary>A write refused for lack of the lease: forget it, so the next pass asks the database again.</summary>
+    private void LeaseLost(string orgId) => _leases.TryRemove(orgId, out _);
+
+    /// <summary>Runs one pass; returns how long to wait before the next one unless woken (null: until woken).</summary>
+    public async Task<TimeSpan?> RunAsync(ImportCredentials org, CancellationToken ct)
+    {
+        var cursor = await store.LoadAsync(org.OrgId, ct);
+        var now = time.GetUtcNow().UtcDateTime;
+        if (cursor.ParkedReason is not null) return null;
+        if (cursor.NextAttemptAt is { } next && next > now) return next - now;
+        if (!await HoldLeaseAsync(org.OrgId)) return DeskDelivery.Sweep; // another instance delivers this org
+        var calls = cursor.BudgetDay == store.Today ? cursor.CallsToday : 0;
+        var position = cursor.Position;
+
+        while (!ct.IsCancellationRequested)
+        {
+            if (calls >= options.Value.DailyApiCallBudget)
+            {
+                logger.LogWarning("Org {OrgId} spent its {Budget} Desk API calls for today; the pull serves the rest until midnight UTC.", org.OrgId, options.Value.DailyApiCallBudget);
+                return time.GetUtcNow().UtcDateTime.Date.AddDays(1) - time.GetUtcNow().UtcDateTime;
+            }
+
+            IReadOnlyList<FeedEntry> page;
+            await using (var scope = scopes.CreateAsyncScope())
+                page = await scope.ServiceProvider.GetRequiredService<PullFeed>().ReadAsync(org.OrgId, position, urls.Known, ct);
+            if (page.Count == 0) return null;
+
+            var (stop, spent) = await SendAsync(org, page, cursor.Failures, ct);
+            calls += spent;
+            if (stop is not null) return stop;
+            position = page[^1].Position;
+            cursor.Failures = 0;
+            if (!await HoldLeaseAsync(org.OrgId)) return DeskDelivery.Sweep;
+        }
+        return null;
+    }
+
+    /// <summary>Delivers <paramref name="entries"/> in order; returns a delay when the pass must stop, and the calls spent.</summary>
+    private async Task<(TimeSpan? Stop, int Calls)> SendAsync(ImportCredentials org, IReadOnlyList<FeedEntry> entries, int failures, CancellationToken ct)
+    {
+        // channelState travels with the import too, so Desk's next pull starts after what import delivered.
+        var json = PullFeed.Compose(entries, new ChannelState(entries[^1].Position));
+        var outcome = await desk.ImportAsync(org, json, ct);
+
+        switch (outcome.Verdict)
+        {
+            case ImportVerdict.Delivered:
+                if (await store.AdvanceAsync(org.OrgId, instance.Id, entries[^1].Position)) return (null, 1);
+                LeaseLost(org.OrgId);
+                return (DeskDelivery.Sweep, 1);
+
+            case ImportVerdict.Invalid or ImportVerdict.TooLarge when entries.Count > 1:
+                // Find the refused thread(s) by halving; the halves before it are delivered meanwhile, in order.
+                var half = entries.Count / 2;
+                var (stop, first) = await SendAsync(org, entries.Take(half).ToList(), failures, ct);
+                if (stop is not null) return (stop, 1 + first);
+                var (stop2, second) = await SendAsync(org, entries.Skip(half).ToList(), failures, ct);
+                return (stop2, 1 + first + second);
+
+            case ImportVerdict.Invalid or ImportVerdict.TooLarge:
+                var entry = entries[0];
+                logger.LogWarning("Desk refused thread {ExtId} (feed position {Position}) of org {OrgId}: set aside as a dead letter.", entry.ExtId, entry.Position, org.OrgId);
+                if (await store.DeadLetterAsync(org.OrgId, instance.Id, entry, outcome.StatusCode, outcome.Message)) return (null, 1);
+                LeaseLost(org.OrgId);
+                return (DeskDelivery.Sweep, 1);
+
+            case ImportVerdict.Unauthorized or ImportVerdict.NotFound:
+                var reason = $"Desk answered {outcome.StatusCode} ({outcome.Message}): the installation looks revoked or gone. " +
+                             "Import is parked and the pull keeps serving; resume it after reinstalling (POST /api/admin/deliveries/{orgId}/resume).";
+                logger.LogError("Import for org {OrgId} parked: Desk answered {Status}.", org.OrgId, outcome.StatusCode);
+                await store.ParkAsync(org.OrgId, reason);
+                LeaseLost(org.OrgId);
+                return (DeskDelivery.Sweep, 1);
+
+            default: // Retry, RateLimited: the same batch again later, nothing skipped
+                var attempt = failures + 1;
+                var delay = Backoff(attempt, outcome.Verdict == ImportVerdict.RateLimited);
+                await store.FailAsync(org.OrgId, attempt, time.GetUtcNow().UtcDateTime + delay, $"{outcome.Verdict}: HTTP {outcome.StatusCode} {outcome.Message}");
+                return (delay, 1);
+        }
+    }
+
+    /// <summary>1 s, 2 s, 4 s … capped at 5 minutes, with jitter so instances and orgs don't retry in step.</summary>
+    internal static TimeSpan Backoff(int attempt, bool rateLimited)
+    {
+        var seconds = Math.Min(MaxBackoff.TotalSeconds, Math.Pow(2, Math.Min(attempt - 1, 16)) * (rateLimited ? 2 : 1));
+        return TimeSpan.FromSeconds(seconds * (0.8 + Random.Shared.NextDouble() * 0.4));
+    }
+}

@@ -1,0 +1,285 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using TwilioChannel.Web.Tests.Infrastructure;
+
+namespace TwilioChannel.Web.Tests.Delivery;
+
+/// <summary>Real-time delivery through Desk's Invoke API, against a fake Desk on 127.0.0.1.</summary>
+public sealed class DeskImportTests : IAsyncLifetime
+{
+    private readonly FakeDesk _desk = new();
+    private ChannelApp _app = null!;
+
+    public async Task InitializeAsync()
+    {
+        _app = new ChannelApp(settings: new() { ["Desk:ApiBaseUrl"] = _desk.Url });
+        await SeedAsync(_app);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        _desk.Dispose();
+    }
+
+    internal static async Task SeedAsync(ChannelApp app, string? connection = FakeDesk.ConnectionLinkName)
+    {
+        await app.SeedAsync();
+        using var admin = app.Admin();
+        var installations = await admin.GetFromJsonAsync<JsonElement>("/api/admin/installations");
+        var id = installations.EnumerateArray().Single().GetProperty("id").GetInt64();
+        (await admin.PutAsJsonAsync($"/api/admin/installations/{id}", new { orgId = Fixtures.OrgId, connectionLinkName = connection, deskDomain = "desk.zoho.eu" })).EnsureSuccessStatusCode();
+    }
+
+    internal static async Task EventuallyAsync(Func<bool> condition, string what, int seconds = 15)
+    {
+        var until = DateTime.UtcNow.AddSeconds(seconds);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > until) Assert.Fail($"Timed out waiting for: {what}");
+            await Task.Delay(25);
+        }
+    }
+
+    private async Task<JsonElement> DeliveryAsync()
+    {
+        using var admin = _app.Admin();
+        return (await admin.GetFromJsonAsync<JsonElement>("/api/admin/deliveries")).EnumerateArray().Single(d => d.GetProperty("orgId").GetString() == Fixtures.OrgId);
+    }
+
+    [Fact]
+    public async Task ACustomerMessageIsImportedRightAwaySignedWithItsTicket()
+    {
+        var form = Fixtures.WhatsApp("Olá! Meu pedido não chegou.");
+        (await _app.PostInboundAsync(form)).EnsureSuccessStatusCode();
+
+        await EventuallyAsync(() => _desk.Accepted.Count >= 1, "an import call");
+        var call = _desk.Accepted.Single();
+
+        Assert.Equal(Fixtures.OrgId, call.OrgId);
+        Assert.Equal(call.ExpectedHash(ChannelApp.ExtensionSecret), call.Hash);
+        Assert.Equal(Fixtures.SecurityContext, call.Form["securityContext"]);
+        Assert.Equal(FakeDesk.ConnectionLinkName, call.Form["connectionLinkName"]);
+        Assert.Equal("POST", call.Form["requestType"]);
+        Assert.Equal($"{_desk.Url}/api/v1/channels/{{{{installationId}}}}/import", call.Form["requestURL"]);
+        var headers = JsonDocument.Parse(call.Form["headers"]).RootElement;
+        Assert.Equal(Fixtures.OrgId, headers.GetProperty("orgId").GetString());
+        Assert.Equal("application/json", headers.GetProperty("Content-Type").GetString());
+
+        Assert.Equal([form["From"]], call.TicketExtIds);
+        var thread = call.Body.GetProperty("data").GetProperty("threads").EnumerateArray().Single();
+        Assert.Equal(form["MessageSid"], thread.GetProperty("extId").GetString());
+        Assert.Equal(form["From"], thread.GetProperty("extParentId").GetString());
+        Assert.Equal("Olá! Meu pedido não chegou.", thread.GetProperty("content").GetString());
+        // The import carries our cursor too, so Desk's next pull starts after it.
+        Assert.Contains("\"after\":", call.Body.GetProperty("channelState").GetString());
+    }
+
+    [Fact]
+    public async Task WhatImportDeliveredIsNotServedAgainByThePull()
+    {
+        (await _app.PostInboundAsync(Fixtures.Sms("first"))).EnsureSuccessStatusCode();
+        await EventuallyAsync(() => _desk.Accepted.Count >= 1, "an import call");
+        await EventuallyAsync(() => DeliveryAsync().Result.GetProperty("backlog").GetInt64() == 0, "the cursor to move");
+
+        using var pull = await _app.PullAsync();
+        Assert.Empty(pull.RootElement.GetProperty("data").GetProperty("threads").EnumerateArray());
+
+        (await _app.PostInboundAsync(Fixtures.Sms("second"))).EnsureSuccessStatusCode();
+        await EventuallyAsync(() => _desk.Accepted.Count >= 2, "the second import");
+        Assert.Equal(["second"], _desk.Accepted[1].Body.GetProperty("data").GetProperty("threads").EnumerateArray().Select(t => t.GetProperty("content").GetString()));
+    }
+
+    [Fact]
+    public async Task UnderLoadBatchesGrowStayWithinLimitsAndKeepTheOrderOfEveryTicket()
+    {
+        // A slow Desk: while one call is in flight, what arrives waits for the next call.
+        _desk.Answer(200, """{"response":"{\"statusMessage\":\"SUCCESS\"}"}""", TimeSpan.FromMilliseconds(300));
+        var customers = new[] { "+14155550121", "+14155550122", "+14155550123" };
+        var sent = new List<(string Customer, string Sid)>();
+        using var client = _app.CreateClient();
+        for (var i = 0; i < 1500; i += 50)
+        {
+            var chunk = Enumerable.Range(i, 50).Select(n => Fixtures.Sms($"message {n}", from: customers[n % 3])).ToList();
+            var responses = await Task.WhenAll(chunk.Select(f => _app.PostInboundAsync(f, client: client)));
+            Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+            // Within a chunk the order of commits is not the order of posting: record it per customer as stored.
+            sent.AddRange(chunk.Select(f => (f["From"], f["MessageSid"])));
+        }
+
+        await EventuallyAsync(() => _desk.Accepted.Sum(c => c.ThreadExtIds.Count) >= 1500, "all 1500 threads imported", 60);
+        var calls = _desk.Accepted;
+        Assert.All(calls, c => Assert.InRange(c.ThreadExtIds.Count, 1, 1000));
+        Assert.True(calls.Count < 100, $"batches should grow with load, got {calls.Count} calls for 1500 messages");
+        // Every thread's ticket travels in the same call.
+        foreach (var call in calls)
+        {
+            var parents = call.Body.GetProperty("data").GetProperty("threads").EnumerateArray().Select(t => t.GetProperty("extParentId").GetString()!).ToHashSet();
+            Assert.Subset(parents, call.TicketExtIds.ToHashSet());
+        }
+        // Exactly once each.
+        var delivered = calls.SelectMany(c => c.ThreadExtIds).ToList();
+        Assert.Equal(1500, delivered.Count);
+        Assert.Equal(sent.Select(s => s.Sid).Order(), delivered.Order());
+        // Per ticket, in stored order (the feed's order is the order of the admin messages list).
+        using var admin = _app.Admin();
+        var stored = new List<string>();
+        long after = 0;
+        while (true)
+        {
+            var page = await admin.GetFromJsonAsync<JsonElement>($"/api/admin/messages?after={after}&limit=1000");
+            if (page.GetArrayLength() == 0) break;
+            stored.AddRange(page.EnumerateArray().Select(m => m.GetProperty("messageSid").GetString()!));
+            after = page.EnumerateArray().Last().GetProperty("id").GetInt64();
+        }
+        var customerOf = sent.ToDictionary(s => s.Sid, s => s.Customer);
+        foreach (var customer in customers)
+            Assert.Equal(stored.Where(s => customerOf[s] == customer), delivered.Where(s => customerOf[s] == customer));
+    }
+
+    [Fact]
+    public async Task WhenDeskIsDownEverythingArrivesOnceInOrderAfterItComesBack()
+    {
+        _desk.Answer(503, """{"errorCode":"INTERNAL_SERVER_ERROR"}""");
+        var forms = Enumerable.Range(1, 3).Select(i => Fixtures.Sms($"while down {i}")).ToList();
+        foreach (var f in forms) (await _app.PostInboundAsync(f)).EnsureSuccessStatusCode();
+        await EventuallyAsync(() => _desk.Calls.Count(c => c.Status == 503) >= 2, "two failed attempts");
+
+        var state = await DeliveryAsync();
+        Assert.True(state.GetProperty("failures").GetInt32() >= 1);
+        Assert.Contains("503", state.GetProperty("lastError").GetString());
+        Assert.Equal(3, state.GetProperty("backlog").GetInt64());
+
+        _desk.Answer(200, """{"response":"{\"statusMessage\":\"SUCCESS\"}"}""");
+        await EventuallyAsync(() => _desk.Accepted.Sum(c => c.ThreadExtIds.Count) >= 3, "delivery after recovery", 30);
+        await Task.Delay(300);
+        Assert.Equal(forms.Select(f => f["MessageSid"]), _desk.Accepted.SelectMany(c => c.ThreadExtIds));
+        state = await DeliveryAsync();
+        Assert.Equal(0, state.GetProperty("failures").GetInt32());
+        Assert.Equal(0, state.GetProperty("backlog").GetInt64());
+    }
+
+    [Fact]
+    public async Task RateLimitingBacksOffBeforeTryingAgain()
+    {
+        _desk.Answer(429, """{"errorCode":"THROTTLES_LIMIT_EXCEEDED","message":"Too many requests"}""");
+        (await _app.PostInboundAsync(Fixtures.Sms("slow down"))).EnsureSuccessStatusCode();
+        await EventuallyAsync(() => _desk.Calls.Count >= 1, "the first attempt");
+        _desk.Answer(200, """{"response":"{\"statusMessage\":\"SUCCESS\"}"}""");
+        await EventuallyAsync(() => _desk.Accepted.Count >= 1, "the retry", 30);
+
+        var calls = _desk.Calls;
+        Assert.Equal(429, calls[0].Status);
+        // Rate limits wait at least 2 s (less 20 % jitter) before the same batch goes again.
+        Assert.True(calls[1].At - calls[0].At >= TimeSpan.FromSeconds(1.5), $"retried after {(calls[1].At - calls[0].At).TotalMilliseconds} ms");
+        Assert.Equal(calls[0].ThreadExtIds, calls[1].ThreadExtIds);
+    }
+
+    [Fact]
+    public async Task AThreadDeskRefusesIsSetAsideWhileTheRestFlowsAndCanBeReplayed()
+    {
+        _desk.Answer(200, """{"response":"{\"statusMessage\":\"SUCCESS\"}"}""", TimeSpan.FromMilliseconds(400));
+        _desk.AnswerWhenContains("SMpoison", 422, """{"errorCode":"INVALID_DATA","message":"content is not valid"}""");
+        var forms = Enumerable.Range(1, 6).Select(i => Fixtures.Sms($"message {i}", sid: i == 4 ? "SMpoison" + Guid.NewGuid().ToString("N")[..24] : null)).ToList();
+        (await _app.PostInboundAsync(Fixtures.Sms("warm-up"))).EnsureSuccessStatusCode(); // keeps Desk busy so the six share a batch
+        foreach (var f in forms) (await _app.PostInboundAsync(f)).EnsureSuccessStatusCode();
+
+        var good = forms.Where((_, i) => i != 3).Select(f => f["MessageSid"]).ToList();
+        await EventuallyAsync(() => good.All(s => _desk.Accepted.Any(c => c.ThreadExtIds.Contains(s))), "the valid threads", 30);
+        var poison = forms[3]["MessageSid"];
+        Assert.DoesNotContain(_desk.Accepted, c => c.ThreadExtIds.Contains(poison));
+        Assert.Equal(good, _desk.Accepted.SelectMany(c => c.ThreadExtIds).Where(good.Contains));
+
+        using var admin = _app.Admin();
+        var letters = await admin.GetFromJsonAsync<JsonElement>("/api/admin/dead-letters");
+        var letter = letters.EnumerateArray().Single();
+        Assert.Equal(poison, letter.GetProperty("extId").GetString());
+        Assert.Equal(422, letter.GetProperty("statusCode").GetInt32());
+        Assert.Contains("content is not valid", letter.GetProperty("reason").GetString());
+
+        // Desk fixed (here: accepts it now) → replay delivers it, once; a second replay is refused.
+        _desk.Answer(200, """{"response":"{\"statusMessage\":\"SUCCESS\"}"}""");
+        var replay = await admin.PostAsync($"/api/admin/dead-letters/{letter.GetProperty("id").GetInt64()}/replay", null);
+        Assert.Equal(HttpStatusCode.Accepted, replay.StatusCode);
+        await EventuallyAsync(() => _desk.Accepted.Any(c => c.ThreadExtIds.Contains(poison)), "the replayed thread");
+        Assert.Equal(HttpStatusCode.Conflict, (await admin.PostAsync($"/api/admin/dead-letters/{letter.GetProperty("id").GetInt64()}/replay", null)).StatusCode);
+    }
+
+    [Fact]
+    public async Task ARevokedInstallationParksImportAndThePullServesInstead()
+    {
+        _desk.Answer(401, """{"errorCode":"INVALID_OAUTH","message":"The OAuth token is invalid"}""");
+        var first = Fixtures.Sms("before revoke noticed");
+        (await _app.PostInboundAsync(first)).EnsureSuccessStatusCode();
+        await EventuallyAsync(() => DeliveryAsync().Result.GetProperty("parkedReason").ValueKind == JsonValueKind.String, "the org parked");
+        var callsWhenParked = _desk.Calls.Count;
+
+        var second = Fixtures.Sms("after revoke");
+        (await _app.PostInboundAsync(second)).EnsureSuccessStatusCode();
+        await Task.Delay(1500);
+        Assert.Equal(callsWhenParked, _desk.Calls.Count); // no retrying forever
+        var state = await DeliveryAsync();
+        Assert.Contains("401", state.GetProperty("parkedReason").GetString());
+
+        using (var pull = await _app.PullAsync())
+            Assert.Equal([first["MessageSid"], second["MessageSid"]],
+                pull.RootElement.GetProperty("data").GetProperty("threads").EnumerateArray().Select(t => t.GetProperty("extId").GetString()));
+
+        // Reinstalled: an admin resumes, and import continues after what the pull has served... once Desk confirms it.
+        _desk.Answer(200, """{"response":"{\"statusMessage\":\"SUCCESS\"}"}""");
+        using var admin = _app.Admin();
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.PostAsync($"/api/admin/deliveries/{Fixtures.OrgId}/resume", null)).StatusCode);
+        await EventuallyAsync(() => _desk.Accepted.Count >= 1, "import resumed");
+        Assert.Equal(JsonValueKind.Null, (await DeliveryAsync()).GetProperty("parkedReason").ValueKind);
+    }
+
+    [Fact]
+    public async Task WhatThePullConfirmedIsNotImportedAgain()
+    {
+        await using var app = new ChannelApp(settings: new() { ["Desk:ApiBaseUrl"] = _desk.Url });
+        await SeedAsync(app, connection: null); // no connection yet: pull only
+        var old = Fixtures.Sms("pulled before import was on");
+        (await app.PostInboundAsync(old)).EnsureSuccessStatusCode();
+        await app.RouteAsync();
+        string state;
+        using (var pull = await app.PullAsync())
+            state = pull.RootElement.GetProperty("channelState").GetString()!;
+        using (var confirm = await app.PullAsync(state)) Assert.Empty(confirm.RootElement.GetProperty("data").GetProperty("threads").EnumerateArray());
+
+        await SeedConnectionAsync(app);
+        var fresh = Fixtures.Sms("after import was turned on");
+        (await app.PostInboundAsync(fresh)).EnsureSuccessStatusCode();
+        await EventuallyAsync(() => _desk.Accepted.Count >= 1, "the import");
+        await Task.Delay(300);
+        Assert.Equal([fresh["MessageSid"]], _desk.Accepted.SelectMany(c => c.ThreadExtIds));
+    }
+
+    [Fact]
+    public async Task WhenTheDailyBudgetIsSpentThePullTakesOver()
+    {
+        await using var app = new ChannelApp(settings: new() { ["Desk:ApiBaseUrl"] = _desk.Url, ["Desk:DailyApiCallBudget"] = "1" });
+        await SeedAsync(app);
+        var first = Fixtures.Sms("within budget");
+        (await app.PostInboundAsync(first)).EnsureSuccessStatusCode();
+        await EventuallyAsync(() => _desk.Accepted.Count >= 1, "the first import");
+        var second = Fixtures.Sms("over budget");
+        (await app.PostInboundAsync(second)).EnsureSuccessStatusCode();
+        await Task.Delay(1000);
+
+        Assert.Single(_desk.Calls);
+        using var pull = await app.PullAsync();
+        Assert.Equal([second["MessageSid"]], pull.RootElement.GetProperty("data").GetProperty("threads").EnumerateArray().Select(t => t.GetProperty("extId").GetString()));
+        using var admin = app.Admin();
+        var delivery = (await admin.GetFromJsonAsync<JsonElement>("/api/admin/deliveries")).EnumerateArray().Single();
+        Assert.Equal(1, delivery.GetProperty("callsToday").GetInt32());
+        Assert.Equal(1, delivery.GetProperty("dailyApiCallBudget").GetInt32());
+    }
+
+    private static async Task SeedConnectionAsync(ChannelApp app)
+    {
+        using var admin = app.Admin();
+        var id = (await admin.GetFromJsonAsync<JsonElement>("/api/admin/installations")).EnumerateArray().Single().GetProperty("id").GetInt64();
+        (await admin.PutAsJsonAsync($"/api/admin/installations/{id}", new { orgId = Fixtures.OrgId, connectionLinkName = FakeDesk.ConnectionLinkName })).EnsureSuccessStatusCode();
+    }
+}
