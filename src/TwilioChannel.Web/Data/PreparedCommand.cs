@@ -39,6 +39,12 @@ internal sealed class PreparedCommand : IAsyncDisposable
         return _command.ExecuteScalarAsync(ct);
     }
 
+    public Task<DbDataReader> ReaderAsync(CancellationToken ct, params object?[] values)
+    {
+        Bind(values);
+        return _command.ExecuteReaderAsync(ct);
+    }
+
     private void Bind(object?[] values)
     {
         for (var i = 0; i < _parameters.Length; i++) _parameters[i].Value = values[i] ?? DBNull.Value;

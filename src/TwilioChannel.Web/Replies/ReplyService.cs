@@ -13,7 +13,7 @@ namespace TwilioChannel.Web.Replies;
 /// stored outcome; a push arriving while the first is still sending waits for its outcome, within the push budget.
 /// Across instances the wait polls the row; within one, the sender's completion wakes it at once.
 /// </summary>
-internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, StatusStore statuses, GroupCommit commits, Routing.NumberDirectory directory, IOptions<DeskOptions> desk, TimeProvider time, ILogger<ReplyService> logger)
+internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, StatusStore statuses, GroupCommit commits, Routing.NumberDirectory directory, Routing.FeedWakeup feedWakeup, IOptions<DeskOptions> desk, TimeProvider time, ILogger<ReplyService> logger)
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
 
@@ -56,13 +56,15 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
         claim.CompletedAt = time.GetUtcNow().UtcDateTime;
 
         // The outcome and the accepted messages' first statuses in one (group) commit.
-        await commits.RunAsync(async (connection, tx) =>
+        var fed = await commits.RunAsync(async (connection, tx) =>
         {
             await CompleteAsync(connection, tx, claim);
+            var any = false;
             foreach (var (sid, status) in sender.Accepted)
-                await statuses.ApplyAsync(connection, tx, sid, status, null, installation.OrgId, claim.To, claim.From, claim.Id);
-            return true;
+                any |= await statuses.ApplyAsync(connection, tx, sid, status, null, installation.OrgId, claim.To, claim.From, claim.Id);
+            return any;
         });
+        if (fed) feedWakeup.Notify();
         if (!outcome.Succeeded) logger.LogInformation("Desk reply {DeskThreadId} failed: {Reason}", reply.Id, claim.FailureReason);
         return outcome;
     }

@@ -10,7 +10,7 @@ namespace TwilioChannel.Web.Replies;
 /// ranks — a status only replaces one of lower rank, failed/undelivered/canceled are final and keep their error code.
 /// Being one statement, it stays correct with concurrent callbacks and several instances.
 /// </summary>
-internal sealed class StatusStore(GroupCommit commits, TimeProvider time)
+internal sealed class StatusStore(GroupCommit commits, ReplyStatusFeed feed, Routing.FeedWakeup feedWakeup, TimeProvider time)
 {
     private const string Upsert = """
         INSERT INTO "OutboundStatuses" ("MessageSid", "Status", "Rank", "ErrorCode", "ErrorReason", "To", "From", "OrgId", "ReplyId", "UpdatedAt")
@@ -27,16 +27,39 @@ internal sealed class StatusStore(GroupCommit commits, TimeProvider time)
             "ReplyId" = COALESCE("OutboundStatuses"."ReplyId", excluded."ReplyId")
         """;
 
-    public Task ApplyAsync(string sid, string status, int? errorCode, string? orgId, string? to, string? from, long? replyId = null) =>
-        commits.RunAsync((connection, tx) => ApplyAsync(connection, tx, sid, status, errorCode, orgId, to, from, replyId));
+    public async Task ApplyAsync(string sid, string status, int? errorCode, string? orgId, string? to, string? from, long? replyId = null)
+    {
+        if (await commits.RunAsync((connection, tx) => ApplyAsync(connection, tx, sid, status, errorCode, orgId, to, from, replyId)))
+            feedWakeup.Notify();
+    }
 
-    /// <summary>The same, inside the caller's transaction.</summary>
+    /// <summary>
+    /// The same, inside the caller's transaction. Returns true when the change was also put in the Desk feed (the
+    /// caller wakes the delivery after its commit). A status reaches Desk when it moved up, or when the row just
+    /// learned its reply (the callback came before the send call returned).
+    /// </summary>
     public async Task<bool> ApplyAsync(DbConnection connection, DbTransaction tx, string sid, string status, int? errorCode, string? orgId, string? to, string? from, long? replyId)
     {
         status = status.ToLowerInvariant();
+        var before = await ReadAsync(connection, tx, sid);
         var reason = DeliveryStatus.IsFinalFailure(status) ? TwilioErrors.Describe(errorCode) : null;
-        await using var upsert = await PreparedCommand.CreateAsync(connection, tx, Upsert, 10, CancellationToken.None);
-        await upsert.ExecuteAsync(CancellationToken.None, sid, status, DeliveryStatus.Rank(status), errorCode, reason, to, from, orgId, replyId, time.GetUtcNow().UtcDateTime);
-        return true;
+        await using (var upsert = await PreparedCommand.CreateAsync(connection, tx, Upsert, 10, CancellationToken.None))
+            await upsert.ExecuteAsync(CancellationToken.None, sid, status, DeliveryStatus.Rank(status), errorCode, reason, to, from, orgId, replyId, time.GetUtcNow().UtcDateTime);
+
+        var after = await ReadAsync(connection, tx, sid);
+        if (after is not { ReplyId: { } reply } || !ReplyStatusFeed.IsNotable(after.Status)) return false;
+        var changed = before is null || after.Rank > before.Rank || before.ReplyId is null;
+        return changed && await feed.AppendAsync(connection, tx, reply, sid, after.Status, after.ErrorCode, after.ErrorReason);
+    }
+
+    private sealed record Row(string Status, int Rank, long? ReplyId, int? ErrorCode, string? ErrorReason);
+
+    private static async Task<Row?> ReadAsync(DbConnection connection, DbTransaction tx, string sid)
+    {
+        await using var read = await PreparedCommand.CreateAsync(connection, tx,
+            """SELECT "Status", "Rank", "ReplyId", "ErrorCode", "ErrorReason" FROM "OutboundStatuses" WHERE "MessageSid" = @p0""", 1, CancellationToken.None);
+        await using var row = await read.ReaderAsync(CancellationToken.None, sid);
+        if (!await row.ReadAsync()) return null;
+        return new Row(row.GetString(0), row.GetInt32(1), row.IsDBNull(2) ? null : row.GetInt64(2), row.IsDBNull(3) ? null : row.GetInt32(3), row.IsDBNull(4) ? null : row.GetString(4));
     }
 }
