@@ -4,6 +4,7 @@ using TwilioChannel.Web.Data;
 using TwilioChannel.Web.Delivery;
 using TwilioChannel.Web.Desk;
 using TwilioChannel.Web.Health;
+using TwilioChannel.Web.Jobs;
 using TwilioChannel.Web.Replies;
 using TwilioChannel.Web.Routing;
 using TwilioChannel.Web.Secrets;
@@ -22,6 +23,7 @@ builder.AddRouting();
 builder.AddDesk();
 builder.AddReplies();
 builder.AddDeskDelivery();
+builder.AddJobs();
 builder.AddAdmin();
 
 var app = builder.Build();
@@ -35,6 +37,7 @@ app.MapTwilio();
 app.MapDesk();
 app.MapReplies();
 app.MapAdmin();
+app.MapJobsDashboard();
 
 app.Run();
 

@@ -1,0 +1,49 @@
+using System.Net.Http.Headers;
+using System.Text;
+using Hangfire.Dashboard;
+using TwilioChannel.Web.Admin;
+
+namespace TwilioChannel.Web.Jobs;
+
+/// <summary>
+/// The Hangfire dashboard at /admin/jobs takes the admin key as the password of HTTP Basic auth (any user name), until
+/// the admin UI brings a sign-in page. No exception for localhost: behind a reverse proxy every request is local.
+/// </summary>
+internal static class DashboardAuthorization
+{
+    public const string Path = "/admin/jobs";
+
+    /// <summary>Challenges the browser for the key before the dashboard sees the request.</summary>
+    public static IApplicationBuilder UseDashboardBasicAuth(this IApplicationBuilder app) =>
+        app.UseWhen(http => http.Request.Path.StartsWithSegments(Path), branch => branch.Use(async (http, next) =>
+        {
+            if (IsAdmin(http)) { await next(http); return; }
+            http.Response.StatusCode = StatusCodes.Status401Unauthorized;
+            http.Response.Headers.WWWAuthenticate = "Basic realm=\"TwilioChannel jobs\", charset=\"UTF-8\"";
+            await http.Response.WriteAsync("Sign in with any user name and the admin key as the password.");
+        }));
+
+    public static bool IsAdmin(HttpContext http)
+    {
+        var key = http.RequestServices.GetRequiredService<AdminKey>();
+        if (!AuthenticationHeaderValue.TryParse(http.Request.Headers.Authorization, out var header)) return false;
+        if (header.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase)) return key.Matches(header.Parameter);
+        if (!header.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase) || header.Parameter is null) return false;
+        try
+        {
+            var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(header.Parameter));
+            var colon = decoded.IndexOf(':');
+            return colon >= 0 && key.Matches(decoded[(colon + 1)..]);
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Hangfire's own check, in case the dashboard is ever mapped without the middleware above.</summary>
+    public sealed class Filter : IDashboardAuthorizationFilter
+    {
+        public bool Authorize(DashboardContext context) => IsAdmin(context.GetHttpContext());
+    }
+}

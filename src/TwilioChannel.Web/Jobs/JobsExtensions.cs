@@ -1,0 +1,52 @@
+using Hangfire;
+using Hangfire.InMemory;
+using Hangfire.Storage.SQLite;
+using Microsoft.Extensions.Options;
+using TwilioChannel.Web.Data;
+
+namespace TwilioChannel.Web.Jobs;
+
+/// <summary>
+/// Hangfire for backfills, reconciliation and retries — never for the per-message path (an enqueue costs more than the
+/// message, ../shared/STACK.md). Storage: its own SQLite file in the data folder by default, same zero-configuration
+/// start as the channel database.
+/// </summary>
+internal static class JobsExtensions
+{
+    public static IHostApplicationBuilder AddJobs(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<JobsOptions>().Bind(builder.Configuration.GetSection(JobsOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddHangfire((sp, config) =>
+        {
+            var options = sp.GetRequiredService<IOptions<JobsOptions>>().Value;
+            config.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+                .UseSimpleAssemblyNameTypeSerializer()
+                .UseRecommendedSerializerSettings();
+            if (options.Storage == "InMemory")
+            {
+                config.UseInMemoryStorage(new InMemoryStorageOptions());
+                return;
+            }
+            var file = Path.Combine(sp.GetRequiredService<DataPaths>().Root, "hangfire.db");
+            config.UseSQLiteStorage(file, new SQLiteStorageOptions { QueuePollInterval = TimeSpan.FromMilliseconds(options.PollIntervalMilliseconds) });
+        });
+        builder.Services.AddHangfireServer((sp, server) =>
+        {
+            server.WorkerCount = sp.GetRequiredService<IOptions<JobsOptions>>().Value.WorkerCount;
+            server.SchedulePollingInterval = TimeSpan.FromSeconds(5);
+        });
+        return builder;
+    }
+
+    public static WebApplication MapJobsDashboard(this WebApplication app)
+    {
+        app.UseDashboardBasicAuth();
+        app.UseHangfireDashboard(DashboardAuthorization.Path, new DashboardOptions
+        {
+            Authorization = [new DashboardAuthorization.Filter()],
+            DashboardTitle = "TwilioChannel jobs",
+            AppPath = null,
+        });
+        return app;
+    }
+}

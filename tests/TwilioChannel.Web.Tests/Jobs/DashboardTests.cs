@@ -1,0 +1,55 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using TwilioChannel.Web.Tests.Infrastructure;
+
+namespace TwilioChannel.Web.Tests.Jobs;
+
+public sealed class DashboardTests : IClassFixture<DashboardTests.App>
+{
+    public sealed class App : IDisposable
+    {
+        public ChannelApp Channel { get; } = new();
+        public void Dispose() => Channel.Dispose();
+    }
+
+    private readonly ChannelApp _app;
+
+    public DashboardTests(App app) => _app = app.Channel;
+
+    private static AuthenticationHeaderValue Basic(string user, string password) =>
+        new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
+
+    [Theory]
+    [InlineData("/admin/jobs")]
+    [InlineData("/admin/jobs/jobs/enqueued")]
+    [InlineData("/admin/jobs/stats")]
+    public async Task TheDashboardRefusesAnonymousRequestsAndAsksForTheKey(string path)
+    {
+        var response = await _app.CreateClient().GetAsync(path);
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.StartsWith("Basic", response.Headers.WwwAuthenticate.ToString());
+        Assert.DoesNotContain("Hangfire", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task AWrongKeyIsRefusedToo()
+    {
+        var client = _app.CreateClient();
+        client.DefaultRequestHeaders.Authorization = Basic("admin", "not-the-key");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/admin/jobs")).StatusCode);
+    }
+
+    [Fact]
+    public async Task TheAdminKeyAsBasicPasswordOpensTheDashboard()
+    {
+        var client = _app.CreateClient();
+        client.DefaultRequestHeaders.Authorization = Basic("anyone", ChannelApp.AdminKey);
+        var response = await client.GetAsync("/admin/jobs");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("TwilioChannel jobs", await response.Content.ReadAsStringAsync());
+        // Hangfire keeps its jobs in its own SQLite file beside the channel database (both SQLite stacks in one host).
+        Assert.True(File.Exists(Path.Combine(_app.DataPath, "hangfire.db")));
+        Assert.True(File.Exists(Path.Combine(_app.DataPath, "twilio-channel.db")));
+    }
+}
