@@ -4,6 +4,7 @@ using TwilioChannel.Web.Data;
 using TwilioChannel.Web.Delivery;
 using TwilioChannel.Web.Desk;
 using TwilioChannel.Web.Health;
+using TwilioChannel.Web.History;
 using TwilioChannel.Web.Jobs;
 using TwilioChannel.Web.Replies;
 using TwilioChannel.Web.Routing;
@@ -24,6 +25,7 @@ builder.AddDesk();
 builder.AddReplies();
 builder.AddDeskDelivery();
 builder.AddJobs();
+builder.AddHistory();
 builder.AddAdmin();
 
 var app = builder.Build();

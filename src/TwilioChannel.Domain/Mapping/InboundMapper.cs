@@ -56,7 +56,13 @@ public static class InboundMapper
     /// The message's threads: one, or ordered continuation parts when the content exceeds Desk's limit. Part n ≥ 2 has
     /// extId "SID#n" and is 1 ms later than the part before, so Desk shows them in order.
     /// </summary>
-    public static IReadOnlyList<SyncThread> Threads(InboundMessage m, TicketKey ticket, int contentLimit)
+    public static IReadOnlyList<SyncThread> Threads(InboundMessage m, TicketKey ticket, int contentLimit) => Threads(m, ticket, contentLimit, "in");
+
+    /// <summary>
+    /// The same for a message in either direction, as a history backfill finds them: "in" is a customer writing (actor:
+    /// the customer), "out" something sent to the customer from our number (actor: our number, From/To as Twilio has them).
+    /// </summary>
+    public static IReadOnlyList<SyncThread> Threads(InboundMessage m, TicketKey ticket, int contentLimit, string direction)
     {
         var parts = ContentSplitter.Split(Content(m), contentLimit);
         var actor = Actor(m);
@@ -66,7 +72,7 @@ public static class InboundMapper
         {
             threads[i] = new SyncThread(
                 ExtId.Part(baseId, i + 1), ticket.ExtId, m.ReceivedAtUtc.AddMilliseconds(i), parts[i],
-                Direction: "in", From: m.From, To: [m.To], Actor: actor, CanReply: true);
+                Direction: direction, From: m.From, To: [m.To], Actor: actor, CanReply: true);
         }
         return threads;
     }

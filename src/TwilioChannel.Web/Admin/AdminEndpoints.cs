@@ -1,4 +1,5 @@
 using TwilioChannel.Web.Delivery;
+using TwilioChannel.Web.History;
 
 namespace TwilioChannel.Web.Admin;
 
@@ -18,7 +19,8 @@ internal static class AdminEndpoints
             .MapInstallations()
             .MapNumbers()
             .MapMessages()
-            .MapDeliveries();
+            .MapDeliveries()
+            .MapBackfills();
         // Resolve the key now: on first start this generates it and logs where it was written.
         app.Services.GetRequiredService<AdminKey>();
         return app;

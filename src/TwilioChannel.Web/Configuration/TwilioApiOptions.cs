@@ -19,6 +19,11 @@ public sealed class TwilioApiOptions : IValidatableObject
     [Range(1024, 1024L * 1024 * 1024)]
     public long MaxMediaBytes { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>How often reconciliation compares each number's Twilio message list with what we stored (Hangfire's
+    /// recurring jobs run on whole minutes: rounded up to one).</summary>
+    [Range(60, 86_400)]
+    public int ReconcileIntervalSeconds { get; set; } = 300;
+
     public Uri ApiBaseUri => new(ApiBaseUrl.TrimEnd('/') + "/");
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)

@@ -18,6 +18,7 @@ public sealed class ChannelDbContext(DbContextOptions<ChannelDbContext> options)
     public DbSet<OutboundMedia> OutboundMedia => Set<OutboundMedia>();
     public DbSet<DeliveryCursor> DeliveryCursors => Set<DeliveryCursor>();
     public DbSet<DeadLetter> DeadLetters => Set<DeadLetter>();
+    public DbSet<Backfill> Backfills => Set<Backfill>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder builder)
     {
@@ -52,6 +53,8 @@ public sealed class ChannelDbContext(DbContextOptions<ChannelDbContext> options)
             e.HasIndex(x => x.MessageSid).IsUnique();
             e.HasIndex(x => new { x.State, x.Id });
             e.HasIndex(x => new { x.OrgId, x.ConversationId });
+            // A backfill releases its held messages in original time order.
+            e.HasIndex(x => new { x.BackfillId, x.State, x.ReceivedAt });
             e.Property(x => x.State).HasConversion<int>();
         });
         model.Entity<Conversation>(e =>
@@ -85,6 +88,11 @@ public sealed class ChannelDbContext(DbContextOptions<ChannelDbContext> options)
             e.Property(x => x.OrgId).HasMaxLength(64);
         });
         model.Entity<DeadLetter>(e => e.HasIndex(x => new { x.OrgId, x.Id }));
+        model.Entity<Backfill>(e =>
+        {
+            e.Property(x => x.State).HasConversion<int>();
+            e.HasIndex(x => x.NumberId);
+        });
         model.Entity<Counter>(e =>
         {
             e.HasKey(x => x.Name);

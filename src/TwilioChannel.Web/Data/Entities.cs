@@ -45,9 +45,12 @@ public sealed class ChannelNumber
     public string? WhatsAppTemplateSid { get; set; }
     public bool IsDefault { get; set; }
     public DateTime CreatedAt { get; set; }
+    /// <summary>Reconciliation has compared Twilio's list with our store up to here (it re-reads an overlap before it).</summary>
+    public DateTime? ReconciledThrough { get; set; }
 }
 
-public enum MessageState { Received = 0, Routed = 1, Unrouted = 2 }
+/// <summary>Held: stored by a backfill, routed when the backfill has listed everything, in original time order.</summary>
+public enum MessageState { Received = 0, Routed = 1, Unrouted = 2, Held = 3 }
 
 public sealed class Message
 {
@@ -68,6 +71,8 @@ public sealed class Message
     public required string RawForm { get; set; }
     public long? ConversationId { get; set; }
     public Conversation? Conversation { get; set; }
+    /// <summary>The backfill that found this message in Twilio's history (null for webhooks and reconciliation).</summary>
+    public long? BackfillId { get; set; }
 
     /// <summary>The parsed form, when the message comes straight from the webhook (not mapped to a column).</summary>
     [System.ComponentModel.DataAnnotations.Schema.NotMapped]
@@ -229,4 +234,36 @@ public sealed class DeadLetter
     public required string Reason { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime? ReplayedAt { get; set; }
+}
+
+public enum BackfillState { Queued = 0, Listing = 1, Releasing = 2, Completed = 3, Cancelled = 4, Failed = 5 }
+
+/// <summary>
+/// One history backfill of a number: lists Twilio's messages to it (phase 0) and from it (phase 1) since a date, page
+/// by page, storing each page's new messages and the next page's URL in one transaction — so a restart resumes exactly
+/// where it stopped, without duplicates — then routes what it stored in original time order.
+/// </summary>
+public sealed class Backfill
+{
+    public long Id { get; set; }
+    public long NumberId { get; set; }
+    public required string OrgId { get; set; }
+    public required string AccountSid { get; set; }
+    public required string Address { get; set; }
+    public DateTime Since { get; set; }
+    public BackfillState State { get; set; }
+    public int Phase { get; set; }
+    public string? NextPageUrl { get; set; }
+    public int PagesFetched { get; set; }
+    public long MessagesFetched { get; set; }
+    public long MessagesStored { get; set; }
+    public long MessagesRouted { get; set; }
+    /// <summary>The oldest DateSent seen in the current phase: progress by dates (Twilio gives no total count).</summary>
+    public DateTime? ReachedDate { get; set; }
+    public bool CancelRequested { get; set; }
+    public string? Error { get; set; }
+    public string? JobId { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime UpdatedAt { get; set; }
+    public DateTime? CompletedAt { get; set; }
 }

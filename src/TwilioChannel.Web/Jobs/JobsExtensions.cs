@@ -34,6 +34,7 @@ internal static class JobsExtensions
         {
             server.WorkerCount = sp.GetRequiredService<IOptions<JobsOptions>>().Value.WorkerCount;
             server.SchedulePollingInterval = TimeSpan.FromSeconds(5);
+            server.Queues = ["backfill", "reconcile", "default"];
         });
         return builder;
     }

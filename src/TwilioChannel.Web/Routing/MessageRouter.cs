@@ -97,6 +97,30 @@ internal sealed class MessageRouter(
         if (plan.Messages.Any(m => m.Threads.Count > 0)) feed.Notify();
     }
 
+    /// <summary>
+    /// Routes messages a backfill held, in the order given (oldest first), in one transaction; returns how many it
+    /// routed, 0 when the chunk raced another router (a conversation started meanwhile, or another runner routed some):
+    /// the caller then reads what is still held and tries again.
+    /// </summary>
+    internal async Task<int> RouteHeldAsync(IReadOnlyList<PendingMessage> held, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
+        var plan = await PlanAsync(db, held, ct);
+        using var turn = await gate.EnterAsync(ct);
+        await db.Database.OpenConnectionAsync(CancellationToken.None);
+        var connection = db.Database.GetDbConnection();
+        await using var tx = await connection.BeginTransactionAsync(CancellationToken.None);
+        if (!await ApplyAsync(connection, tx, plan, CancellationToken.None, MessageState.Held))
+        {
+            await tx.RollbackAsync(CancellationToken.None);
+            return 0;
+        }
+        await tx.CommitAsync(CancellationToken.None);
+        if (plan.Messages.Any(m => m.Threads.Count > 0)) feed.Notify();
+        return plan.Messages.Count;
+    }
+
     private async Task<RoutingPlan?> PlanAsync(ChannelDbContext db, CancellationToken ct)
     {
         var pending = await db.Messages.AsNoTracking()
@@ -109,9 +133,9 @@ internal sealed class MessageRouter(
     private async Task<RoutingPlan> PlanAsync(ChannelDbContext db, IReadOnlyList<PendingMessage> pending, CancellationToken ct)
     {
         var numbers = await directory.LookupAsync(db, pending, ct);
-        var routed = pending.Select(m => (Message: m, Number: numbers.Find(m.To, m.MessagingServiceSid))).ToList();
+        var routed = pending.Select(m => (Message: m, Number: numbers.Find(m.OurAddress, m.MessagingServiceSid))).ToList();
         var orgs = routed.Where(r => r.Number is not null).Select(r => r.Number!.OrgId).Distinct().ToList();
-        var customers = pending.Select(m => m.From).Distinct().ToList();
+        var customers = pending.Select(m => m.Customer).Distinct().ToList();
         var existing = orgs.Count == 0 ? [] : await db.Conversations.AsNoTracking()
             .Where(c => orgs.Contains(c.OrgId) && customers.Contains(c.CustomerAddress))
             .Select(c => new ConversationState
@@ -127,7 +151,7 @@ internal sealed class MessageRouter(
         return plan;
     }
 
-    private async Task<bool> ApplyAsync(DbConnection connection, DbTransaction tx, RoutingPlan plan, CancellationToken ct)
+    private async Task<bool> ApplyAsync(DbConnection connection, DbTransaction tx, RoutingPlan plan, CancellationToken ct, MessageState claimFrom = MessageState.Received)
     {
         // The counter's row lock first: it serialises routers and makes position order equal commit order.
         await using (var lockCounter = await PreparedCommand.CreateAsync(connection, tx, """UPDATE "Counters" SET "Value" = "Value" WHERE "Name" = @p0""", 1, ct))
@@ -170,7 +194,7 @@ internal sealed class MessageRouter(
         {
             foreach (var m in plan.Messages)
             {
-                var claimed = await claim.ExecuteAsync(ct, (int)m.State, m.OrgId, m.Conversation?.Id, m.MessageId, (int)MessageState.Received);
+                var claimed = await claim.ExecuteAsync(ct, (int)m.State, m.OrgId, m.Conversation?.Id, m.MessageId, (int)claimFrom);
                 if (claimed == 0) return false; // another router took it
                 foreach (var t in m.Threads)
                     await thread.ExecuteAsync(ct, ++position, m.OrgId, m.Conversation!.Id, m.MessageId, t.ExtId, t.Part, t.MediaCount, t.Json);

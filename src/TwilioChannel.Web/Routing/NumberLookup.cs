@@ -55,7 +55,7 @@ internal sealed class NumberDirectory(TimeProvider time)
         var snapshot = _snapshot;
         var now = time.GetUtcNow();
         if (snapshot is not { } s || now - s.LoadedAt > Lifetime) return await ReloadAsync(db, now, ct);
-        if (messages.Any(m => s.Lookup.Find(m.To, m.MessagingServiceSid) is null) && now - s.LoadedAt > TimeSpan.FromSeconds(1))
+        if (messages.Any(m => s.Lookup.Find(m.OurAddress, m.MessagingServiceSid) is null) && now - s.LoadedAt > TimeSpan.FromSeconds(1))
             return await ReloadAsync(db, now, ct);
         return s.Lookup;
     }

@@ -9,11 +9,20 @@ using TwilioChannel.Web.Data;
 
 namespace TwilioChannel.Web.Routing;
 
-/// <summary>A stored message as the router reads it.</summary>
 /// <summary>A stored message as the router reads it. <paramref name="Form"/> is the parsed form when the ack path routes
-/// what it has just stored (no need to parse the JSON it has just written); null when read back from the database.</summary>
+/// what it has just stored (no need to parse the JSON it has just written); null when read back from the database.
+/// <paramref name="Direction"/> is "out" only for messages a backfill found that were sent from our number.</summary>
 internal sealed record PendingMessage(long Id, string From, string To, string? MessagingServiceSid, DateTime ReceivedAt, string RawForm,
-    IReadOnlyDictionary<string, string>? Form = null);
+    IReadOnlyDictionary<string, string>? Form = null, string Direction = "in")
+{
+    public bool Outbound => Direction == "out";
+
+    /// <summary>The customer's address: who the conversation (Desk ticket) is with.</summary>
+    public string Customer => Outbound ? To : From;
+
+    /// <summary>Our number (or sender) in the exchange: what routes it to an org.</summary>
+    public string OurAddress => Outbound ? From : To;
+}
 
 /// <summary>A conversation (Desk ticket) as the batch leaves it: existing (Id set) or new.</summary>
 internal sealed class ConversationState
@@ -72,15 +81,16 @@ internal sealed class RoutingPlan
         var inbound = InboundMessage.FromForm(form, message.ReceivedAt, out _)
             ?? throw new InvalidOperationException($"Stored message {message.Id} lacks required fields.");
 
-        RecordOptOut(inbound, form, number);
-        var conversation = ConversationFor(number.OrgId, inbound);
+        // What we sent (found by a backfill) neither opts anyone out nor opens the WhatsApp window.
+        if (!message.Outbound) RecordOptOut(inbound, form, number);
+        var conversation = ConversationFor(number.OrgId, message.Outbound ? inbound with { From = inbound.To, To = inbound.From, ProfileName = null } : inbound);
         conversation.LastNumberId = number.Id;
         if (message.ReceivedAt > conversation.LastMessageAt) conversation.LastMessageAt = message.ReceivedAt;
-        if (conversation.LastInboundAt is null || message.ReceivedAt > conversation.LastInboundAt) conversation.LastInboundAt = message.ReceivedAt;
+        if (!message.Outbound && (conversation.LastInboundAt is null || message.ReceivedAt > conversation.LastInboundAt)) conversation.LastInboundAt = message.ReceivedAt;
         conversation.Changed = true;
 
         var key = new TicketKey(conversation.Customer, conversation.Generation);
-        var threads = InboundMapper.Threads(inbound, key, _contentLimit)
+        var threads = InboundMapper.Threads(inbound, key, _contentLimit, message.Direction)
             .Select((t, i) => new PlannedThread(t.ExtId, i + 1, i == 0 ? inbound.Media.Count : 0, DeskJson.Serialize(t)))
             .ToList();
         Messages.Add(new PlannedMessage(message.Id, MessageState.Routed, number.OrgId, conversation, threads));

@@ -1,0 +1,87 @@
+﻿using System;
+using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace TwilioChannel.Web.Data.Migrations
+{
+    /// <inheritdoc />
+    public partial class Backfill : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.AddColumn<DateTime>(
+                name: "ReconciledThrough",
+                table: "Numbers",
+                type: "TEXT",
+                nullable: true);
+
+            migrationBuilder.AddColumn<long>(
+                name: "BackfillId",
+                table: "Messages",
+                type: "INTEGER",
+                nullable: true);
+
+            migrationBuilder.CreateTable(
+                name: "Backfills",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    NumberId = table.Column<long>(type: "INTEGER", nullable: false),
+                    OrgId = table.Column<string>(type: "TEXT", nullable: false),
+                    AccountSid = table.Column<string>(type: "TEXT", nullable: false),
+                    Address = table.Column<string>(type: "TEXT", nullable: false),
+                    Since = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    State = table.Column<int>(type: "INTEGER", nullable: false),
+                    Phase = table.Column<int>(type: "INTEGER", nullable: false),
+                    NextPageUrl = table.Column<string>(type: "TEXT", nullable: true),
+                    PagesFetched = table.Column<int>(type: "INTEGER", nullable: false),
+                    MessagesFetched = table.Column<long>(type: "INTEGER", nullable: false),
+                    MessagesStored = table.Column<long>(type: "INTEGER", nullable: false),
+                    MessagesRouted = table.Column<long>(type: "INTEGER", nullable: false),
+                    ReachedDate = table.Column<DateTime>(type: "TEXT", nullable: true),
+                    CancelRequested = table.Column<bool>(type: "INTEGER", nullable: false),
+                    Error = table.Column<string>(type: "TEXT", nullable: true),
+                    JobId = table.Column<string>(type: "TEXT", nullable: true),
+                    CreatedAt = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    UpdatedAt = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    CompletedAt = table.Column<DateTime>(type: "TEXT", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_Backfills", x => x.Id);
+                });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_Messages_BackfillId_State_ReceivedAt",
+                table: "Messages",
+                columns: new[] { "BackfillId", "State", "ReceivedAt" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_Backfills_NumberId",
+                table: "Backfills",
+                column: "NumberId");
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropTable(
+                name: "Backfills");
+
+            migrationBuilder.DropIndex(
+                name: "IX_Messages_BackfillId_State_ReceivedAt",
+                table: "Messages");
+
+            migrationBuilder.DropColumn(
+                name: "ReconciledThrough",
+                table: "Numbers");
+
+            migrationBuilder.DropColumn(
+                name: "BackfillId",
+                table: "Messages");
+        }
+    }
+}

@@ -1,0 +1,149 @@
+using Hangfire;
+using Microsoft.EntityFrameworkCore;
+using TwilioChannel.Web.Data;
+using TwilioChannel.Web.Routing;
+using TwilioChannel.Web.Twilio;
+
+namespace TwilioChannel.Web.History;
+
+/// <summary>
+/// Backfills one number's history (POST /api/admin/numbers/{id}/backfill). Reentrant: everything it needs to go on is
+/// in the Backfill row, and each page's messages are stored in the same transaction that moves the row to the next
+/// page, conditioned on the page it read — so a retry, a restart or a second runner resumes exactly there and never
+/// stores a page twice. Memory stays flat: one page at a time, and the release reads held messages in chunks.
+///
+/// Phase 0 lists messages to the number (customers writing), phase 1 messages from it (what was sent to them). Twilio
+/// lists newest first and filters by whole days, so each page is filtered to Since, and a phase ends at the first page
+/// that reaches before it. Stored messages are held, then routed oldest first, so Desk gets the history in time order.
+/// </summary>
+internal sealed class BackfillJob(IServiceScopeFactory scopes, TwilioApiClients clients, GroupCommit commits, MessageRouter router, TimeProvider time, ILogger<BackfillJob> logger)
+{
+    internal const int ReleaseChunk = 500;
+
+    [AutomaticRetry(Attempts = 8, DelaysInSeconds = [5, 15, 30, 60, 120, 300, 600, 900], OnAttemptsExceeded = AttemptsExceededAction.Fail)]
+    [Queue("backfill")]
+    public async Task RunAsync(long backfillId, CancellationToken ct)
+    {
+        try
+        {
+            await RunCoreAsync(backfillId, ct);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not TwilioTransientException)
+        {
+            await SetAsync(backfillId, """UPDATE "Backfills" SET "State" = @p1, "Error" = @p2, "UpdatedAt" = @p3 WHERE "Id" = @p0 AND "State" < 3""",
+                (int)BackfillState.Failed, ex.Message, Now);
+            logger.LogError(ex, "Backfill {BackfillId} failed.", backfillId);
+        }
+    }
+
+    private DateTime Now => time.GetUtcNow().UtcDateTime;
+
+    private async Task RunCoreAsync(long backfillId, CancellationToken ct)
+    {
+        var backfill = await LoadAsync(backfillId, ct);
+        if (backfill is null || backfill.State >= BackfillState.Completed) return;
+        if (backfill.CancelRequested) { await CancelledAsync(backfillId); return; }
+        var client = await clients.ForAccountAsync(backfill.AccountSid, ct)
+                     ?? throw new InvalidOperationException($"Twilio account {backfill.AccountSid} is not configured any more.");
+
+        if (backfill.State <= BackfillState.Listing)
+        {
+            await SetAsync(backfillId, """UPDATE "Backfills" SET "State" = @p1, "UpdatedAt" = @p2 WHERE "Id" = @p0 AND "State" = 0""", (int)BackfillState.Listing, Now);
+            while (backfill.Phase < 2)
+            {
+                var url = backfill.NextPageUrl ?? TwilioHistory.FirstPageUrl(backfill.AccountSid,
+                    to: backfill.Phase == 0 ? backfill.Address : null, from: backfill.Phase == 1 ? backfill.Address : null, backfill.Since);
+                var page = await TwilioHistory.FetchAsync(client, url, ct);
+                var inRange = page.Messages.Where(m => HistoryMessages.SentAt(m) >= backfill.Since).ToList();
+                var reachedBefore = page.Messages.Any(m => HistoryMessages.SentAt(m) < backfill.Since);
+                var known = await OurRepliesAsync(inRange.Where(m => !HistoryMessages.IsInbound(m)).Select(m => m.Sid).ToList(), ct);
+                var messages = new List<Message>(inRange.Count);
+                foreach (var m in inRange.Where(m => !known.Contains(m.Sid)))
+                    messages.Add(await HistoryMessages.ToMessageAsync(m, client, MessageState.Held, backfillId));
+
+                var phaseDone = page.NextPageUrl is null || reachedBefore;
+                var oldest = inRange.Count > 0 ? inRange.Min(HistoryMessages.SentAt) : (DateTime?)null;
+                var advanced = true;
+                try
+                {
+                    await commits.RunAsync(async (connection, tx) =>
+                {
+                    // Conditioned on the page we read: a concurrent runner that got here first makes this a no-op.
+                    await using var move = await PreparedCommand.CreateAsync(connection, tx, """
+                        UPDATE "Backfills" SET "Phase" = @p3, "NextPageUrl" = @p4, "PagesFetched" = "PagesFetched" + 1,
+                            "MessagesFetched" = "MessagesFetched" + @p5, "ReachedDate" = COALESCE(@p6, "ReachedDate"), "UpdatedAt" = @p7,
+                            "MessagesStored" = "MessagesStored" + @p8
+                        WHERE "Id" = @p0 AND "Phase" = @p1 AND COALESCE("NextPageUrl", '') = @p2 AND "State" = 1
+                        """, 9, CancellationToken.None);
+                    var stored = await HistoryMessages.StoreAsync(connection, tx, messages, CancellationToken.None);
+                    var moved = await move.ExecuteAsync(CancellationToken.None, backfillId, backfill.Phase, backfill.NextPageUrl ?? "",
+                        phaseDone ? backfill.Phase + 1 : backfill.Phase, phaseDone ? null : page.NextPageUrl, page.Messages.Count, oldest, Now, stored);
+                    // Rolls this page's inserts back (the group commit's savepoint): the other runner stored them.
+                    if (moved == 0) throw new BackfillMovedOnException();
+                    return true;
+                }, CancellationToken.None);
+                }
+                catch (BackfillMovedOnException)
+                {
+                    advanced = false;
+                }
+
+                backfill = await LoadAsync(backfillId, ct) ?? throw new InvalidOperationException("The backfill was deleted.");
+                if (backfill.CancelRequested) { await CancelledAsync(backfillId); return; }
+                if (!advanced && backfill.State != BackfillState.Listing) return;
+            }
+            await SetAsync(backfillId, """UPDATE "Backfills" SET "State" = @p1, "UpdatedAt" = @p2 WHERE "Id" = @p0 AND "State" = 1""", (int)BackfillState.Releasing, Now);
+            logger.LogInformation("Backfill {BackfillId} listed {Pages} pages, {Stored} new messages; routing them oldest first.", backfillId, backfill.PagesFetched, backfill.MessagesStored);
+        }
+
+        // Release: route the held messages in original time order, a chunk at a time.
+        while (true)
+        {
+            if ((await LoadAsync(backfillId, ct))?.CancelRequested == true) { await CancelledAsync(backfillId); return; }
+            List<PendingMessage> chunk;
+            await using (var scope = scopes.CreateAsyncScope())
+            {
+                var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
+                chunk = await db.Messages.AsNoTracking()
+                    .Where(m => m.BackfillId == backfillId && m.State == MessageState.Held)
+                    .OrderBy(m => m.ReceivedAt).ThenBy(m => m.Id).Take(ReleaseChunk)
+                    .Select(m => new PendingMessage(m.Id, m.From, m.To, m.MessagingServiceSid, m.ReceivedAt, m.RawForm, null, m.Direction))
+                    .ToListAsync(ct);
+            }
+            if (chunk.Count == 0) break;
+            var routed = await router.RouteHeldAsync(chunk, ct);
+            await SetAsync(backfillId, """UPDATE "Backfills" SET "MessagesRouted" = "MessagesRouted" + @p1, "UpdatedAt" = @p2 WHERE "Id" = @p0""", routed, Now);
+        }
+        await SetAsync(backfillId, """UPDATE "Backfills" SET "State" = @p1, "CompletedAt" = @p2, "UpdatedAt" = @p2 WHERE "Id" = @p0 AND "State" = 2""", (int)BackfillState.Completed, Now);
+        logger.LogInformation("Backfill {BackfillId} completed.", backfillId);
+    }
+
+    private async Task<Backfill?> LoadAsync(long id, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<ChannelDbContext>().Backfills.AsNoTracking().SingleOrDefaultAsync(b => b.Id == id, ct);
+    }
+
+    /// <summary>Outbound SIDs that are our own replies: Desk already has them as the agents' threads.</summary>
+    private async Task<HashSet<string>> OurRepliesAsync(List<string> sids, CancellationToken ct)
+    {
+        if (sids.Count == 0) return [];
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
+        return (await db.OutboundStatuses.AsNoTracking().Where(s => sids.Contains(s.MessageSid) && s.ReplyId != null).Select(s => s.MessageSid).ToListAsync(ct)).ToHashSet();
+    }
+
+    /// <summary>Stops where it is. What it already stored stays held (and listed); a later backfill over the same period
+    /// adopts those messages and routes them (see HistoryMessages.StoreAsync).</summary>
+    private Task CancelledAsync(long id) =>
+        SetAsync(id, """UPDATE "Backfills" SET "State" = @p1, "UpdatedAt" = @p2, "CompletedAt" = @p2 WHERE "Id" = @p0 AND "State" < 3""", (int)BackfillState.Cancelled, Now);
+
+    private Task SetAsync(long id, string sql, params object?[] values) => commits.RunAsync(async (connection, tx) =>
+    {
+        await using var command = await PreparedCommand.CreateAsync(connection, tx, sql, values.Length + 1, CancellationToken.None);
+        return await command.ExecuteAsync(CancellationToken.None, [id, .. values]);
+    });
+}
+
+/// <summary>The backfill row moved past the page this runner read (cancelled, or another runner was first).</summary>
+internal sealed class BackfillMovedOnException() : InvalidOperationException("The backfill moved on elsewhere.");

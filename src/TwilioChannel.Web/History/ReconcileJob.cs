@@ -1,0 +1,121 @@
+using Hangfire;
+using Microsoft.EntityFrameworkCore;
+using Twilio.Rest.Api.V2010.Account;
+using TwilioChannel.Domain.Replies;
+using TwilioChannel.Web.Data;
+using TwilioChannel.Web.Replies;
+using TwilioChannel.Web.Routing;
+using TwilioChannel.Web.Twilio;
+
+namespace TwilioChannel.Web.History;
+
+/// <summary>
+/// Recurring per number ("reconcile-number-{id}"): Twilio does not retry a webhook that failed, so while we were down
+/// or unreachable customers' messages reached Twilio and not us. This lists what Twilio received for the number since
+/// the watermark (minus an overlap, for messages whose DateSent lands late) and stores what we lack, oldest first, for
+/// the router. It also asks Twilio for the status of recent replies whose callbacks never came.
+/// </summary>
+internal sealed class ReconcileJob(IServiceScopeFactory scopes, TwilioApiClients clients, GroupCommit commits, StatusStore statuses,
+    RouterWakeup router, TimeProvider time, ILogger<ReconcileJob> logger)
+{
+    internal static readonly TimeSpan Overlap = TimeSpan.FromMinutes(15);
+    private const int MaxPages = 50;
+    private const int MaxStatusRefresh = 100;
+
+    [AutomaticRetry(Attempts = 0)] // the next run covers the same window again (watermark only moves on success)
+    [DisableConcurrentExecution(timeoutInSeconds: 600)]
+    [Queue("reconcile")]
+    public async Task RunAsync(long numberId, CancellationToken ct)
+    {
+        ChannelNumber? number;
+        await using (var scope = scopes.CreateAsyncScope())
+            number = await scope.ServiceProvider.GetRequiredService<ChannelDbContext>().Numbers.AsNoTracking().SingleOrDefaultAsync(n => n.Id == numberId, ct);
+        if (number is null) return; // removed: ReconcileSchedule drops its recurring job
+        var client = await clients.ForAccountAsync(number.AccountSid, ct);
+        if (client is null) return;
+
+        var started = time.GetUtcNow().UtcDateTime;
+        var since = (number.ReconciledThrough ?? number.CreatedAt) - Overlap;
+        var recovered = await RecoverInboundAsync(number, client, since, ct);
+        var refreshed = await RefreshStatusesAsync(number, client, started, ct);
+
+        await commits.RunAsync(async (connection, tx) =>
+        {
+            await using var mark = await PreparedCommand.CreateAsync(connection, tx,
+                """UPDATE "Numbers" SET "ReconciledThrough" = @p1 WHERE "Id" = @p0""", 2, CancellationToken.None);
+            return await mark.ExecuteAsync(CancellationToken.None, numberId, started);
+        }, ct);
+        if (recovered > 0)
+        {
+            logger.LogWarning("Reconciliation recovered {Count} messages to {Number} that never reached our webhook.", recovered, number.Address);
+            router.Notify();
+        }
+        if (refreshed > 0) logger.LogInformation("Reconciliation refreshed {Count} reply statuses for {Number}.", refreshed, number.Address);
+    }
+
+    /// <summary>Stores inbound messages we lack. The window is short (interval + overlap), so it is read whole and
+    /// stored oldest first: stored order is the feed's order per ticket.</summary>
+    private async Task<int> RecoverInboundAsync(ChannelNumber number, global::Twilio.Clients.ITwilioRestClient client, DateTime since, CancellationToken ct)
+    {
+        var found = new List<MessageResource>();
+        string? url = TwilioHistory.FirstPageUrl(number.AccountSid, to: number.Address, from: null, since);
+        for (var pages = 0; url is not null && pages < MaxPages; pages++)
+        {
+            var page = await TwilioHistory.FetchAsync(client, url, ct);
+            found.AddRange(page.Messages.Where(m => HistoryMessages.IsInbound(m) && HistoryMessages.SentAt(m) >= since));
+            url = page.Messages.Any(m => HistoryMessages.SentAt(m) < since) ? null : page.NextPageUrl;
+        }
+        if (found.Count == 0) return 0;
+
+        var sids = found.Select(m => m.Sid).ToList();
+        HashSet<string> stored;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
+            stored = [];
+            foreach (var chunk in sids.Chunk(500))
+                stored.UnionWith(await db.Messages.AsNoTracking().Where(m => chunk.Contains(m.MessageSid)).Select(m => m.MessageSid).ToListAsync(ct));
+        }
+        var missing = new List<Message>();
+        foreach (var m in found.Where(m => !stored.Contains(m.Sid)).OrderBy(HistoryMessages.SentAt))
+            missing.Add(await HistoryMessages.ToMessageAsync(m, client, MessageState.Received, backfillId: null));
+        var added = 0;
+        foreach (var chunk in missing.Chunk(500))
+            added += await commits.RunAsync((connection, tx) => HistoryMessages.StoreAsync(connection, tx, chunk, CancellationToken.None), ct);
+        return added;
+    }
+
+    /// <summary>Replies from this number still short of delivered after a few minutes: ask Twilio.</summary>
+    private async Task<int> RefreshStatusesAsync(ChannelNumber number, global::Twilio.Clients.ITwilioRestClient client, DateTime now, CancellationToken ct)
+    {
+        List<OutboundStatus> stale;
+        var delivered = DeliveryStatus.Rank("delivered");
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
+            var from = now.AddDays(-1);
+            var until = now.AddMinutes(-2);
+            stale = await db.OutboundStatuses.AsNoTracking()
+                .Where(s => s.ReplyId != null && s.Rank < delivered && s.UpdatedAt >= from && s.UpdatedAt <= until
+                            && (s.From == number.Address || (number.MessagingServiceSid != null && s.From == number.MessagingServiceSid)))
+                .OrderBy(s => s.UpdatedAt).Take(MaxStatusRefresh).ToListAsync(ct);
+        }
+        var refreshed = 0;
+        foreach (var s in stale.Where(s => !DeliveryStatus.IsFinalFailure(s.Status)))
+        {
+            try
+            {
+                var message = await MessageResource.FetchAsync(pathSid: s.MessageSid, pathAccountSid: number.AccountSid, client: client);
+                var status = message.Status?.ToString();
+                if (status is null || DeliveryStatus.Rank(status) <= s.Rank) continue;
+                await statuses.ApplyAsync(s.MessageSid, status, message.ErrorCode, s.OrgId, s.To, s.From, s.ReplyId);
+                refreshed++;
+            }
+            catch (global::Twilio.Exceptions.ApiException ex)
+            {
+                logger.LogWarning("Fetching the status of {Sid} failed: {Status} {Code}.", s.MessageSid, ex.Status, ex.Code);
+            }
+        }
+        return refreshed;
+    }
+}

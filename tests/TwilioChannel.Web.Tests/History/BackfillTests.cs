@@ -1,0 +1,190 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using TwilioChannel.Web.Tests.Delivery;
+using TwilioChannel.Web.Tests.Infrastructure;
+
+namespace TwilioChannel.Web.Tests.History;
+
+public sealed class BackfillTests : IAsyncLifetime
+{
+    private const string Ana = "+14155550181";
+    private const string Bob = "+14155550182";
+    private readonly FakeTwilio _twilio = new();
+    private readonly FakeTwilioHistory _history;
+    private readonly string _dataPath = Path.Combine(Path.GetTempPath(), "twilio-channel-tests", Guid.NewGuid().ToString("N"));
+    private ChannelApp _app = null!;
+    private static readonly DateTime Today = DateTime.UtcNow.Date;
+
+    public BackfillTests() => _history = new FakeTwilioHistory(_twilio.Server, pageSize: 3);
+
+    public async Task InitializeAsync()
+    {
+        _app = NewApp();
+        await _app.SeedAsync();
+    }
+
+    private ChannelApp NewApp() => new(_dataPath, new() { ["Twilio:ApiBaseUrl"] = _twilio.Url });
+
+    public async Task DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        _twilio.Dispose();
+    }
+
+    private async Task<long> SmsNumberIdAsync()
+    {
+        using var admin = _app.Admin();
+        var numbers = await admin.GetFromJsonAsync<JsonElement>("/api/admin/numbers");
+        return numbers.EnumerateArray().Single(n => n.GetProperty("address").GetString() == Fixtures.SmsNumber).GetProperty("id").GetInt64();
+    }
+
+    private async Task<JsonElement> StartAsync(string since)
+    {
+        using var admin = _app.Admin();
+        var response = await admin.PostAsJsonAsync($"/api/admin/numbers/{await SmsNumberIdAsync()}/backfill", new { since });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.NotNull(response.Headers.Location);
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    private async Task<JsonElement> WaitForAsync(long id, params string[] states)
+    {
+        JsonElement backfill = default;
+        await DeskImportTests.EventuallyAsync(() =>
+        {
+            using var admin = _app.Admin();
+            backfill = admin.GetFromJsonAsync<JsonElement>($"/api/admin/backfills/{id}").Result;
+            return states.Contains(backfill.GetProperty("state").GetString());
+        }, $"backfill {id} to reach {string.Join('/', states)}", 40);
+        return backfill;
+    }
+
+    /// <summary>Ana and Bob's history over three days (plus two messages before "since"), newest-first paged by 3.</summary>
+    private void SeedHistory()
+    {
+        var start = Today.AddDays(-3).AddHours(9);
+        _history.Add("SMold0000000000000000000000000001", Ana, Fixtures.SmsNumber, "too old", start.AddHours(-30), inbound: true);
+        _history.Add("SMold0000000000000000000000000002", Fixtures.SmsNumber, Ana, "too old reply", start.AddHours(-29), inbound: false);
+        for (var i = 0; i < 6; i++)
+        {
+            var at = start.AddHours(i * 7);
+            _history.Add($"SMana{i:0000000000000000000000000000}", Ana, Fixtures.SmsNumber, $"Ana says {i}", at, inbound: true);
+            _history.Add($"SMans{i:0000000000000000000000000000}", Fixtures.SmsNumber, Ana, $"We answer Ana {i}", at.AddMinutes(5), inbound: false);
+            if (i % 2 == 0) _history.Add($"SMbob{i:0000000000000000000000000000}", Bob, Fixtures.SmsNumber, $"Bob says {i}", at.AddMinutes(1), inbound: true);
+        }
+    }
+
+    [Fact]
+    public async Task AMultiPageHistoryIsStoredOnceAndReachesDeskInTimeOrderWithItsDirection()
+    {
+        SeedHistory();
+        // Ana's message 5 also came through the webhook live: it must not be stored twice.
+        var live = Fixtures.Sms("Ana says 5", from: Ana, sid: "SMana" + 5.ToString("0000000000000000000000000000"));
+        (await _app.PostInboundAsync(live)).EnsureSuccessStatusCode();
+        await _app.RouteAsync();
+        using (var first = await _app.PullAsync()) Assert.Single(first.RootElement.GetProperty("data").GetProperty("threads").EnumerateArray());
+
+        var started = await StartAsync(Today.AddDays(-3).ToString("yyyy-MM-dd"));
+        Assert.Equal("queued", started.GetProperty("state").GetString());
+        var done = await WaitForAsync(started.GetProperty("id").GetInt64(), "completed", "failed");
+
+        Assert.Equal("completed", done.GetProperty("state").GetString());
+        Assert.Equal(14, done.GetProperty("messagesStored").GetInt64()); // 6 + 3 inbound + 6 outbound in range, minus the live one
+        Assert.Equal(14, done.GetProperty("messagesRouted").GetInt64());
+        Assert.True(done.GetProperty("pagesFetched").GetInt32() >= 6, "paged through both directions");
+        // Progress by dates: the oldest message the last phase ("from the number") reached.
+        Assert.Equal(Today.AddDays(-3).AddHours(9).AddMinutes(5), done.GetProperty("reachedDate").GetDateTime().ToUniversalTime());
+
+        using var pull = await _app.PullAsync(); // no channelState: everything served, in feed order
+        var threads = pull.RootElement.GetProperty("data").GetProperty("threads").EnumerateArray().ToList();
+        var ids = threads.Select(t => t.GetProperty("extId").GetString()!).ToList();
+        Assert.Equal(15, ids.Count);
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        Assert.DoesNotContain(ids, id => id.StartsWith("SMold", StringComparison.Ordinal));
+
+        // Backfilled threads carry their original time and direction, and reach Desk oldest first per ticket.
+        var backfilled = threads.Skip(1).ToList();
+        var times = backfilled.Select(t => t.GetProperty("createdTime").GetDateTime()).ToList();
+        Assert.Equal(times.Order(), times);
+        var answer = backfilled.Single(t => t.GetProperty("extId").GetString() == "SMans" + 0.ToString("0000000000000000000000000000"));
+        Assert.Equal("out", answer.GetProperty("direction").GetString());
+        Assert.Equal(Ana, answer.GetProperty("extParentId").GetString());
+        Assert.Equal(Today.AddDays(-3).AddHours(9).AddMinutes(5), answer.GetProperty("createdTime").GetDateTime().ToUniversalTime());
+        var bob = backfilled.First(t => t.GetProperty("extParentId").GetString() == Bob);
+        Assert.Equal("in", bob.GetProperty("direction").GetString());
+        var tickets = pull.RootElement.GetProperty("data").GetProperty("tickets").EnumerateArray().Select(t => t.GetProperty("extId").GetString()).ToHashSet();
+        Assert.Equal(new HashSet<string?> { Ana, Bob }, tickets);
+
+        // A second backfill over the same period finds nothing new.
+        var again = await StartAsync(Today.AddDays(-3).ToString("yyyy-MM-dd"));
+        var second = await WaitForAsync(again.GetProperty("id").GetInt64(), "completed", "failed");
+        Assert.Equal(0, second.GetProperty("messagesStored").GetInt64());
+    }
+
+    [Fact]
+    public async Task ABackfillCanBeCancelledAndOnlyOneRunsPerNumber()
+    {
+        for (var i = 0; i < 60; i++) _history.Add($"SMmany{i:000000000000000000000000000}", Ana, Fixtures.SmsNumber, $"m{i}", Today.AddHours(-i), inbound: true);
+        _history.Delay = TimeSpan.FromMilliseconds(300);
+        var started = await StartAsync(Today.AddDays(-5).ToString("O"));
+        var id = started.GetProperty("id").GetInt64();
+
+        using var admin = _app.Admin();
+        var duplicate = await admin.PostAsJsonAsync($"/api/admin/numbers/{await SmsNumberIdAsync()}/backfill", new { since = "2026-01-01" });
+        Assert.Equal(HttpStatusCode.Conflict, duplicate.StatusCode);
+
+        await DeskImportTests.EventuallyAsync(() => _history.Requests >= 1, "the first page");
+        Assert.Equal(HttpStatusCode.Accepted, (await admin.PostAsync($"/api/admin/backfills/{id}/cancel", null)).StatusCode);
+        var cancelled = await WaitForAsync(id, "cancelled");
+        var pages = cancelled.GetProperty("pagesFetched").GetInt32();
+        Assert.InRange(pages, 1, 5);
+        await Task.Delay(1000);
+        Assert.Equal(pages, (await admin.GetFromJsonAsync<JsonElement>($"/api/admin/backfills/{id}")).GetProperty("pagesFetched").GetInt32());
+        Assert.Equal(HttpStatusCode.Conflict, (await admin.PostAsync($"/api/admin/backfills/{id}/cancel", null)).StatusCode);
+    }
+
+    [Fact]
+    public async Task AnInterruptedBackfillResumesAfterARestartWithoutDuplicates()
+    {
+        SeedHistory();
+        _history.FailPage = 2; // Twilio breaks on the third page of "to the number"
+        var started = await StartAsync(Today.AddDays(-3).ToString("yyyy-MM-dd"));
+        var id = started.GetProperty("id").GetInt64();
+        await DeskImportTests.EventuallyAsync(() =>
+        {
+            using var admin = _app.Admin();
+            return admin.GetFromJsonAsync<JsonElement>($"/api/admin/backfills/{id}").Result.GetProperty("pagesFetched").GetInt32() == 2;
+        }, "two pages stored");
+        await Task.Delay(500);
+        await _app.DisposeAsync();
+
+        _history.FailPage = null;
+        _app = NewApp();
+        var done = await WaitForAsync(id, "completed", "failed");
+        Assert.True(done.GetProperty("state").GetString() == "completed", done.GetRawText());
+        Assert.Equal(15, done.GetProperty("messagesStored").GetInt64());
+
+        await using var scope = _app.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>();
+        Assert.Equal(15, db.Messages.Count());
+        Assert.Equal(15, db.FeedThreads.Count());
+    }
+
+    [Fact]
+    public async Task BadRequestsAreRefusedWithFieldErrors()
+    {
+        using var admin = _app.Admin();
+        var id = await SmsNumberIdAsync();
+        foreach (var body in new object[] { new { }, new { since = "yesterday-ish" }, new { since = DateTime.UtcNow.AddDays(2).ToString("O") } })
+        {
+            var response = await admin.PostAsJsonAsync($"/api/admin/numbers/{id}/backfill", body);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.True((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("since", out _));
+        }
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.PostAsJsonAsync("/api/admin/numbers/999999/backfill", new { since = "2026-11-01" })).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("/api/admin/backfills/999999")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await _app.CreateClient().PostAsJsonAsync($"/api/admin/numbers/{id}/backfill", new { since = "2026-11-01" })).StatusCode);
+    }
+}
