@@ -1,0 +1,114 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Hangfire;
+using Hangfire.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using TwilioChannel.Web.History;
+using TwilioChannel.Web.Tests.Delivery;
+using TwilioChannel.Web.Tests.Infrastructure;
+using TwilioChannel.Web.Tests.Replies;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+
+namespace TwilioChannel.Web.Tests.History;
+
+public sealed class ReconcileTests : IAsyncLifetime
+{
+    private const string Carla = "+14155550191";
+    private readonly FakeTwilio _twilio = new();
+    private readonly FakeTwilioHistory _history;
+    private readonly ChannelApp _app;
+
+    public ReconcileTests()
+    {
+        _history = new FakeTwilioHistory(_twilio.Server, pageSize: 2);
+        _app = new ChannelApp(settings: new() { ["Twilio:ApiBaseUrl"] = _twilio.Url, ["Twilio:ReconcileIntervalSeconds"] = "120" });
+    }
+
+    public Task InitializeAsync() => _app.SeedAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        _twilio.Dispose();
+    }
+
+    private async Task<long> SmsNumberIdAsync()
+    {
+        using var admin = _app.Admin();
+        return (await admin.GetFromJsonAsync<JsonElement>("/api/admin/numbers")).EnumerateArray()
+            .Single(n => n.GetProperty("address").GetString() == Fixtures.SmsNumber).GetProperty("id").GetInt64();
+    }
+
+    [Fact]
+    public async Task MessagesThatNeverReachedOurWebhookAreRecoveredOnceInOrder()
+    {
+        var now = DateTime.UtcNow;
+        // Twilio received four messages; only the second reached our webhook (we were down for the others).
+        string Sid(int i) => $"SMrec{i:0000000000000000000000000000}";
+        for (var i = 0; i < 4; i++) _history.Add(Sid(i), Carla, Fixtures.SmsNumber, $"Carla {i}", now.AddMinutes(-4 + i), inbound: true);
+        _history.Add("SMoutbound00000000000000000000000", Fixtures.SmsNumber, Carla, "not ours to recover", now.AddMinutes(-1), inbound: false);
+        (await _app.PostInboundAsync(Fixtures.Sms("Carla 1", from: Carla, sid: Sid(1)))).EnsureSuccessStatusCode();
+        await _app.RouteAsync();
+
+        var job = _app.Services.GetRequiredService<ReconcileJob>();
+        await job.RunAsync(await SmsNumberIdAsync(), CancellationToken.None);
+        await _app.RouteAsync();
+
+        using var pull = await _app.PullAsync();
+        var ids = pull.RootElement.GetProperty("data").GetProperty("threads").EnumerateArray().Select(t => t.GetProperty("extId").GetString()).ToList();
+        // The live one first (it was routed first), then the recovered ones oldest first; each once; no outbound.
+        Assert.Equal([Sid(1), Sid(0), Sid(2), Sid(3)], ids);
+
+        // Running again finds nothing new.
+        await job.RunAsync(await SmsNumberIdAsync(), CancellationToken.None);
+        await _app.RouteAsync();
+        await using var scope = _app.Services.CreateAsyncScope();
+        Assert.Equal(4, await scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().Messages.CountAsync());
+        Assert.NotNull((await scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().Numbers.SingleAsync(n => n.Address == Fixtures.SmsNumber)).ReconciledThrough);
+    }
+
+    [Fact]
+    public async Task AReplyWhoseCallbackNeverCameGetsItsStatusFromTwilio()
+    {
+        _twilio.AcceptMessages();
+        await _app.CustomerWritesAsync(Fixtures.Sms("hello", from: Carla));
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Carla, "Hi Carla"));
+        Assert.Equal(200, status);
+        var sid = (string)body["extId"]!;
+        await using (var scope = _app.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>();
+            await db.OutboundStatuses.Where(s => s.MessageSid == sid).ExecuteUpdateAsync(s => s.SetProperty(x => x.UpdatedAt, DateTime.UtcNow.AddMinutes(-10)));
+        }
+        var fetched = FakeTwilio.Message(sid, Carla, Fixtures.SmsNumber, "Hi Carla", "delivered");
+        _twilio.Server.Given(Request.Create().WithPath($"/2010-04-01/Accounts/{Fixtures.AccountSid}/Messages/{sid}.json").UsingGet())
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(fetched.ToJsonString()));
+
+        await _app.Services.GetRequiredService<ReconcileJob>().RunAsync(await SmsNumberIdAsync(), CancellationToken.None);
+
+        await using var check = _app.Services.CreateAsyncScope();
+        Assert.Equal("delivered", (await check.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().OutboundStatuses.SingleAsync(s => s.MessageSid == sid)).Status);
+    }
+
+    [Fact]
+    public async Task EveryNumberHasItsRecurringReconciliationAndLosesItWhenRemoved()
+    {
+        var storage = _app.Services.GetRequiredService<JobStorage>();
+        string[] Recurring()
+        {
+            using var connection = storage.GetConnection();
+            return connection.GetRecurringJobs().Select(j => j.Id).Where(id => id.StartsWith("reconcile-number-")).Order().ToArray();
+        }
+        var id = await SmsNumberIdAsync();
+        await DeskImportTests.EventuallyAsync(() => Recurring().Length == 2, "two recurring reconciliations");
+        Assert.Contains($"reconcile-number-{id}", Recurring());
+        using (var connection = storage.GetConnection())
+            Assert.Equal("*/2 * * * *", connection.GetRecurringJobs().Single(j => j.Id == $"reconcile-number-{id}").Cron);
+
+        using var admin = _app.Admin();
+        (await admin.DeleteAsync($"/api/admin/numbers/{id}")).EnsureSuccessStatusCode();
+        Assert.DoesNotContain($"reconcile-number-{id}", Recurring());
+    }
+}
