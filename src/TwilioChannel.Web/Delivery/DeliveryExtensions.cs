@@ -11,6 +11,7 @@ internal static class DeliveryExtensions
         builder.Services.AddSingleton<DeliveryStore>();
         builder.Services.AddSingleton<OrgDelivery>();
         builder.Services.AddSingleton<DeskDelivery>();
+        builder.Services.AddTransient<DeliveryRetryJob>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DeskDelivery>());
         // No resilience handler: the delivery loop owns retries (order, backoff, parking), and a blind retry of a
         // timed-out import could deliver a batch twice.

@@ -71,6 +71,12 @@ internal sealed class DeliveryStore(IServiceScopeFactory scopes, GroupCommit com
         WHERE "OrgId" = @p0
         """, orgId, Clip(reason), Now, Today);
 
+    /// <summary>Ends the backoff of failure <paramref name="attempt"/> now; false when delivery has moved on since.</summary>
+    public async Task<bool> RetryNowAsync(string orgId, int attempt) => await Write("""
+        UPDATE "DeliveryCursors" SET "NextAttemptAt" = NULL, "UpdatedAt" = @p2
+        WHERE "OrgId" = @p0 AND "Failures" = @p1 AND "NextAttemptAt" IS NOT NULL AND "ParkedReason" IS NULL
+        """, orgId, attempt, Now) == 1;
+
     /// <summary>Clears a park and any backoff; false when the org has no delivery state yet.</summary>
     public async Task<bool> ResumeAsync(string orgId) => await Write("""
         UPDATE "DeliveryCursors" SET "ParkedReason" = NULL, "ParkedAt" = NULL, "Failures" = 0, "NextAttemptAt" = NULL, "UpdatedAt" = @p1

@@ -1,3 +1,4 @@
+using Hangfire;
 using Microsoft.Extensions.Options;
 using TwilioChannel.Domain.Desk;
 using TwilioChannel.Web.Common;
@@ -22,6 +23,7 @@ internal sealed class OrgDelivery(
     DeliveryInstance instance,
     PublicUrls urls,
     IOptions<DeskOptions> options,
+    IBackgroundJobClient jobs,
     TimeProvider time,
     ILogger<OrgDelivery> logger)
 {
@@ -118,7 +120,21 @@ internal sealed class OrgDelivery(
                 var attempt = failures + 1;
                 var delay = Backoff(attempt, outcome.Verdict == ImportVerdict.RateLimited);
                 await store.FailAsync(org.OrgId, attempt, time.GetUtcNow().UtcDateTime + delay, $"{outcome.Verdict}: HTTP {outcome.StatusCode} {outcome.Message}");
+                ScheduleVisibleRetry(org.OrgId, attempt, delay);
                 return (delay, 1);
+        }
+    }
+
+    /// <summary>Failures are rare and slow: a Hangfire schedule per failure costs nothing on the delivery path.</summary>
+    private void ScheduleVisibleRetry(string orgId, int attempt, TimeSpan delay)
+    {
+        try
+        {
+            jobs.Schedule<DeliveryRetryJob>(job => job.RunAsync(orgId, attempt), delay);
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Could not schedule the visible retry job for org {OrgId}; the loop retries on its own.", orgId);
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using TwilioChannel.Web.Tests.Infrastructure;
 
 namespace TwilioChannel.Web.Tests.Delivery;
@@ -158,6 +159,26 @@ public sealed class DeskImportTests : IAsyncLifetime
         state = await DeliveryAsync();
         Assert.Equal(0, state.GetProperty("failures").GetInt32());
         Assert.Equal(0, state.GetProperty("backlog").GetInt64());
+    }
+
+    [Fact]
+    public async Task ABackoffShowsAsAScheduledJobThatRetriesAtOnceWhenRun()
+    {
+        _desk.Answer(503);
+        (await _app.PostInboundAsync(Fixtures.Sms("retry me"))).EnsureSuccessStatusCode();
+        await EventuallyAsync(() => DeliveryAsync().Result.GetProperty("failures").GetInt32() >= 1, "a failed attempt");
+        var monitoring = _app.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi();
+        await EventuallyAsync(() => monitoring.ScheduledJobs(0, 50).Any(j => j.Value.Job.Type.Name == "DeliveryRetryJob")
+                                    || monitoring.SucceededJobs(0, 50).Any(j => j.Value.Job?.Type.Name == "DeliveryRetryJob"), "the visible retry job");
+
+        // Running the job for a stale attempt does nothing; for the current one it ends the wait.
+        var state = await DeliveryAsync();
+        var attempt = state.GetProperty("failures").GetInt32();
+        var job = _app.Services.GetRequiredService<TwilioChannel.Web.Delivery.DeliveryRetryJob>();
+        _desk.Answer(200, """{"response":"{\"statusMessage\":\"SUCCESS\"}"}""");
+        await job.RunAsync(Fixtures.OrgId, attempt + 5);
+        await job.RunAsync(Fixtures.OrgId, (await DeliveryAsync()).GetProperty("failures").GetInt32());
+        await EventuallyAsync(() => _desk.Accepted.Count == 1, "the retry");
     }
 
     [Fact]
