@@ -106,8 +106,9 @@ public sealed class FeedThread
     public required string OrgId { get; set; }
     public long ConversationId { get; set; }
     public Conversation? Conversation { get; set; }
-    /// <summary>The stored message this thread carries; null for threads that restate a reply's delivery status.</summary>
-    public long? MessageId { get; set; }
+    /// <summary>The stored message this thread carries; 0 for threads that are not a stored message (a reply's status,
+    /// a delivery notice). Not nullable on purpose: changing the column would rebuild the feed table on upgrade.</summary>
+    public long MessageId { get; set; }
     public required string ExtId { get; set; }
     public int Part { get; set; }
     /// <summary>Attachments of the message, on part 1 only; their URLs are signed when served (they expire).</summary>

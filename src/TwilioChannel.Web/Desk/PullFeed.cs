@@ -36,7 +36,7 @@ internal sealed class PullFeed(ChannelDbContext db, MediaTokens media)
             .ToDictionaryAsync(c => c.Id, c => c.TicketJson, ct);
 
         return threads.Select(t => new FeedEntry(t.Id, t.Position, t.ConversationId, t.ExtId,
-            t.MediaCount == 0 || t.MessageId is null ? t.ThreadJson : WithAttachments(t.ThreadJson, t.MessageId.Value, t.MediaCount, publicBase),
+            t.MediaCount == 0 || t.MessageId == 0 ? t.ThreadJson : WithAttachments(t.ThreadJson, t.MessageId, t.MediaCount, publicBase),
             tickets[t.ConversationId])).ToList();
     }
 

@@ -52,12 +52,12 @@ internal sealed class ReplyStatusFeed(IOptions<DeskOptions> desk, TimeProvider t
         if (sid == reply.FirstSid)
         {
             var update = ReplyStatusMapper.StatusUpdate(reply, status, errorCode, reason);
-            threads.Add(new FeedAppend(orgId, conversationId, null, update.ExtId, 1, 0, DeskJson.Serialize(update)));
+            threads.Add(new FeedAppend(orgId, conversationId, 0, update.ExtId, 1, 0, DeskJson.Serialize(update)));
         }
         if (DeliveryStatus.IsFinalFailure(status))
         {
             var notice = ReplyStatusMapper.DeliveryNotice(reply, sid, reason ?? TwilioErrors.Describe(errorCode), time.GetUtcNow().UtcDateTime, desk.Value.ThreadContentLimit);
-            threads.Add(new FeedAppend(orgId, conversationId, null, notice.ExtId, 1, 0, DeskJson.Serialize(notice)));
+            threads.Add(new FeedAppend(orgId, conversationId, 0, notice.ExtId, 1, 0, DeskJson.Serialize(notice)));
         }
         await FeedAppender.AppendAsync(connection, tx, threads, CancellationToken.None);
         return threads.Count > 0;

@@ -4,7 +4,7 @@ using TwilioChannel.Web.Data;
 namespace TwilioChannel.Web.Routing;
 
 /// <summary>A thread to add to an org's feed outside the router: a reply's status, a delivery notice, a replay.</summary>
-internal sealed record FeedAppend(string OrgId, long ConversationId, long? MessageId, string ExtId, int Part, int MediaCount, string ThreadJson);
+internal sealed record FeedAppend(string OrgId, long ConversationId, long MessageId, string ExtId, int Part, int MediaCount, string ThreadJson);
 
 /// <summary>
 /// Appends threads to the feed inside the caller's transaction with the next positions, under the feed counter's row

@@ -312,7 +312,7 @@ namespace TwilioChannel.Web.Data.Migrations
                     b.Property<int>("MediaCount")
                         .HasColumnType("INTEGER");
 
-                    b.Property<long?>("MessageId")
+                    b.Property<long>("MessageId")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("OrgId")

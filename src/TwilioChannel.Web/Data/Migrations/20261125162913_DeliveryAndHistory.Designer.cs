@@ -11,14 +11,87 @@ using TwilioChannel.Web.Data;
 namespace TwilioChannel.Web.Data.Migrations
 {
     [DbContext(typeof(ChannelDbContext))]
-    [Migration("20261125155621_Delivery")]
-    partial class Delivery
+    [Migration("20261125162913_DeliveryAndHistory")]
+    partial class DeliveryAndHistory
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
         {
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
+
+            modelBuilder.Entity("TwilioChannel.Web.Data.Backfill", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("AccountSid")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Address")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("CancelRequested")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime?>("CompletedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("JobId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("MessagesFetched")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("MessagesRouted")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("MessagesStored")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("NextPageUrl")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("NumberId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("OrgId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("PagesFetched")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Phase")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime?>("ReachedDate")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("Since")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("State")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("NumberId");
+
+                    b.ToTable("Backfills");
+                });
 
             modelBuilder.Entity("TwilioChannel.Web.Data.ChannelNumber", b =>
                 {
@@ -48,6 +121,9 @@ namespace TwilioChannel.Web.Data.Migrations
 
                     b.Property<string>("OrgId")
                         .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("ReconciledThrough")
                         .HasColumnType("TEXT");
 
                     b.Property<string>("WhatsAppTemplateSid")
@@ -239,7 +315,7 @@ namespace TwilioChannel.Web.Data.Migrations
                     b.Property<int>("MediaCount")
                         .HasColumnType("INTEGER");
 
-                    b.Property<long?>("MessageId")
+                    b.Property<long>("MessageId")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("OrgId")
@@ -321,6 +397,9 @@ namespace TwilioChannel.Web.Data.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<long?>("BackfillId")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Body")
                         .IsRequired()
                         .HasColumnType("TEXT");
@@ -373,6 +452,8 @@ namespace TwilioChannel.Web.Data.Migrations
                     b.HasIndex("OrgId", "ConversationId");
 
                     b.HasIndex("State", "Id");
+
+                    b.HasIndex("BackfillId", "State", "ReceivedAt");
 
                     b.ToTable("Messages");
                 });

@@ -6,18 +6,53 @@ using Microsoft.EntityFrameworkCore.Migrations;
 namespace TwilioChannel.Web.Data.Migrations
 {
     /// <inheritdoc />
-    public partial class Delivery : Migration
+    public partial class DeliveryAndHistory : Migration
     {
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
-            migrationBuilder.AlterColumn<long>(
-                name: "MessageId",
-                table: "FeedThreads",
+            migrationBuilder.AddColumn<DateTime>(
+                name: "ReconciledThrough",
+                table: "Numbers",
+                type: "TEXT",
+                nullable: true);
+
+            migrationBuilder.AddColumn<long>(
+                name: "BackfillId",
+                table: "Messages",
                 type: "INTEGER",
-                nullable: true,
-                oldClrType: typeof(long),
-                oldType: "INTEGER");
+                nullable: true);
+
+            migrationBuilder.CreateTable(
+                name: "Backfills",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    NumberId = table.Column<long>(type: "INTEGER", nullable: false),
+                    OrgId = table.Column<string>(type: "TEXT", nullable: false),
+                    AccountSid = table.Column<string>(type: "TEXT", nullable: false),
+                    Address = table.Column<string>(type: "TEXT", nullable: false),
+                    Since = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    State = table.Column<int>(type: "INTEGER", nullable: false),
+                    Phase = table.Column<int>(type: "INTEGER", nullable: false),
+                    NextPageUrl = table.Column<string>(type: "TEXT", nullable: true),
+                    PagesFetched = table.Column<int>(type: "INTEGER", nullable: false),
+                    MessagesFetched = table.Column<long>(type: "INTEGER", nullable: false),
+                    MessagesStored = table.Column<long>(type: "INTEGER", nullable: false),
+                    MessagesRouted = table.Column<long>(type: "INTEGER", nullable: false),
+                    ReachedDate = table.Column<DateTime>(type: "TEXT", nullable: true),
+                    CancelRequested = table.Column<bool>(type: "INTEGER", nullable: false),
+                    Error = table.Column<string>(type: "TEXT", nullable: true),
+                    JobId = table.Column<string>(type: "TEXT", nullable: true),
+                    CreatedAt = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    UpdatedAt = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    CompletedAt = table.Column<DateTime>(type: "TEXT", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_Backfills", x => x.Id);
+                });
 
             migrationBuilder.CreateTable(
                 name: "DeadLetters",
@@ -64,6 +99,16 @@ namespace TwilioChannel.Web.Data.Migrations
                 });
 
             migrationBuilder.CreateIndex(
+                name: "IX_Messages_BackfillId_State_ReceivedAt",
+                table: "Messages",
+                columns: new[] { "BackfillId", "State", "ReceivedAt" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_Backfills_NumberId",
+                table: "Backfills",
+                column: "NumberId");
+
+            migrationBuilder.CreateIndex(
                 name: "IX_DeadLetters_OrgId_Id",
                 table: "DeadLetters",
                 columns: new[] { "OrgId", "Id" });
@@ -73,20 +118,25 @@ namespace TwilioChannel.Web.Data.Migrations
         protected override void Down(MigrationBuilder migrationBuilder)
         {
             migrationBuilder.DropTable(
+                name: "Backfills");
+
+            migrationBuilder.DropTable(
                 name: "DeadLetters");
 
             migrationBuilder.DropTable(
                 name: "DeliveryCursors");
 
-            migrationBuilder.AlterColumn<long>(
-                name: "MessageId",
-                table: "FeedThreads",
-                type: "INTEGER",
-                nullable: false,
-                defaultValue: 0L,
-                oldClrType: typeof(long),
-                oldType: "INTEGER",
-                oldNullable: true);
+            migrationBuilder.DropIndex(
+                name: "IX_Messages_BackfillId_State_ReceivedAt",
+                table: "Messages");
+
+            migrationBuilder.DropColumn(
+                name: "ReconciledThrough",
+                table: "Numbers");
+
+            migrationBuilder.DropColumn(
+                name: "BackfillId",
+                table: "Messages");
         }
     }
 }
