@@ -41,10 +41,14 @@ internal sealed class StatusStore(GroupCommit commits, ReplyStatusFeed feed, Rou
     public async Task<bool> ApplyAsync(DbConnection connection, DbTransaction tx, string sid, string status, int? errorCode, string? orgId, string? to, string? from, long? replyId)
     {
         status = status.ToLowerInvariant();
-        var before = await ReadAsync(connection, tx, sid);
         var reason = DeliveryStatus.IsFinalFailure(status) ? TwilioErrors.Describe(errorCode) : null;
+        // Reads only when Desk may need to hear of it: a notable status, or the sender attaching its reply to a row a
+        // callback created first. The common sender path ("queued" on a new row) stays one statement.
+        var notable = ReplyStatusFeed.IsNotable(status);
+        var before = notable || replyId is not null ? await ReadAsync(connection, tx, sid) : null;
         await using (var upsert = await PreparedCommand.CreateAsync(connection, tx, Upsert, 10, CancellationToken.None))
             await upsert.ExecuteAsync(CancellationToken.None, sid, status, DeliveryStatus.Rank(status), errorCode, reason, to, from, orgId, replyId, time.GetUtcNow().UtcDateTime);
+        if (!notable && before is null) return false;
 
         var after = await ReadAsync(connection, tx, sid);
         if (after is not { ReplyId: { } reply } || !ReplyStatusFeed.IsNotable(after.Status)) return false;
