@@ -19,7 +19,12 @@ Console.CancelKeyPress += (_, e) =>
     cts.Cancel();
 };
 
-IBenchRun runner = options.Scenario == BenchOptions.RepliesScenario ? new RepliesRun(options) : new BenchRun(options);
+IBenchRun runner = options.Scenario switch
+{
+    BenchOptions.RepliesScenario => new RepliesRun(options),
+    BenchOptions.DeliveryScenario => new DeliveryRun(options),
+    _ => new BenchRun(options),
+};
 AppDomain.CurrentDomain.ProcessExit += (_, _) => runner.KillService();
 // The watchdog: whatever hangs, the run ends (and takes the service down with it).
 using var watchdog = new Timer(_ =>
