@@ -24,6 +24,7 @@ IBenchRun runner = options.Scenario switch
     BenchOptions.RepliesScenario => new RepliesRun(options),
     BenchOptions.DeliveryScenario => new DeliveryRun(options),
     BenchOptions.BackfillScenario => new BackfillRun(options),
+    BenchOptions.PullScenario => new PullRun(options),
     _ => new BenchRun(options),
 };
 AppDomain.CurrentDomain.ProcessExit += (_, _) => runner.KillService();
