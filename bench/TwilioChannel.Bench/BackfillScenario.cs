@@ -18,13 +18,14 @@ internal sealed class BackfillRun(BenchOptions options) : IBenchRun
 {
     public const string Number = "+14155550100";
     private const string Since = "2026-01-01";
+    private const int BarePasses = 3;
 
     private readonly ScenarioContext _ctx = new(options, "backfill");
     private readonly List<string> _notes = [];
 
     public void KillService() => _ctx.Service?.KillNow();
 
-    private sealed record SizeResult(int Size, double BareSeconds, long BareMessages, double? ServiceSeconds, double? ListingSeconds,
+    private sealed record SizeResult(int Size, double BareSeconds, long BareMessages, double? ServiceSeconds, double? ListingSeconds, double? FirstPageSeconds,
         long? Fetched, long? Stored, long? Routed, int? Pages, long? RssBefore, long? PeakRss, long PagesServed, string? Problem);
 
     public async Task<int> RunAsync(CancellationToken ct)
@@ -44,13 +45,21 @@ internal sealed class BackfillRun(BenchOptions options) : IBenchRun
             await using var twilio = await FakeTwilioHistoryServer.StartAsync(BenchRun.FreePort(), history, Payloads.AuthToken, ct);
             Console.WriteLine($"[twilio] {size:N0} messages ({history.Count(0):N0} inbound, {history.Count(1):N0} outbound, one every {history.Step.TotalSeconds:0} s) on {twilio.BaseUrl}");
 
-            // Warm the fake server and the bare loop's code paths, then measure the bare loop.
-            await BareLoopAsync(twilio.BaseUrl, history, since, ct, maxPages: 50);
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-            var bare = Stopwatch.StartNew();
-            var bareMessages = await BareLoopAsync(twilio.BaseUrl, history, since, ct);
-            var bareSeconds = bare.Elapsed.TotalSeconds;
-            Console.WriteLine($"[bare] {bareMessages:N0} messages in {bareSeconds:0.00} s = {bareMessages / bareSeconds:N0}/s");
+            // Warm the fake server and the bare loop's code paths (tiered JIT: ≥ 3 s of paging), then measure the bare loop.
+            var warm = Stopwatch.StartNew();
+            while (warm.Elapsed < TimeSpan.FromSeconds(3)) await BareLoopAsync(twilio.BaseUrl, history, since, ct, maxPages: 50);
+            // Three timed passes; the median one is the baseline (the machine is shared: one pass can be disturbed).
+            var passes = new List<(double Seconds, long Messages)>();
+            for (var pass = 0; pass < BarePasses; pass++)
+            {
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+                var bare = Stopwatch.StartNew();
+                var messages = await BareLoopAsync(twilio.BaseUrl, history, since, ct);
+                passes.Add((bare.Elapsed.TotalSeconds, messages));
+            }
+            var (bareSeconds, bareMessages) = passes.OrderBy(p => p.Seconds).ElementAt(BarePasses / 2);
+            Console.WriteLine($"[bare] {bareMessages:N0} messages in {bareSeconds:0.00} s = {bareMessages / bareSeconds:N0}/s (median of "
+                + $"{string.Join(" / ", passes.Select(p => p.Seconds.ToString("0.00", CultureInfo.InvariantCulture)))} s)");
             var servedBefore = twilio.Pages;
 
             var result = await ServiceAsync(twilio, size, bareSeconds, bareMessages, ct);
@@ -80,6 +89,7 @@ internal sealed class BackfillRun(BenchOptions options) : IBenchRun
         });
         _ctx.Service = service;
         var notes = new List<string>();
+        double? firstPage = null;
         try
         {
             await service.WaitReadyAsync(TimeSpan.FromSeconds(90), ct);
@@ -102,6 +112,7 @@ internal sealed class BackfillRun(BenchOptions options) : IBenchRun
                 status = await service.Admin.GetFromJsonAsync<JsonElement>($"/api/admin/backfills/{id}", ct);
                 var state = status.GetProperty("state").GetString();
                 if (listing is null && state is "releasing" or "completed") listing = timer.Elapsed.TotalSeconds;
+                if (firstPage is null && status.GetProperty("pagesFetched").GetInt32() > 0) firstPage = timer.Elapsed.TotalSeconds;
                 if (state is "completed" or "failed" or "cancelled") break;
                 if (timer.Elapsed > timeout)
                     return Result(null, listing, status, rssBefore, service.PeakRssBytes, $"not completed within {timeout.TotalSeconds:0} s (state {state})");
@@ -126,7 +137,7 @@ internal sealed class BackfillRun(BenchOptions options) : IBenchRun
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
             Console.Error.WriteLine($"[service] aborted: {ex}");
-            return new SizeResult(size, bareSeconds, bareMessages, null, null, null, null, null, null, null, service.PeakRssBytes, 0, $"{ex.GetType().Name}: {ex.Message}");
+            return new SizeResult(size, bareSeconds, bareMessages, null, null, null, null, null, null, null, null, service.PeakRssBytes, 0, $"{ex.GetType().Name}: {ex.Message}");
         }
         finally
         {
@@ -134,7 +145,7 @@ internal sealed class BackfillRun(BenchOptions options) : IBenchRun
             _notes.AddRange(notes.Select(n => $"N={size:N0}: {n}"));
         }
 
-        SizeResult Result(double? seconds, double? listing, JsonElement s, long? before, long? peak, string? problem) => new(size, bareSeconds, bareMessages, seconds, listing,
+        SizeResult Result(double? seconds, double? listing, JsonElement s, long? before, long? peak, string? problem) => new(size, bareSeconds, bareMessages, seconds, listing, firstPage,
             s.GetProperty("messagesFetched").GetInt64(), s.GetProperty("messagesStored").GetInt64(), s.GetProperty("messagesRouted").GetInt64(),
             s.GetProperty("pagesFetched").GetInt32(), before, peak, 0, problem);
     }
@@ -185,7 +196,8 @@ internal sealed class BackfillRun(BenchOptions options) : IBenchRun
             + $"half inbound (To=), half outbound (From=), {SyntheticHistory.Customers} customers, newest first, 1,000 per page, since {Since}; "
             + "Twilio's JSON shape (RFC 1123 dates, relative next_page_uri with Page and PageToken).");
         md.AppendLine("- **Baseline: a bare loop in the bench process** pages through the same URLs with one HttpClient and deserializes each page into records "
-            + "(System.Text.Json), keeping the messages since the start date; it stores nothing.");
+            + "(System.Text.Json), keeping the messages since the start date; it stores nothing. Warmed up for 3 s (up to 50 pages per pass), then "
+            + $"{BarePasses} timed passes: the median one is the baseline.");
         md.AppendLine("- Service: a fresh process per size (Release, fresh data folder, Jobs:PollIntervalMilliseconds=100), account + installation (import off) + number "
             + $"through the admin API, then POST /api/admin/numbers/{{id}}/backfill {{\"since\":\"{Since}\"}}, polled every 100 ms until completed "
             + "(listed and stored, then every message routed into conversations and the feed). Peak RSS = VmHWM of the service process at completion.");
@@ -219,8 +231,8 @@ internal sealed class BackfillRun(BenchOptions options) : IBenchRun
         md.AppendLine();
         foreach (var r in results)
         {
-            md.AppendLine($"- N={r.Size:N0}: bare loop {r.BareMessages:N0} messages in {r.BareSeconds:0.00} s; service {r.ServiceSeconds?.ToString("0.00", CultureInfo.InvariantCulture) ?? "—"} s "
-                + $"(listing and storing {r.ListingSeconds?.ToString("0.00", CultureInfo.InvariantCulture) ?? "—"} s, routing the rest); fetched {r.Fetched:N0}, stored {r.Stored:N0}, routed {r.Routed:N0}; "
+            md.AppendLine($"- N={r.Size:N0}: bare loop {r.BareMessages:N0} messages in {r.BareSeconds:0.00} s (median pass); service {r.ServiceSeconds?.ToString("0.00", CultureInfo.InvariantCulture) ?? "—"} s "
+                + $"(first page stored after {r.FirstPageSeconds?.ToString("0.00", CultureInfo.InvariantCulture) ?? "—"} s, listing and storing done at {r.ListingSeconds?.ToString("0.00", CultureInfo.InvariantCulture) ?? "—"} s, routing the rest); fetched {r.Fetched:N0}, stored {r.Stored:N0}, routed {r.Routed:N0}; "
                 + $"the fake Twilio served {r.PagesServed} pages to the service."
                 + (r.Problem is { } p ? $" **Problem: {p}.**" : ""));
         }
