@@ -18,24 +18,51 @@ internal sealed record BenchOptions
     public string? ResultsDir { get; init; }
     public bool KeepData { get; init; }
 
-    /// <summary>webhook (default) or replies (RepliesScenario.cs).</summary>
+    /// <summary>webhook (default), replies (RepliesScenario.cs), delivery, backfill or pull (their *Scenario.cs).</summary>
     public string Scenario { get; init; } = WebhookScenario;
     public bool ConcurrencyGiven { get; init; }
+    public bool RateGiven { get; init; }
+
+    /// <summary>backfill: messages in the fake Twilio history; pull: stored feed threads. One run per size.</summary>
+    public IReadOnlyList<int> Sizes { get; init; } = [10_000, 1_000_000];
+
+    /// <summary>pull: measured pulls per size and position (after 50 warm-up pulls each).</summary>
+    public int Pulls { get; init; } = 100;
+
+    /// <summary>delivery: distinct customers writing (their messages interleave).</summary>
+    public int Customers { get; init; } = 50;
 
     public const string WebhookScenario = "webhook";
     public const string RepliesScenario = "replies";
+    public const string DeliveryScenario = "delivery";
+    public const string BackfillScenario = "backfill";
+    public const string PullScenario = "pull";
 
     /// <summary>Hard limit for the whole run: the watchdog kills everything past it.</summary>
-    public TimeSpan Budget => TimeSpan.FromSeconds(180 + 2 * (WarmupSeconds + 2 * DurationSeconds + SettleSeconds + 180));
+    public TimeSpan Budget => Scenario switch
+    {
+        DeliveryScenario => TimeSpan.FromSeconds(300 + WarmupSeconds + DurationSeconds),
+        // Generous floors: ≥ 200 messages/s for the bare loop and the service together, ≥ 1,000 rows/s when seeding.
+        BackfillScenario => TimeSpan.FromSeconds(300 + 120 * Sizes.Count + Sizes.Sum(n => (double)n) / 200),
+        PullScenario => TimeSpan.FromSeconds(300 + 180 * Sizes.Count + Sizes.Sum(n => (double)n) / 1000),
+        _ => TimeSpan.FromSeconds(180 + 2 * (WarmupSeconds + 2 * DurationSeconds + SettleSeconds + 180)),
+    };
 
     public const string Usage = """
         TwilioChannel.Bench: signed WhatsApp webhooks against the real service and a bare ASP.NET baseline (127.0.0.1 only).
 
-          --scenario webhook|replies
+          --scenario webhook|replies|delivery|backfill|pull
                              webhook (default): inbound webhooks, saturation and fixed rate.
                              replies: Desk pushes (POST /desk/push) through the service to a fake Twilio in this process,
                              against a bare forwarder; closed loop only (--concurrency defaults to 32; --rate, --max-in-flight,
                              --pool-rate and --settle don't apply; --only baseline runs the bare forwarder only)
+                             delivery: webhooks at a fixed rate (--rate defaults to 1000) for --warmup + --duration s;
+                             end-to-end latency from each ack to its import call at a zero-latency fake Desk in this
+                             process; every acknowledged SID must be imported exactly once (--customers)
+                             backfill: per --sizes N, a bare paging loop and the service's history backfill against a
+                             fake Twilio in this process serving N messages (1,000 per page); throughput and peak RSS
+                             pull: per --sizes N, a service data folder with N stored feed threads (bulk-inserted),
+                             then --pulls timed POST /desk/pull at the start and near the end of the feed
 
           --duration S       measured seconds per mode (default 10; 1..600)
           --warmup S         warm-up before the saturation window (default 15: the JIT keeps improving both servers for ~15 s; 0..60)
@@ -47,6 +74,9 @@ internal sealed record BenchOptions
           --pool-rate R      pre-generated saturation requests per second of run (default 60000); the saturation
                              window ends early if the pool runs out
           --settle S         wait at most S s for the service's router backlog before the fixed-rate mode (default 60)
+          --sizes N,N,...    backfill / pull sizes (default 10000,1000000; each 2,000..5,000,000)
+          --pulls N          pull: measured pulls per size and position (default 100; 10..10000)
+          --customers N      delivery: distinct customers (default 50; 1..100000)
           --web-dll PATH     TwilioChannel.Web.dll (default: src/TwilioChannel.Web/bin/Release/net10.0 of this repo)
           --results DIR      where the markdown report goes (default: bench/results)
           --keep-data        keep the service's temporary data folder
@@ -66,7 +96,11 @@ internal sealed record BenchOptions
                 {
                     "--duration" => options with { DurationSeconds = Number(name, Value(), 1, 600) },
                     "--warmup" => options with { WarmupSeconds = Number(name, Value(), 0, 60) },
-                    "--rate" => options with { Rate = (int)Number(name, Value(), 1, 200_000) },
+                    "--rate" => options with { Rate = (int)Number(name, Value(), 1, 200_000), RateGiven = true },
+                    "--sizes" => options with { Sizes = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                        .Select(v => (int)Number(name, v, 2_000, 5_000_000)).ToArray() is { Length: > 0 } sizes ? sizes : throw new ArgumentException("--sizes needs at least one size.") },
+                    "--pulls" => options with { Pulls = (int)Number(name, Value(), 10, 10_000) },
+                    "--customers" => options with { Customers = (int)Number(name, Value(), 1, 100_000) },
                     "--concurrency" => options with { Concurrency = (int)Number(name, Value(), 1, 4096), ConcurrencyGiven = true },
                     "--max-in-flight" => options with { MaxInFlight = (int)Number(name, Value(), 1, 16_384) },
                     "--pool-rate" => options with { PoolRate = (int)Number(name, Value(), 1000, 500_000) },
@@ -84,7 +118,10 @@ internal sealed record BenchOptions
                     {
                         WebhookScenario => options with { Scenario = WebhookScenario },
                         RepliesScenario => options with { Scenario = RepliesScenario },
-                        var other => throw new ArgumentException($"--scenario takes {WebhookScenario} or {RepliesScenario}, not '{other}'."),
+                        DeliveryScenario => options with { Scenario = DeliveryScenario },
+                        BackfillScenario => options with { Scenario = BackfillScenario },
+                        PullScenario => options with { Scenario = PullScenario },
+                        var other => throw new ArgumentException($"--scenario takes {WebhookScenario}, {RepliesScenario}, {DeliveryScenario}, {BackfillScenario} or {PullScenario}, not '{other}'."),
                     },
                     "-h" or "--help" => throw new HelpRequested(),
                     _ => throw new ArgumentException($"Unknown argument '{name}'."),

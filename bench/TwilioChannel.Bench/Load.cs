@@ -196,9 +196,11 @@ internal static class Load
     /// Open loop: request i is due at t0 + i/rate whatever happened to the others, and its latency runs from that
     /// scheduled time (so a stalled server can't hide its backlog: no coordinated omission). A dedicated thread sends
     /// everything due every ~1 ms; a request due while <paramref name="maxInFlight"/> are outstanding is not sent and
-    /// counts as over cap.
+    /// counts as over cap. <paramref name="answeredAt"/> and <paramref name="scheduledAt"/>, when given, get each
+    /// request's Stopwatch timestamps of its 200 answer (0: not answered 200) and of its scheduled send.
     /// </summary>
-    public static async Task<FixedRateResult> FixedRateAsync(SignedRequests requests, int rate, int maxInFlight, Func<CpuSample> cpu, CancellationToken ct)
+    public static async Task<FixedRateResult> FixedRateAsync(SignedRequests requests, int rate, int maxInFlight, Func<CpuSample> cpu, CancellationToken ct,
+        long[]? answeredAt = null, long[]? scheduledAt = null)
     {
         const long Failed = -1, OverCap = -2;
         var total = requests.Count;
@@ -236,6 +238,8 @@ internal static class Load
                 Interlocked.CompareExchange(ref firstError, $"{ex.GetType().Name}: {ex.Message}", null);
             }
             var done = Stopwatch.GetTimestamp();
+            if (success && answeredAt is not null) answeredAt[i] = done;
+            if (scheduledAt is not null) scheduledAt[i] = scheduled;
             requests.Acknowledged[i] = success;
             fromScheduled[i] = success ? done - scheduled : Failed;
             serviceTime[i] = done - sent;

@@ -19,6 +19,7 @@ internal static class Payloads
 
     private const int TargetBodyBytes = 600;
     private const string SidMarker = "{sid}";
+    private const string CustomerMarker = "{customer}";
     private static readonly string[] SidFields = ["MessageSid", "SmsSid", "SmsMessageSid"];
     private static readonly MediaTypeHeaderValue FormType = new("application/x-www-form-urlencoded");
 
@@ -49,11 +50,14 @@ internal static class Payloads
 
     public static int ApproximateBodyBytes => EncodedLength(Template.Value);
 
-    /// <summary><paramref name="count"/> requests for <paramref name="url"/>, with SIDs <paramref name="sids"/> hands out.</summary>
-    public static SignedRequests Generate(Uri url, int count, SidSource sids, string authToken = AuthToken)
+    /// <summary>
+    /// <paramref name="count"/> requests for <paramref name="url"/>, with SIDs <paramref name="sids"/> hands out. With
+    /// <paramref name="customers"/> &gt; 1, request i comes from customer i % customers (From and WaId vary; 1: the fixture's one).
+    /// </summary>
+    public static SignedRequests Generate(Uri url, int count, SidSource sids, string authToken = AuthToken, int customers = 1)
     {
-        var fields = Template.Value;
-        var bodyTemplate = string.Join('&', fields.Select(kv => Encode(kv.Key) + "=" + (kv.Value == SidMarker ? SidMarker : Encode(kv.Value))));
+        var fields = customers > 1 ? WithCustomerMarker(Template.Value) : Template.Value;
+        var bodyTemplate = string.Join('&', fields.Select(kv => Encode(kv.Key) + "=" + EncodeKeepingMarkers(kv.Value)));
         var signedTemplate = new StringBuilder(url.AbsoluteUri);
         foreach (var (name, value) in fields.OrderBy(kv => kv.Key, StringComparer.Ordinal)) signedTemplate.Append(name).Append(value);
         var signed = signedTemplate.ToString();
@@ -65,8 +69,10 @@ internal static class Payloads
         Parallel.For(0, count, i =>
         {
             var sid = sids.Sid(first + i);
-            bodies[i] = Encoding.UTF8.GetBytes(bodyTemplate.Replace(SidMarker, sid, StringComparison.Ordinal));
-            signatures[i] = Convert.ToBase64String(HMACSHA1.HashData(key, Encoding.UTF8.GetBytes(signed.Replace(SidMarker, sid, StringComparison.Ordinal))));
+            var customer = Customer(i, customers);
+            bodies[i] = Encoding.UTF8.GetBytes(bodyTemplate.Replace(SidMarker, sid, StringComparison.Ordinal).Replace(CustomerMarker, customer, StringComparison.Ordinal));
+            signatures[i] = Convert.ToBase64String(HMACSHA1.HashData(key, Encoding.UTF8.GetBytes(
+                signed.Replace(SidMarker, sid, StringComparison.Ordinal).Replace(CustomerMarker, customer, StringComparison.Ordinal))));
         });
         return new SignedRequests(url, bodies, signatures, first, sids);
     }
@@ -79,6 +85,25 @@ internal static class Payloads
         request.Headers.TryAddWithoutValidation("X-Twilio-Signature", signature);
         return request;
     }
+
+    /// <summary>The last digits of the customer's phone number: 6 digits, so every customer's number is equally long.</summary>
+    private static string Customer(int index, int customers) => (index % Math.Max(1, customers)).ToString("D6", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>From / WaId end in the customer marker instead of the fixture's last 6 digits.</summary>
+    private static List<KeyValuePair<string, string>> WithCustomerMarker(List<KeyValuePair<string, string>> template)
+    {
+        var fields = template.ToList();
+        foreach (var key in new[] { "From", "WaId" })
+        {
+            var index = fields.FindIndex(kv => kv.Key == key);
+            if (index >= 0 && fields[index].Value.Length > 6) fields[index] = KeyValuePair.Create(key, fields[index].Value[..^6] + CustomerMarker);
+        }
+        return fields;
+    }
+
+    /// <summary>Encodes a value but leaves the SID and customer markers as they are (they are replaced by encoding-neutral text).</summary>
+    private static string EncodeKeepingMarkers(string value) =>
+        string.Join(SidMarker, value.Split(SidMarker).Select(part => string.Join(CustomerMarker, part.Split(CustomerMarker).Select(Encode))));
 
     /// <summary>application/x-www-form-urlencoded as FormUrlEncodedContent writes it.</summary>
     private static string Encode(string s) => Uri.EscapeDataString(s).Replace("%20", "+", StringComparison.Ordinal);

@@ -19,7 +19,14 @@ Console.CancelKeyPress += (_, e) =>
     cts.Cancel();
 };
 
-IBenchRun runner = options.Scenario == BenchOptions.RepliesScenario ? new RepliesRun(options) : new BenchRun(options);
+IBenchRun runner = options.Scenario switch
+{
+    BenchOptions.RepliesScenario => new RepliesRun(options),
+    BenchOptions.DeliveryScenario => new DeliveryRun(options),
+    BenchOptions.BackfillScenario => new BackfillRun(options),
+    BenchOptions.PullScenario => new PullRun(options),
+    _ => new BenchRun(options),
+};
 AppDomain.CurrentDomain.ProcessExit += (_, _) => runner.KillService();
 // The watchdog: whatever hangs, the run ends (and takes the service down with it).
 using var watchdog = new Timer(_ =>

@@ -52,10 +52,11 @@ internal sealed class ServiceProcess : IAsyncDisposable
         }
     }
 
-    public static ServiceProcess Start(string webDll, int port, string logFile, IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>Starts the service on a fresh temporary data folder, or on <paramref name="dataPath"/> (an existing one, kept as it is).</summary>
+    public static ServiceProcess Start(string webDll, int port, string logFile, IReadOnlyDictionary<string, string>? environment = null, string? dataPath = null)
     {
         var contentRoot = Path.GetDirectoryName(Path.GetFullPath(webDll))!;
-        var dataPath = Directory.CreateTempSubdirectory("twilio-channel-bench-").FullName;
+        dataPath ??= Directory.CreateTempSubdirectory("twilio-channel-bench-").FullName;
         var baseUrl = new Uri($"http://127.0.0.1:{port}");
         var adminKey = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
 
@@ -95,6 +96,35 @@ internal sealed class ServiceProcess : IAsyncDisposable
     {
         var self = Environment.ProcessPath;
         return self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
+    }
+
+    /// <summary>Peak resident memory of the service so far (VmHWM in /proc/&lt;pid&gt;/status), bytes; null when unknown.</summary>
+    public long? PeakRssBytes => ProcStatus("VmHWM:");
+
+    /// <summary>Resident memory now (VmRSS), bytes; null when unknown.</summary>
+    public long? RssBytes => ProcStatus("VmRSS:");
+
+    private long? ProcStatus(string field)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{_process.Id}/status").FirstOrDefault(l => l.StartsWith(field, StringComparison.Ordinal));
+            var kb = line?[field.Length..].Trim().Split(' ')[0];
+            return kb is null ? null : long.Parse(kb, System.Globalization.CultureInfo.InvariantCulture) * 1024;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>POST a JSON body to the admin API; throws unless 2xx; returns the answer's JSON (default when empty).</summary>
+    public async Task<JsonElement> PostAdminAsync(string path, object body, CancellationToken ct)
+    {
+        using var response = await Admin.PostAsJsonAsync(path, body, ct);
+        var text = await response.Content.ReadAsStringAsync(ct);
+        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"POST {path} answered {(int)response.StatusCode}: {text}");
+        return text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone();
     }
 
     private void Log(string? line)
