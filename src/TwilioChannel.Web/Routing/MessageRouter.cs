@@ -86,15 +86,17 @@ internal sealed class MessageRouter(
 
     /// <summary>
     /// Routes messages the ack path has just inserted, inside its transaction (the caller holds the write gate), so
-    /// storing and routing cost one commit. Throws on failure; the caller rolls back to its savepoint.
+    /// storing and routing cost one commit. Throws on failure; the caller rolls back to its savepoint. Returns whether
+    /// threads were added to the feed: the caller wakes the delivery after its commit (a wake-up before the commit
+    /// finds nothing and the message would wait for the next sweep).
     /// </summary>
-    internal async Task RouteWithinAsync(ChannelDbContext db, DbConnection connection, DbTransaction tx, IReadOnlyList<PendingMessage> pending, CancellationToken ct)
+    internal async Task<bool> RouteWithinAsync(ChannelDbContext db, DbConnection connection, DbTransaction tx, IReadOnlyList<PendingMessage> pending, CancellationToken ct)
     {
         await db.Database.UseTransactionAsync(tx, ct);
         var plan = await PlanAsync(db, pending, ct);
         if (!await ApplyAsync(connection, tx, plan, ct))
             throw new InvalidOperationException("Another router claimed messages inserted by this transaction.");
-        if (plan.Messages.Any(m => m.Threads.Count > 0)) feed.Notify();
+        return plan.Messages.Any(m => m.Threads.Count > 0);
     }
 
     /// <summary>

@@ -14,7 +14,7 @@ namespace TwilioChannel.Web.Twilio;
 /// The unique MessageSid makes duplicates, retries and concurrent storms (also across instances) land as one row.
 /// The new messages are routed into the Desk feed in the same transaction (see MessageRouter.RouteWithinAsync).
 /// </summary>
-internal sealed class InboundWriter(IServiceScopeFactory scopes, WriteGate gate, MessageRouter router, RouterWakeup wakeRouter, ILogger<InboundWriter> logger)
+internal sealed class InboundWriter(IServiceScopeFactory scopes, WriteGate gate, MessageRouter router, RouterWakeup wakeRouter, FeedWakeup wakeFeed, ILogger<InboundWriter> logger)
     : BatchingWriter<InboundWriter.Pending>(MaxBatch, capacity: 20_000)
 {
     internal const int MaxBatch = 256;
@@ -73,12 +73,13 @@ internal sealed class InboundWriter(IServiceScopeFactory scopes, WriteGate gate,
         // Route what was new in the same transaction: one commit (one fsync) for storing and routing. Routing must never
         // cost a customer's message, so it runs under a savepoint: if it fails, the messages stay stored as Received
         // and the background router picks them up.
+        var fed = false;
         if (stored.Count > 0)
         {
             await tx.SaveAsync("route", ct);
             try
             {
-                await router.RouteWithinAsync(db, connection, tx, stored, ct);
+                fed = await router.RouteWithinAsync(db, connection, tx, stored, ct);
                 await tx.ReleaseAsync("route", ct);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -90,6 +91,7 @@ internal sealed class InboundWriter(IServiceScopeFactory scopes, WriteGate gate,
             }
         }
         await tx.CommitAsync(ct);
+        if (fed) wakeFeed.Notify();
     }
 
     internal sealed record Pending(Message Message)

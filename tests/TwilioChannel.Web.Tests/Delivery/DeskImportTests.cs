@@ -54,8 +54,11 @@ public sealed class DeskImportTests : IAsyncLifetime
     {
         var form = Fixtures.WhatsApp("Olá! Meu pedido não chegou.");
         (await _app.PostInboundAsync(form)).EnsureSuccessStatusCode();
+        var acked = DateTime.UtcNow;
 
         await EventuallyAsync(() => _desk.Accepted.Count >= 1, "an import call");
+        // Woken by the commit itself, not by the 5 s sweep (a lone message must not wait for other traffic).
+        Assert.True(DateTime.UtcNow - acked < TimeSpan.FromSeconds(3), $"imported {(DateTime.UtcNow - acked).TotalMilliseconds:0} ms after the ack");
         var call = _desk.Accepted.Single();
 
         Assert.Equal(Fixtures.OrgId, call.OrgId);
