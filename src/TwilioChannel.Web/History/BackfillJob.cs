@@ -49,11 +49,17 @@ internal sealed class BackfillJob(IServiceScopeFactory scopes, TwilioApiClients 
         if (backfill.State <= BackfillState.Listing)
         {
             await SetAsync(backfillId, """UPDATE "Backfills" SET "State" = @p1, "UpdatedAt" = @p2 WHERE "Id" = @p0 AND "State" = 0""", (int)BackfillState.Listing, Now);
+            // The next page is fetched while the current one is stored (network and parsing overlap the database);
+            // at most one page ahead, so memory stays at two pages whatever the history's length.
+            (string Url, Task<HistoryPage> Page)? ahead = null;
             while (backfill.Phase < 2)
             {
                 var url = backfill.NextPageUrl ?? TwilioHistory.FirstPageUrl(backfill.AccountSid,
                     to: backfill.Phase == 0 ? backfill.Address : null, from: backfill.Phase == 1 ? backfill.Address : null, backfill.Since);
-                var page = await TwilioHistory.FetchAsync(client, url, ct);
+                var page = ahead is { } next && next.Url == url ? await next.Page : await TwilioHistory.FetchAsync(client, url, ct);
+                ahead = null;
+                if (page.NextPageUrl is { } following && page.Messages.All(m => HistoryMessages.SentAt(m) >= backfill.Since))
+                    ahead = (following, TwilioHistory.FetchAsync(client, following, ct));
                 var inRange = page.Messages.Where(m => HistoryMessages.SentAt(m) >= backfill.Since).ToList();
                 var reachedBefore = page.Messages.Any(m => HistoryMessages.SentAt(m) < backfill.Since);
                 var known = await OurRepliesAsync(inRange.Where(m => !HistoryMessages.IsInbound(m)).Select(m => m.Sid).ToList(), ct);
