@@ -6,19 +6,5 @@
 #   bench/run-webhook-bench.sh --help
 # The report is printed and written to bench/results/webhook-<timestamp>.md (with the service's log beside it).
 # The bench stops by itself (bounded durations, a watchdog); on a 2-core machine the load generator shares the CPUs.
-set -euo pipefail
-
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
-
-# No build servers left running to compete for the CPUs during the measurement.
-build() { dotnet build "$1" -c Release -nologo -v quiet --disable-build-servers; }
-echo "Building (Release)..."
-build "$root/src/TwilioChannel.Web/TwilioChannel.Web.csproj"
-build "$here/TwilioChannel.Bench/TwilioChannel.Bench.csproj"
-
-exec dotnet "$here/TwilioChannel.Bench/bin/Release/net10.0/TwilioChannel.Bench.dll" \
-  --web-dll "$root/src/TwilioChannel.Web/bin/Release/net10.0/TwilioChannel.Web.dll" \
-  --results "$here/results" \
-  "$@"
+source "$(dirname "${BASH_SOURCE[0]}")/bench-common.sh"
+run_bench webhook "$@"

@@ -25,14 +25,7 @@ public sealed class ReplyStatusDeliveryTests : IAsyncLifetime
         _twilio.Dispose();
     }
 
-    private Task<HttpResponseMessage> CallbackAsync(string sid, string status, string? errorCode = null)
-    {
-        var form = Fixtures.Form("status-delivered.form");
-        form["MessageSid"] = form["SmsSid"] = sid;
-        form["MessageStatus"] = form["SmsStatus"] = status;
-        if (errorCode is not null) form["ErrorCode"] = errorCode;
-        return _app.PostInboundAsync(form, path: "/twilio/status");
-    }
+    private Task<HttpResponseMessage> CallbackAsync(string sid, string status, string? errorCode = null) => _app.StatusCallbackAsync(sid, status, errorCode);
 
     private List<JsonElement> ImportedThreads() =>
         _desk.Accepted.SelectMany(c => c.Body.GetProperty("data").GetProperty("threads").EnumerateArray()).ToList();
@@ -81,13 +74,7 @@ public sealed class ReplyStatusDeliveryTests : IAsyncLifetime
         var (_, body) = await app.PushAsync(ReplyApp.Push(customer["From"], "We can help.", id: "777002"));
         var sid = (string)body["extId"]!;
         foreach (var _ in Enumerable.Range(0, 3))
-        {
-            var form = Fixtures.Form("status-delivered.form");
-            form["MessageSid"] = form["SmsSid"] = sid;
-            form["MessageStatus"] = form["SmsStatus"] = "failed";
-            form["ErrorCode"] = "21610";
-            (await app.PostInboundAsync(form, path: "/twilio/status")).EnsureSuccessStatusCode();
-        }
+            (await app.StatusCallbackAsync(sid, "failed", "21610")).EnsureSuccessStatusCode();
 
         using var next = await app.PullAsync(state);
         var extIds = next.RootElement.GetProperty("data").GetProperty("threads").EnumerateArray().Select(t => t.GetProperty("extId").GetString()).ToList();

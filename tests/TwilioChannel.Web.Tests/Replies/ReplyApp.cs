@@ -38,6 +38,16 @@ internal static class ReplyApp
         await app.RouteAsync();
     }
 
+    /// <summary>Twilio's status callback for <paramref name="sid"/>, signed, from the shared fixture.</summary>
+    public static Task<HttpResponseMessage> StatusCallbackAsync(this ChannelApp app, string sid, string status, string? errorCode = null)
+    {
+        var form = Fixtures.Form("status-delivered.form");
+        form["MessageSid"] = form["SmsSid"] = sid;
+        form["MessageStatus"] = form["SmsStatus"] = status;
+        if (errorCode is not null) form["ErrorCode"] = errorCode;
+        return app.PostInboundAsync(form, path: "/twilio/status");
+    }
+
     public static async Task<JsonElement[]> FailedAsync(this ChannelApp app) =>
         (await app.Admin().GetFromJsonAsync<JsonElement[]>("/api/admin/messages?status=failed"))!;
 }

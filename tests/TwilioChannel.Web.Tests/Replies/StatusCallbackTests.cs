@@ -22,14 +22,7 @@ public sealed class StatusCallbackTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    private Task<HttpResponseMessage> CallbackAsync(string sid, string status, string? errorCode = null)
-    {
-        var form = Fixtures.Form("status-delivered.form");
-        form["MessageSid"] = form["SmsSid"] = sid;
-        form["MessageStatus"] = form["SmsStatus"] = status;
-        if (errorCode is not null) form["ErrorCode"] = errorCode;
-        return _app.PostInboundAsync(form, path: "/twilio/status");
-    }
+    private Task<HttpResponseMessage> CallbackAsync(string sid, string status, string? errorCode = null) => _app.StatusCallbackAsync(sid, status, errorCode);
 
     private async Task<string> StatusOfAsync(string sid)
     {
