@@ -26,6 +26,13 @@ internal sealed class GroupCommit(IServiceScopeFactory scopes, WriteGate gate, I
         return (T)(await pending.Done.Task)!;
     }
 
+    /// <summary>One statement (positional @p0… values) in the next group transaction; returns the rows it changed.</summary>
+    public Task<int> ExecuteAsync(string sql, params object?[] values) => RunAsync(async (connection, tx) =>
+    {
+        await using var command = await PreparedCommand.CreateAsync(connection, tx, sql, values.Length, CancellationToken.None);
+        return await command.ExecuteAsync(CancellationToken.None, values);
+    });
+
     protected override async Task ProcessBatchAsync(List<Pending> batch)
     {
         var results = new object?[batch.Count];

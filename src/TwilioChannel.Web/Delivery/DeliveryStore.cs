@@ -1,4 +1,3 @@
-using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using TwilioChannel.Web.Data;
 using TwilioChannel.Web.Desk;
@@ -34,24 +33,23 @@ internal sealed class DeliveryStore(IServiceScopeFactory scopes, GroupCommit com
         return (await FindAsync(orgId, ct))!;
     }
 
-    public Task EnsureAsync(string orgId) => Write("""
+    /// <summary>An org's cursor row, created at the start of the feed when missing (@p0 org id, @p1 now).</summary>
+    private const string Ensure = """
         INSERT INTO "DeliveryCursors" ("OrgId", "Position", "ImportedThrough", "Failures", "CallsToday", "UpdatedAt") VALUES (@p0, 0, 0, 0, 0, @p1)
         ON CONFLICT ("OrgId") DO NOTHING
-        """, orgId, Now);
+        """;
+
+    public Task EnsureAsync(string orgId) => commits.ExecuteAsync(Ensure, orgId, Now);
 
     /// <summary>Takes or renews the org's lease; false while another instance holds an unexpired one.</summary>
-    public async Task<bool> TryLeaseAsync(string orgId, string owner, TimeSpan lease) => await Write("""
+    public async Task<bool> TryLeaseAsync(string orgId, string owner, TimeSpan lease) => await commits.ExecuteAsync("""
         UPDATE "DeliveryCursors" SET "LeaseOwner" = @p1, "LeaseUntil" = @p2
         WHERE "OrgId" = @p0 AND ("LeaseOwner" IS NULL OR "LeaseOwner" = @p1 OR "LeaseUntil" < @p3)
         """, orgId, owner, Now + lease, Now) == 1;
 
-    public Task ReleaseAsync(string orgId, string owner) => Write("""
-        UPDATE "DeliveryCursors" SET "LeaseOwner" = NULL, "LeaseUntil" = NULL WHERE "OrgId" = @p0 AND "LeaseOwner" = @p1
-        """, orgId, owner);
-
     /// <summary>Everything up to <paramref name="position"/> reached Desk (one call spent); clears the failure state.
     /// False: this instance lost the lease, and must stop delivering for the org.</summary>
-    public async Task<bool> AdvanceAsync(string orgId, string owner, long position) => await Write($"""
+    public async Task<bool> AdvanceAsync(string orgId, string owner, long position) => await commits.ExecuteAsync($"""
         UPDATE "DeliveryCursors" SET
             "Position" = CASE WHEN "Position" < @p2 THEN @p2 ELSE "Position" END,
             "ImportedThrough" = CASE WHEN "ImportedThrough" < @p2 THEN @p2 ELSE "ImportedThrough" END,
@@ -60,25 +58,25 @@ internal sealed class DeliveryStore(IServiceScopeFactory scopes, GroupCommit com
         """, orgId, owner, position, Now, Today) == 1;
 
     /// <summary>A call that failed (one call spent): retry after <paramref name="nextAttempt"/>.</summary>
-    public Task FailAsync(string orgId, int failures, DateTime nextAttempt, string error) => Write($"""
+    public Task FailAsync(string orgId, int failures, DateTime nextAttempt, string error) => commits.ExecuteAsync($"""
         UPDATE "DeliveryCursors" SET "Failures" = @p1, "NextAttemptAt" = @p2, "LastError" = @p3, "UpdatedAt" = @p4, {Counted(5)}
         WHERE "OrgId" = @p0
         """, orgId, failures, nextAttempt, Clip(error), Now, Today);
 
-    public Task ParkAsync(string orgId, string reason) => Write($"""
+    public Task ParkAsync(string orgId, string reason) => commits.ExecuteAsync($"""
         UPDATE "DeliveryCursors" SET "ParkedReason" = @p1, "ParkedAt" = @p2, "LastError" = @p1, "UpdatedAt" = @p2,
             "LeaseOwner" = NULL, "LeaseUntil" = NULL, {Counted(3)}
         WHERE "OrgId" = @p0
         """, orgId, Clip(reason), Now, Today);
 
     /// <summary>Ends the backoff of failure <paramref name="attempt"/> now; false when delivery has moved on since.</summary>
-    public async Task<bool> RetryNowAsync(string orgId, int attempt) => await Write("""
+    public async Task<bool> RetryNowAsync(string orgId, int attempt) => await commits.ExecuteAsync("""
         UPDATE "DeliveryCursors" SET "NextAttemptAt" = NULL, "UpdatedAt" = @p2
         WHERE "OrgId" = @p0 AND "Failures" = @p1 AND "NextAttemptAt" IS NOT NULL AND "ParkedReason" IS NULL
         """, orgId, attempt, Now) == 1;
 
     /// <summary>Clears a park and any backoff; false when the org has no delivery state yet.</summary>
-    public async Task<bool> ResumeAsync(string orgId) => await Write("""
+    public async Task<bool> ResumeAsync(string orgId) => await commits.ExecuteAsync("""
         UPDATE "DeliveryCursors" SET "ParkedReason" = NULL, "ParkedAt" = NULL, "Failures" = 0, "NextAttemptAt" = NULL, "UpdatedAt" = @p1
         WHERE "OrgId" = @p0
         """, orgId, Now) == 1;
@@ -89,10 +87,7 @@ internal sealed class DeliveryStore(IServiceScopeFactory scopes, GroupCommit com
     /// </summary>
     public Task ConfirmPulledAsync(string orgId, long position) => commits.RunAsync(async (connection, tx) =>
     {
-        await using var ensure = await PreparedCommand.CreateAsync(connection, tx, """
-            INSERT INTO "DeliveryCursors" ("OrgId", "Position", "ImportedThrough", "Failures", "CallsToday", "UpdatedAt") VALUES (@p0, 0, 0, 0, 0, @p1)
-            ON CONFLICT ("OrgId") DO NOTHING
-            """, 2, CancellationToken.None);
+        await using var ensure = await PreparedCommand.CreateAsync(connection, tx, Ensure, 2, CancellationToken.None);
         await ensure.ExecuteAsync(CancellationToken.None, orgId, Now);
         await using var confirm = await PreparedCommand.CreateAsync(connection, tx, """
             UPDATE "DeliveryCursors" SET "Position" = @p1, "UpdatedAt" = @p2
@@ -118,11 +113,6 @@ internal sealed class DeliveryStore(IServiceScopeFactory scopes, GroupCommit com
         return true;
     });
 
-    private Task<int> Write(string sql, params object?[] values) => commits.RunAsync(async (DbConnection connection, DbTransaction tx) =>
-    {
-        await using var command = await PreparedCommand.CreateAsync(connection, tx, sql, values.Length, CancellationToken.None);
-        return await command.ExecuteAsync(CancellationToken.None, values);
-    });
 
     private static string Clip(string text) => text.Length <= 1000 ? text : text[..1000] + "…";
 }

@@ -144,11 +144,8 @@ internal sealed class BackfillJob(IServiceScopeFactory scopes, TwilioApiClients 
     private Task CancelledAsync(long id) =>
         SetAsync(id, """UPDATE "Backfills" SET "State" = @p1, "UpdatedAt" = @p2, "CompletedAt" = @p2 WHERE "Id" = @p0 AND "State" < 3""", (int)BackfillState.Cancelled, Now);
 
-    private Task SetAsync(long id, string sql, params object?[] values) => commits.RunAsync(async (connection, tx) =>
-    {
-        await using var command = await PreparedCommand.CreateAsync(connection, tx, sql, values.Length + 1, CancellationToken.None);
-        return await command.ExecuteAsync(CancellationToken.None, [id, .. values]);
-    });
+    /// <summary>One statement about backfill <paramref name="id"/> (@p0), the other values from @p1 on.</summary>
+    private Task SetAsync(long id, string sql, params object?[] values) => commits.ExecuteAsync(sql, [id, .. values]);
 }
 
 /// <summary>The backfill row moved past the page this runner read (cancelled, or another runner was first).</summary>

@@ -39,12 +39,7 @@ internal sealed class ReconcileJob(IServiceScopeFactory scopes, TwilioApiClients
         var recovered = await RecoverInboundAsync(number, client, since, ct);
         var refreshed = await RefreshStatusesAsync(number, client, started, ct);
 
-        await commits.RunAsync(async (connection, tx) =>
-        {
-            await using var mark = await PreparedCommand.CreateAsync(connection, tx,
-                """UPDATE "Numbers" SET "ReconciledThrough" = @p1 WHERE "Id" = @p0""", 2, CancellationToken.None);
-            return await mark.ExecuteAsync(CancellationToken.None, numberId, started);
-        }, ct);
+        await commits.ExecuteAsync("""UPDATE "Numbers" SET "ReconciledThrough" = @p1 WHERE "Id" = @p0""", numberId, started);
         if (recovered > 0)
         {
             logger.LogWarning("Reconciliation recovered {Count} messages to {Number} that never reached our webhook.", recovered, number.Address);

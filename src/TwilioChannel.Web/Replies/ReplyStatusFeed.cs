@@ -24,22 +24,16 @@ internal sealed class ReplyStatusFeed(IOptions<DeskOptions> desk, TimeProvider t
     /// there is nothing to tell Desk (the SID is not a reply of a conversation we know).</summary>
     public async Task<bool> AppendAsync(DbConnection connection, DbTransaction tx, long replyId, string sid, string status, int? errorCode, string? reason)
     {
-        await using var read = connection.CreateCommand();
-        read.Transaction = tx;
-        read.CommandText = """
+        await using var read = await PreparedCommand.CreateAsync(connection, tx, """
             SELECT r."OrgId", r."ExtParentId", r."FirstSid", r."Body", r."CreatedAt", COALESCE(r."From", r."MessagingServiceSid"), r."To", c."Id"
             FROM "Replies" r JOIN "Conversations" c ON c."OrgId" = r."OrgId" AND c."TicketExtId" = r."ExtParentId"
-            WHERE r."Id" = @id
-            """;
-        var parameter = read.CreateParameter();
-        parameter.ParameterName = "@id";
-        parameter.Value = replyId;
-        read.Parameters.Add(parameter);
+            WHERE r."Id" = @p0
+            """, 1, CancellationToken.None);
 
         SentReply reply;
         string orgId;
         long conversationId;
-        await using (var row = await read.ExecuteReaderAsync())
+        await using (var row = await read.ReaderAsync(CancellationToken.None, replyId))
         {
             if (!await row.ReadAsync() || row.IsDBNull(2)) return false;
             orgId = row.GetString(0);
