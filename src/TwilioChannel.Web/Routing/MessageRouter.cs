@@ -68,20 +68,9 @@ internal sealed class MessageRouter(
         var plan = await PlanAsync(db, ct);
         if (plan is null) return 0;
 
-        using var turn = await gate.EnterAsync(ct);
-        // From here on, no cancellation: a shutdown waits for this short transaction rather than cutting it.
-        await db.Database.OpenConnectionAsync(CancellationToken.None);
-        var connection = db.Database.GetDbConnection();
-        await using var tx = await connection.BeginTransactionAsync(CancellationToken.None);
-        if (!await ApplyAsync(connection, tx, plan, CancellationToken.None))
-        {
-            await tx.RollbackAsync(CancellationToken.None);
-            logger.LogInformation("A routing batch raced another router; re-planning.");
-            return 1;
-        }
-        await tx.CommitAsync(CancellationToken.None);
-        if (plan.Messages.Any(m => m.Threads.Count > 0)) feed.Notify();
-        return plan.Messages.Count;
+        if (await CommitPlanAsync(db, plan, MessageState.Received, ct)) return plan.Messages.Count;
+        logger.LogInformation("A routing batch raced another router; re-planning.");
+        return 1;
     }
 
     /// <summary>
@@ -109,18 +98,26 @@ internal sealed class MessageRouter(
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
         var plan = await PlanAsync(db, held, ct);
+        return await CommitPlanAsync(db, plan, MessageState.Held, ct) ? plan.Messages.Count : 0;
+    }
+
+    /// <summary>Applies a plan in its own transaction under the write gate and wakes the delivery after the commit;
+    /// false (rolled back) when the batch raced another router.</summary>
+    private async Task<bool> CommitPlanAsync(ChannelDbContext db, RoutingPlan plan, MessageState claimFrom, CancellationToken ct)
+    {
         using var turn = await gate.EnterAsync(ct);
+        // From here on, no cancellation: a shutdown waits for this short transaction rather than cutting it.
         await db.Database.OpenConnectionAsync(CancellationToken.None);
         var connection = db.Database.GetDbConnection();
         await using var tx = await connection.BeginTransactionAsync(CancellationToken.None);
-        if (!await ApplyAsync(connection, tx, plan, CancellationToken.None, MessageState.Held))
+        if (!await ApplyAsync(connection, tx, plan, CancellationToken.None, claimFrom))
         {
             await tx.RollbackAsync(CancellationToken.None);
-            return 0;
+            return false;
         }
         await tx.CommitAsync(CancellationToken.None);
         if (plan.Messages.Any(m => m.Threads.Count > 0)) feed.Notify();
-        return plan.Messages.Count;
+        return true;
     }
 
     private async Task<RoutingPlan?> PlanAsync(ChannelDbContext db, CancellationToken ct)
@@ -156,11 +153,7 @@ internal sealed class MessageRouter(
     private async Task<bool> ApplyAsync(DbConnection connection, DbTransaction tx, RoutingPlan plan, CancellationToken ct, MessageState claimFrom = MessageState.Received)
     {
         // The counter's row lock first: it serialises routers and makes position order equal commit order.
-        await using (var lockCounter = await PreparedCommand.CreateAsync(connection, tx, """UPDATE "Counters" SET "Value" = "Value" WHERE "Name" = @p0""", 1, ct))
-            await lockCounter.ExecuteAsync(ct, Counter.Feed);
-        long position;
-        await using (var read = await PreparedCommand.CreateAsync(connection, tx, """SELECT "Value" FROM "Counters" WHERE "Name" = @p0""", 1, ct))
-            position = Convert.ToInt64(await read.ScalarAsync(ct, Counter.Feed));
+        await using var feedThreads = await FeedAppender.BeginAsync(connection, tx, ct);
 
         await using (var insert = await PreparedCommand.CreateAsync(connection, tx, """
             INSERT INTO "Conversations" ("OrgId", "CustomerAddress", "Generation", "TicketExtId", "TicketJson", "LastNumberId", "CreatedAt", "LastMessageAt", "LastInboundAt")
@@ -189,17 +182,13 @@ internal sealed class MessageRouter(
         await using (var claim = await PreparedCommand.CreateAsync(connection, tx, """
             UPDATE "Messages" SET "State" = @p0, "OrgId" = @p1, "ConversationId" = @p2 WHERE "Id" = @p3 AND "State" = @p4
             """, 5, ct))
-        await using (var thread = await PreparedCommand.CreateAsync(connection, tx, """
-            INSERT INTO "FeedThreads" ("Position", "OrgId", "ConversationId", "MessageId", "ExtId", "Part", "MediaCount", "ThreadJson")
-            VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7)
-            """, 8, ct))
         {
             foreach (var m in plan.Messages)
             {
                 var claimed = await claim.ExecuteAsync(ct, (int)m.State, m.OrgId, m.Conversation?.Id, m.MessageId, (int)claimFrom);
                 if (claimed == 0) return false; // another router took it
                 foreach (var t in m.Threads)
-                    await thread.ExecuteAsync(ct, ++position, m.OrgId, m.Conversation!.Id, m.MessageId, t.ExtId, t.Part, t.MediaCount, t.Json);
+                    await feedThreads.AddAsync(new FeedAppend(m.OrgId!, m.Conversation!.Id!.Value, m.MessageId, t.ExtId, t.Part, t.MediaCount, t.Json), ct);
             }
         }
 
@@ -213,8 +202,7 @@ internal sealed class MessageRouter(
             foreach (var o in plan.OptOuts.Values) await optOut.ExecuteAsync(ct, o.SenderKey, o.Customer, o.OptedOut, now);
         }
 
-        await using (var advance = await PreparedCommand.CreateAsync(connection, tx, """UPDATE "Counters" SET "Value" = @p0 WHERE "Name" = @p1""", 2, ct))
-            await advance.ExecuteAsync(ct, position, Counter.Feed);
+        await feedThreads.CompleteAsync(ct);
         return true;
     }
 }
