@@ -136,8 +136,7 @@ internal sealed class DeskDelivery(
         var result = new Dictionary<string, ImportCredentials>();
         foreach (var i in installations)
         {
-            var deskBase = desk.Value.ApiBaseUrl is { Length: > 0 } configured ? configured.TrimEnd('/') : $"https://{i.DeskDomain ?? "desk.zoho.com"}";
-            result[i.OrgId] = new ImportCredentials(i.OrgId, deskBase, i.ConnectionLinkName!, secrets.Unprotect(i.SecurityContextProtected!));
+            result[i.OrgId] = new ImportCredentials(i.OrgId, Desk.DeskHosts.ApiBaseOf(desk.Value, i), i.ConnectionLinkName!, secrets.Unprotect(i.SecurityContextProtected!));
         }
         return result;
     }

@@ -78,7 +78,7 @@ internal sealed class DeskAttachments(HttpClient http, ZohoOAuth oauth, ChannelD
             var target = new Uri(configured);
             return new UriBuilder(url) { Scheme = target.Scheme, Host = target.Host, Port = target.Port }.Uri;
         }
-        var host = installation.DeskDomain ?? "desk.zoho.com";
+        var host = Desk.DeskHosts.HostOf(installation);
         return url.Scheme == "https" && url.Host.Equals(host, StringComparison.OrdinalIgnoreCase) ? url : null;
     }
 

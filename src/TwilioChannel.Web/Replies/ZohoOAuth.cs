@@ -44,7 +44,7 @@ internal sealed class ZohoOAuth(HttpClient http, SecretProtector secrets, IMemor
     private Uri AccountsBase(Installation installation)
     {
         if (desk.Value.AccountsBaseUrl is { Length: > 0 } configured) return new Uri(configured.TrimEnd('/') + "/");
-        var deskHost = installation.DeskDomain ?? "desk.zoho.com";
+        var deskHost = Desk.DeskHosts.HostOf(installation);
         var suffix = deskHost.StartsWith("desk.", StringComparison.OrdinalIgnoreCase) ? deskHost[5..] : "zoho.com";
         return new Uri($"https://accounts.{suffix}/");
     }

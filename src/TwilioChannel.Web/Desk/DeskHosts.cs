@@ -1,0 +1,16 @@
+using TwilioChannel.Web.Configuration;
+using TwilioChannel.Web.Data;
+
+namespace TwilioChannel.Web.Desk;
+
+/// <summary>Where an org's Desk lives: its data-centre host (desk.zoho.eu, …), desk.zoho.com when unknown.</summary>
+internal static class DeskHosts
+{
+    public const string Default = "desk.zoho.com";
+
+    public static string HostOf(Installation installation) => installation.DeskDomain ?? Default;
+
+    /// <summary>Scheme and host for calls to the org's Desk: Desk:ApiBaseUrl when set (tests, proxies), else https + its host.</summary>
+    public static string ApiBaseOf(DeskOptions options, Installation installation) =>
+        options.ApiBaseUrl is { Length: > 0 } configured ? configured.TrimEnd('/') : $"https://{HostOf(installation)}";
+}
