@@ -36,7 +36,7 @@ internal static class NumbersApi
         return admin;
     }
 
-    private static async Task<IResult> CreateAsync(CreateRequest request, ChannelDbContext db, RouterWakeup router, NumberDirectory directory, History.ReconcileSchedule reconcile, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> CreateAsync(CreateRequest request, ChannelDbContext db, RouterWakeup router, NumberDirectory directory, History.HistoryScheduler jobs, TimeProvider time, CancellationToken ct)
     {
         var validation = new Validation()
             .Required("address", request.Address, 64)
@@ -81,11 +81,11 @@ internal static class NumbersApi
         await tx.CommitAsync(ct);
         directory.Invalidate();
         router.Notify();
-        await reconcile.SyncAsync(ct);
+        jobs.Wake(); // recurring reconciliation, off the request path
         return TypedResults.Created($"/api/admin/numbers/{number.Id}", NumberResponse.From(number));
     }
 
-    private static async Task<IResult> DeleteAsync(long id, ChannelDbContext db, NumberDirectory directory, History.ReconcileSchedule reconcile, CancellationToken ct)
+    private static async Task<IResult> DeleteAsync(long id, ChannelDbContext db, NumberDirectory directory, History.HistoryScheduler jobs, CancellationToken ct)
     {
         var number = await db.Numbers.FindAsync([id], ct);
         if (number is null) return Validation.NotFound("number", id);
@@ -98,7 +98,7 @@ internal static class NumbersApi
         }
         await db.SaveChangesAsync(ct);
         directory.Invalidate();
-        await reconcile.SyncAsync(ct);
+        jobs.Wake(); // recurring reconciliation, off the request path
         return TypedResults.NoContent();
     }
 }

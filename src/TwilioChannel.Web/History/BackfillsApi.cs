@@ -37,7 +37,7 @@ internal static class BackfillsApi
         return admin;
     }
 
-    private static async Task<IResult> StartAsync(long id, StartRequest? request, ChannelDbContext db, IBackgroundJobClient jobs, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> StartAsync(long id, StartRequest? request, ChannelDbContext db, HistoryScheduler scheduler, TimeProvider time, CancellationToken ct)
     {
         var now = time.GetUtcNow().UtcDateTime;
         var validation = new Validation().Required("since", request?.Since, 40);
@@ -63,8 +63,7 @@ internal static class BackfillsApi
         };
         db.Backfills.Add(backfill);
         await db.SaveChangesAsync(ct);
-        backfill.JobId = jobs.Enqueue<BackfillJob>(job => job.RunAsync(backfill.Id, CancellationToken.None));
-        await db.SaveChangesAsync(ct);
+        scheduler.Wake(); // the job is enqueued off the request path (HistoryScheduler), with retries
         return TypedResults.Accepted($"/api/admin/backfills/{backfill.Id}", BackfillResponse.From(backfill));
     }
 
@@ -81,9 +80,22 @@ internal static class BackfillsApi
         {
             backfill.State = BackfillState.Cancelled;
             backfill.CompletedAt = backfill.UpdatedAt;
-            if (backfill.JobId is { } job) jobs.Delete(job);
+            // Best effort: a queued job that still runs finds CancelRequested and stops at once.
+            if (backfill.JobId is { } job) TryDelete(jobs, job);
         }
         await db.SaveChangesAsync(ct);
         return TypedResults.Accepted($"/api/admin/backfills/{id}", BackfillResponse.From(backfill));
+    }
+
+    private static void TryDelete(IBackgroundJobClient jobs, string jobId)
+    {
+        try
+        {
+            jobs.Delete(jobId);
+        }
+        catch (Exception)
+        {
+            // The job storage was busy; the job checks CancelRequested first thing.
+        }
     }
 }

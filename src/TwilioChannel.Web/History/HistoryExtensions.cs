@@ -14,7 +14,8 @@ internal static class HistoryExtensions
         builder.Services.AddTransient<BackfillJob>();
         builder.Services.AddTransient<ReconcileJob>();
         builder.Services.AddSingleton<ReconcileSchedule>();
-        builder.Services.AddHostedService<HistoryStartup>();
+        builder.Services.AddSingleton<HistoryScheduler>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<HistoryScheduler>());
         return builder;
     }
 }
@@ -49,28 +50,68 @@ internal sealed class ReconcileSchedule(IServiceScopeFactory scopes, IRecurringJ
     }
 }
 
-/// <summary>At start: schedule reconciliation, and resume backfills a stop interrupted (Hangfire would requeue them only
-/// after its invisibility timeout). A second runner of the same backfill is harmless: each page moves conditionally.</summary>
-internal sealed class HistoryStartup(IServiceScopeFactory scopes, ReconcileSchedule schedule, IBackgroundJobClient jobs, ILogger<HistoryStartup> logger) : BackgroundService
+/// <summary>
+/// Keeps Hangfire in step with the database, off the request path: the recurring reconciliations with the numbers, and
+/// a job for every backfill that needs one. Admin endpoints only write rows and call <see cref="Wake"/>; this loop talks
+/// to the job storage (which can be briefly busy: SQLite) and retries on its own. At start it also resumes backfills a
+/// stop interrupted (Hangfire would requeue them only after its invisibility timeout); a second runner of the same
+/// backfill is harmless, each page moves conditionally.
+/// </summary>
+internal sealed class HistoryScheduler(IServiceScopeFactory scopes, ReconcileSchedule schedule, IBackgroundJobClient jobs, ILogger<HistoryScheduler> logger) : BackgroundService
 {
+    private static readonly TimeSpan Sweep = TimeSpan.FromSeconds(30);
+    private readonly Common.Wakeup _wakeup = new();
+
+    private volatile bool _recurringChanged = true;
+
+    /// <summary>Numbers or backfills changed: sync soon.</summary>
+    public void Wake()
+    {
+        _recurringChanged = true;
+        _wakeup.Notify();
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        try
+        var resumeAll = true;
+        while (!stoppingToken.IsCancellationRequested)
         {
-            await schedule.SyncAsync(stoppingToken);
-            await using var scope = scopes.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
-            var unfinished = await db.Backfills.Where(b => b.State < BackfillState.Completed && !b.CancelRequested).ToListAsync(stoppingToken);
-            foreach (var b in unfinished)
+            try
             {
-                b.JobId = jobs.Enqueue<BackfillJob>(job => job.RunAsync(b.Id, CancellationToken.None));
-                logger.LogInformation("Resuming backfill {BackfillId} of {Number}.", b.Id, b.Address);
+                // Recurring jobs only when something changed (each sync rewrites them); backfills on every pass, so one
+                // whose enqueue failed, or that another instance created, gets its job within a sweep.
+                if (_recurringChanged)
+                {
+                    _recurringChanged = false;
+                    await schedule.SyncAsync(stoppingToken);
+                }
+                await EnqueueBackfillsAsync(resumeAll, stoppingToken);
+                resumeAll = false;
             }
-            await db.SaveChangesAsync(stoppingToken);
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning(ex, "Syncing jobs with Hangfire failed; retrying shortly.");
+                _recurringChanged = true;
+                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
+                continue;
+            }
+            await _wakeup.WaitAsync(Sweep, stoppingToken);
         }
-        catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+    }
+
+    /// <summary>Backfills waiting for a job (just started), or — at start — every unfinished one.</summary>
+    private async Task EnqueueBackfillsAsync(bool resumeAll, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
+        var waiting = await db.Backfills
+            .Where(b => b.State < BackfillState.Completed && !b.CancelRequested && (resumeAll || b.JobId == null))
+            .ToListAsync(ct);
+        foreach (var b in waiting)
         {
-            logger.LogError(ex, "Scheduling reconciliation or resuming backfills failed.");
+            b.JobId = jobs.Enqueue<BackfillJob>(job => job.RunAsync(b.Id, CancellationToken.None));
+            await db.SaveChangesAsync(ct);
+            logger.LogInformation("Backfill {BackfillId} of {Number} queued.", b.Id, b.Address);
         }
     }
 }

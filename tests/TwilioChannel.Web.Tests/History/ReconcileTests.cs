@@ -34,13 +34,6 @@ public sealed class ReconcileTests : IAsyncLifetime
         _twilio.Dispose();
     }
 
-    private async Task<long> SmsNumberIdAsync()
-    {
-        using var admin = _app.Admin();
-        return (await admin.GetFromJsonAsync<JsonElement>("/api/admin/numbers")).EnumerateArray()
-            .Single(n => n.GetProperty("address").GetString() == Fixtures.SmsNumber).GetProperty("id").GetInt64();
-    }
-
     [Fact]
     public async Task MessagesThatNeverReachedOurWebhookAreRecoveredOnceInOrder()
     {
@@ -53,7 +46,7 @@ public sealed class ReconcileTests : IAsyncLifetime
         await _app.RouteAsync();
 
         var job = _app.Services.GetRequiredService<ReconcileJob>();
-        await job.RunAsync(await SmsNumberIdAsync(), CancellationToken.None);
+        await job.RunAsync(await _app.NumberIdAsync(), CancellationToken.None);
         await _app.RouteAsync();
 
         using var pull = await _app.PullAsync();
@@ -62,7 +55,7 @@ public sealed class ReconcileTests : IAsyncLifetime
         Assert.Equal([Sid(1), Sid(0), Sid(2), Sid(3)], ids);
 
         // Running again finds nothing new.
-        await job.RunAsync(await SmsNumberIdAsync(), CancellationToken.None);
+        await job.RunAsync(await _app.NumberIdAsync(), CancellationToken.None);
         await _app.RouteAsync();
         await using var scope = _app.Services.CreateAsyncScope();
         Assert.Equal(4, await scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().Messages.CountAsync());
@@ -86,7 +79,7 @@ public sealed class ReconcileTests : IAsyncLifetime
         _twilio.Server.Given(Request.Create().WithPath($"/2010-04-01/Accounts/{Fixtures.AccountSid}/Messages/{sid}.json").UsingGet())
             .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(fetched.ToJsonString()));
 
-        await _app.Services.GetRequiredService<ReconcileJob>().RunAsync(await SmsNumberIdAsync(), CancellationToken.None);
+        await _app.Services.GetRequiredService<ReconcileJob>().RunAsync(await _app.NumberIdAsync(), CancellationToken.None);
 
         await using var check = _app.Services.CreateAsyncScope();
         Assert.Equal("delivered", (await check.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().OutboundStatuses.SingleAsync(s => s.MessageSid == sid)).Status);
@@ -101,14 +94,15 @@ public sealed class ReconcileTests : IAsyncLifetime
             using var connection = storage.GetConnection();
             return connection.GetRecurringJobs().Select(j => j.Id).Where(id => id.StartsWith("reconcile-number-")).Order().ToArray();
         }
-        var id = await SmsNumberIdAsync();
-        await DeskImportTests.EventuallyAsync(() => Recurring().Length == 2, "two recurring reconciliations");
+        var id = await _app.NumberIdAsync();
+        await Eventually.UntilAsync(() => Recurring().Length == 2, "two recurring reconciliations");
         Assert.Contains($"reconcile-number-{id}", Recurring());
         using (var connection = storage.GetConnection())
             Assert.Equal("*/2 * * * *", connection.GetRecurringJobs().Single(j => j.Id == $"reconcile-number-{id}").Cron);
 
         using var admin = _app.Admin();
         (await admin.DeleteAsync($"/api/admin/numbers/{id}")).EnsureSuccessStatusCode();
-        Assert.DoesNotContain($"reconcile-number-{id}", Recurring());
+        await Eventually.UntilAsync(() => !Recurring().Contains($"reconcile-number-{id}"), "the removed number's reconciliation to go");
+        Assert.Equal([$"reconcile-number-{await _app.NumberIdAsync(Fixtures.WhatsAppNumber)}"], Recurring());
     }
 }
