@@ -15,32 +15,13 @@ public sealed class DeskImportTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _app = new ChannelApp(settings: new() { ["Desk:ApiBaseUrl"] = _desk.Url });
-        await SeedAsync(_app);
+        await FakeDesk.SeedAsync(_app);
     }
 
     public async Task DisposeAsync()
     {
         await _app.DisposeAsync();
         _desk.Dispose();
-    }
-
-    internal static async Task SeedAsync(ChannelApp app, string? connection = FakeDesk.ConnectionLinkName)
-    {
-        await app.SeedAsync();
-        using var admin = app.Admin();
-        var installations = await admin.GetFromJsonAsync<JsonElement>("/api/admin/installations");
-        var id = installations.EnumerateArray().Single().GetProperty("id").GetInt64();
-        (await admin.PutAsJsonAsync($"/api/admin/installations/{id}", new { orgId = Fixtures.OrgId, connectionLinkName = connection, deskDomain = "desk.zoho.eu" })).EnsureSuccessStatusCode();
-    }
-
-    internal static async Task EventuallyAsync(Func<bool> condition, string what, int seconds = 15)
-    {
-        var until = DateTime.UtcNow.AddSeconds(seconds);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > until) Assert.Fail($"Timed out waiting for: {what}");
-            await Task.Delay(25);
-        }
     }
 
     private async Task<JsonElement> DeliveryAsync()
@@ -56,7 +37,7 @@ public sealed class DeskImportTests : IAsyncLifetime
         (await _app.PostInboundAsync(form)).EnsureSuccessStatusCode();
         var acked = DateTime.UtcNow;
 
-        await EventuallyAsync(() => _desk.Accepted.Count >= 1, "an import call");
+        await Eventually.UntilAsync(() => _desk.Accepted.Count >= 1, "an import call");
         // Woken by the commit itself, not by the 5 s sweep (a lone message must not wait for other traffic).
         Assert.True(DateTime.UtcNow - acked < TimeSpan.FromSeconds(3), $"imported {(DateTime.UtcNow - acked).TotalMilliseconds:0} ms after the ack");
         var call = _desk.Accepted.Single();
@@ -84,14 +65,14 @@ public sealed class DeskImportTests : IAsyncLifetime
     public async Task WhatImportDeliveredIsNotServedAgainByThePull()
     {
         (await _app.PostInboundAsync(Fixtures.Sms("first"))).EnsureSuccessStatusCode();
-        await EventuallyAsync(() => _desk.Accepted.Count >= 1, "an import call");
-        await EventuallyAsync(() => DeliveryAsync().Result.GetProperty("backlog").GetInt64() == 0, "the cursor to move");
+        await Eventually.UntilAsync(() => _desk.Accepted.Count >= 1, "an import call");
+        await Eventually.UntilAsync(() => DeliveryAsync().Result.GetProperty("backlog").GetInt64() == 0, "the cursor to move");
 
         using var pull = await _app.PullAsync();
         Assert.Empty(pull.RootElement.GetProperty("data").GetProperty("threads").EnumerateArray());
 
         (await _app.PostInboundAsync(Fixtures.Sms("second"))).EnsureSuccessStatusCode();
-        await EventuallyAsync(() => _desk.Accepted.Count >= 2, "the second import");
+        await Eventually.UntilAsync(() => _desk.Accepted.Count >= 2, "the second import");
         Assert.Equal(["second"], _desk.Accepted[1].Body.GetProperty("data").GetProperty("threads").EnumerateArray().Select(t => t.GetProperty("content").GetString()));
     }
 
@@ -112,7 +93,7 @@ public sealed class DeskImportTests : IAsyncLifetime
             sent.AddRange(chunk.Select(f => (f["From"], f["MessageSid"])));
         }
 
-        await EventuallyAsync(() => _desk.Accepted.Sum(c => c.ThreadExtIds.Count) >= 1500, "all 1500 threads imported", 60);
+        await Eventually.UntilAsync(() => _desk.Accepted.Sum(c => c.ThreadExtIds.Count) >= 1500, "all 1500 threads imported", 60);
         var calls = _desk.Accepted;
         Assert.All(calls, c => Assert.InRange(c.ThreadExtIds.Count, 1, 1000));
         Assert.True(calls.Count < 100, $"batches should grow with load, got {calls.Count} calls for 1500 messages");
@@ -148,7 +129,7 @@ public sealed class DeskImportTests : IAsyncLifetime
         _desk.Answer(503, """{"errorCode":"INTERNAL_SERVER_ERROR"}""");
         var forms = Enumerable.Range(1, 3).Select(i => Fixtures.Sms($"while down {i}")).ToList();
         foreach (var f in forms) (await _app.PostInboundAsync(f)).EnsureSuccessStatusCode();
-        await EventuallyAsync(() => _desk.Calls.Count(c => c.Status == 503) >= 2, "two failed attempts");
+        await Eventually.UntilAsync(() => _desk.Calls.Count(c => c.Status == 503) >= 2, "two failed attempts");
 
         var state = await DeliveryAsync();
         Assert.True(state.GetProperty("failures").GetInt32() >= 1);
@@ -156,7 +137,7 @@ public sealed class DeskImportTests : IAsyncLifetime
         Assert.Equal(3, state.GetProperty("backlog").GetInt64());
 
         _desk.Answer(200, """{"response":"{\"statusMessage\":\"SUCCESS\"}"}""");
-        await EventuallyAsync(() => _desk.Accepted.Sum(c => c.ThreadExtIds.Count) >= 3, "delivery after recovery", 30);
+        await Eventually.UntilAsync(() => _desk.Accepted.Sum(c => c.ThreadExtIds.Count) >= 3, "delivery after recovery", 30);
         await Task.Delay(300);
         Assert.Equal(forms.Select(f => f["MessageSid"]), _desk.Accepted.SelectMany(c => c.ThreadExtIds));
         state = await DeliveryAsync();
@@ -169,9 +150,9 @@ public sealed class DeskImportTests : IAsyncLifetime
     {
         _desk.Answer(503);
         (await _app.PostInboundAsync(Fixtures.Sms("retry me"))).EnsureSuccessStatusCode();
-        await EventuallyAsync(() => DeliveryAsync().Result.GetProperty("failures").GetInt32() >= 1, "a failed attempt");
+        await Eventually.UntilAsync(() => DeliveryAsync().Result.GetProperty("failures").GetInt32() >= 1, "a failed attempt");
         var monitoring = _app.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi();
-        await EventuallyAsync(() => monitoring.ScheduledJobs(0, 50).Any(j => j.Value.Job.Type.Name == "DeliveryRetryJob")
+        await Eventually.UntilAsync(() => monitoring.ScheduledJobs(0, 50).Any(j => j.Value.Job.Type.Name == "DeliveryRetryJob")
                                     || monitoring.SucceededJobs(0, 50).Any(j => j.Value.Job?.Type.Name == "DeliveryRetryJob"), "the visible retry job");
 
         // Running the job for a stale attempt does nothing; for the current one it ends the wait.
@@ -181,7 +162,7 @@ public sealed class DeskImportTests : IAsyncLifetime
         _desk.Answer(200, """{"response":"{\"statusMessage\":\"SUCCESS\"}"}""");
         await job.RunAsync(Fixtures.OrgId, attempt + 5);
         await job.RunAsync(Fixtures.OrgId, (await DeliveryAsync()).GetProperty("failures").GetInt32());
-        await EventuallyAsync(() => _desk.Accepted.Count == 1, "the retry");
+        await Eventually.UntilAsync(() => _desk.Accepted.Count == 1, "the retry");
     }
 
     [Fact]
@@ -189,9 +170,9 @@ public sealed class DeskImportTests : IAsyncLifetime
     {
         _desk.Answer(429, """{"errorCode":"THROTTLES_LIMIT_EXCEEDED","message":"Too many requests"}""");
         (await _app.PostInboundAsync(Fixtures.Sms("slow down"))).EnsureSuccessStatusCode();
-        await EventuallyAsync(() => _desk.Calls.Count >= 1, "the first attempt");
+        await Eventually.UntilAsync(() => _desk.Calls.Count >= 1, "the first attempt");
         _desk.Answer(200, """{"response":"{\"statusMessage\":\"SUCCESS\"}"}""");
-        await EventuallyAsync(() => _desk.Accepted.Count >= 1, "the retry", 30);
+        await Eventually.UntilAsync(() => _desk.Accepted.Count >= 1, "the retry", 30);
 
         var calls = _desk.Calls;
         Assert.Equal(429, calls[0].Status);
@@ -210,7 +191,7 @@ public sealed class DeskImportTests : IAsyncLifetime
         foreach (var f in forms) (await _app.PostInboundAsync(f)).EnsureSuccessStatusCode();
 
         var good = forms.Where((_, i) => i != 3).Select(f => f["MessageSid"]).ToList();
-        await EventuallyAsync(() => good.All(s => _desk.Accepted.Any(c => c.ThreadExtIds.Contains(s))), "the valid threads", 30);
+        await Eventually.UntilAsync(() => good.All(s => _desk.Accepted.Any(c => c.ThreadExtIds.Contains(s))), "the valid threads", 30);
         var poison = forms[3]["MessageSid"];
         Assert.DoesNotContain(_desk.Accepted, c => c.ThreadExtIds.Contains(poison));
         Assert.Equal(good, _desk.Accepted.SelectMany(c => c.ThreadExtIds).Where(good.Contains));
@@ -226,7 +207,7 @@ public sealed class DeskImportTests : IAsyncLifetime
         _desk.Answer(200, """{"response":"{\"statusMessage\":\"SUCCESS\"}"}""");
         var replay = await admin.PostAsync($"/api/admin/dead-letters/{letter.GetProperty("id").GetInt64()}/replay", null);
         Assert.Equal(HttpStatusCode.Accepted, replay.StatusCode);
-        await EventuallyAsync(() => _desk.Accepted.Any(c => c.ThreadExtIds.Contains(poison)), "the replayed thread");
+        await Eventually.UntilAsync(() => _desk.Accepted.Any(c => c.ThreadExtIds.Contains(poison)), "the replayed thread");
         Assert.Equal(HttpStatusCode.Conflict, (await admin.PostAsync($"/api/admin/dead-letters/{letter.GetProperty("id").GetInt64()}/replay", null)).StatusCode);
     }
 
@@ -236,7 +217,7 @@ public sealed class DeskImportTests : IAsyncLifetime
         _desk.Answer(401, """{"errorCode":"INVALID_OAUTH","message":"The OAuth token is invalid"}""");
         var first = Fixtures.Sms("before revoke noticed");
         (await _app.PostInboundAsync(first)).EnsureSuccessStatusCode();
-        await EventuallyAsync(() => DeliveryAsync().Result.GetProperty("parkedReason").ValueKind == JsonValueKind.String, "the org parked");
+        await Eventually.UntilAsync(() => DeliveryAsync().Result.GetProperty("parkedReason").ValueKind == JsonValueKind.String, "the org parked");
         var callsWhenParked = _desk.Calls.Count;
 
         var second = Fixtures.Sms("after revoke");
@@ -254,7 +235,7 @@ public sealed class DeskImportTests : IAsyncLifetime
         _desk.Answer(200, """{"response":"{\"statusMessage\":\"SUCCESS\"}"}""");
         using var admin = _app.Admin();
         Assert.Equal(HttpStatusCode.NoContent, (await admin.PostAsync($"/api/admin/deliveries/{Fixtures.OrgId}/resume", null)).StatusCode);
-        await EventuallyAsync(() => _desk.Accepted.Count >= 1, "import resumed");
+        await Eventually.UntilAsync(() => _desk.Accepted.Count >= 1, "import resumed");
         Assert.Equal(JsonValueKind.Null, (await DeliveryAsync()).GetProperty("parkedReason").ValueKind);
     }
 
@@ -262,7 +243,7 @@ public sealed class DeskImportTests : IAsyncLifetime
     public async Task WhatThePullConfirmedIsNotImportedAgain()
     {
         await using var app = new ChannelApp(settings: new() { ["Desk:ApiBaseUrl"] = _desk.Url });
-        await SeedAsync(app, connection: null); // no connection yet: pull only
+        await FakeDesk.SeedAsync(app, connection: null); // no connection yet: pull only
         var old = Fixtures.Sms("pulled before import was on");
         (await app.PostInboundAsync(old)).EnsureSuccessStatusCode();
         await app.RouteAsync();
@@ -271,10 +252,10 @@ public sealed class DeskImportTests : IAsyncLifetime
             state = pull.RootElement.GetProperty("channelState").GetString()!;
         using (var confirm = await app.PullAsync(state)) Assert.Empty(confirm.RootElement.GetProperty("data").GetProperty("threads").EnumerateArray());
 
-        await SeedConnectionAsync(app);
+        await FakeDesk.ConnectAsync(app);
         var fresh = Fixtures.Sms("after import was turned on");
         (await app.PostInboundAsync(fresh)).EnsureSuccessStatusCode();
-        await EventuallyAsync(() => _desk.Accepted.Count >= 1, "the import");
+        await Eventually.UntilAsync(() => _desk.Accepted.Count >= 1, "the import");
         await Task.Delay(300);
         Assert.Equal([fresh["MessageSid"]], _desk.Accepted.SelectMany(c => c.ThreadExtIds));
     }
@@ -283,10 +264,10 @@ public sealed class DeskImportTests : IAsyncLifetime
     public async Task WhenTheDailyBudgetIsSpentThePullTakesOver()
     {
         await using var app = new ChannelApp(settings: new() { ["Desk:ApiBaseUrl"] = _desk.Url, ["Desk:DailyApiCallBudget"] = "1" });
-        await SeedAsync(app);
+        await FakeDesk.SeedAsync(app);
         var first = Fixtures.Sms("within budget");
         (await app.PostInboundAsync(first)).EnsureSuccessStatusCode();
-        await EventuallyAsync(() => _desk.Accepted.Count >= 1, "the first import");
+        await Eventually.UntilAsync(() => _desk.Accepted.Count >= 1, "the first import");
         var second = Fixtures.Sms("over budget");
         (await app.PostInboundAsync(second)).EnsureSuccessStatusCode();
         await Task.Delay(1000);
@@ -300,10 +281,4 @@ public sealed class DeskImportTests : IAsyncLifetime
         Assert.Equal(1, delivery.GetProperty("dailyApiCallBudget").GetInt32());
     }
 
-    private static async Task SeedConnectionAsync(ChannelApp app)
-    {
-        using var admin = app.Admin();
-        var id = (await admin.GetFromJsonAsync<JsonElement>("/api/admin/installations")).EnumerateArray().Single().GetProperty("id").GetInt64();
-        (await admin.PutAsJsonAsync($"/api/admin/installations/{id}", new { orgId = Fixtures.OrgId, connectionLinkName = FakeDesk.ConnectionLinkName })).EnsureSuccessStatusCode();
-    }
 }

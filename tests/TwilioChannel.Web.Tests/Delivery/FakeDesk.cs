@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -45,6 +46,21 @@ public sealed class FakeDesk : IDisposable
             e.ResponseMessage.StatusCode is int code ? code : 0,
             e.RequestMessage.DateTime))
         .ToList();
+
+    /// <summary>Seeds the app (account, org, numbers) and gives the org a Desk connection, which turns import on
+    /// (null: pull only, until <see cref="ConnectAsync"/>).</summary>
+    public static async Task SeedAsync(ChannelApp app, string? connection = ConnectionLinkName)
+    {
+        await app.SeedAsync();
+        await ConnectAsync(app, connection, deskDomain: "desk.zoho.eu");
+    }
+
+    public static async Task ConnectAsync(ChannelApp app, string? connection = ConnectionLinkName, string? deskDomain = null)
+    {
+        using var admin = app.Admin();
+        var id = (await admin.GetFromJsonAsync<JsonElement>("/api/admin/installations")).EnumerateArray().Single().GetProperty("id").GetInt64();
+        (await admin.PutAsJsonAsync($"/api/admin/installations/{id}", new { orgId = Fixtures.OrgId, connectionLinkName = connection, deskDomain })).EnsureSuccessStatusCode();
+    }
 
     /// <summary>The calls Desk accepted.</summary>
     public IReadOnlyList<ImportCall> Accepted => Calls.Where(c => c.Status == 200).ToList();

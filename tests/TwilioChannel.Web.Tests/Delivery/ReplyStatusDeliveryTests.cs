@@ -14,7 +14,7 @@ public sealed class ReplyStatusDeliveryTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _app = new ChannelApp(settings: new() { ["Desk:ApiBaseUrl"] = _desk.Url, ["Twilio:ApiBaseUrl"] = _twilio.Url });
-        await DeskImportTests.SeedAsync(_app);
+        await FakeDesk.SeedAsync(_app);
         _twilio.AcceptMessages();
     }
 
@@ -42,7 +42,7 @@ public sealed class ReplyStatusDeliveryTests : IAsyncLifetime
         (await CallbackAsync(sid, "sent")).EnsureSuccessStatusCode();
         (await CallbackAsync(sid, "undelivered", "63016")).EnsureSuccessStatusCode();
 
-        await DeskImportTests.EventuallyAsync(() => ImportedThreads().Any(t => t.GetProperty("extId").GetString() == sid + "-undelivered"), "the notice imported");
+        await Eventually.UntilAsync(() => ImportedThreads().Any(t => t.GetProperty("extId").GetString() == sid + "-undelivered"), "the notice imported");
         var threads = ImportedThreads();
         var update = threads.Single(t => t.GetProperty("extId").GetString() == sid);
         Assert.Equal(customer["From"], update.GetProperty("extParentId").GetString());

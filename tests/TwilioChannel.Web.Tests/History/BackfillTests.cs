@@ -33,17 +33,10 @@ public sealed class BackfillTests : IAsyncLifetime
         _twilio.Dispose();
     }
 
-    private async Task<long> SmsNumberIdAsync()
-    {
-        using var admin = _app.Admin();
-        var numbers = await admin.GetFromJsonAsync<JsonElement>("/api/admin/numbers");
-        return numbers.EnumerateArray().Single(n => n.GetProperty("address").GetString() == Fixtures.SmsNumber).GetProperty("id").GetInt64();
-    }
-
     private async Task<JsonElement> StartAsync(string since)
     {
         using var admin = _app.Admin();
-        var response = await admin.PostAsJsonAsync($"/api/admin/numbers/{await SmsNumberIdAsync()}/backfill", new { since });
+        var response = await admin.PostAsJsonAsync($"/api/admin/numbers/{await _app.NumberIdAsync()}/backfill", new { since });
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.NotNull(response.Headers.Location);
         return await response.Content.ReadFromJsonAsync<JsonElement>();
@@ -52,13 +45,23 @@ public sealed class BackfillTests : IAsyncLifetime
     private async Task<JsonElement> WaitForAsync(long id, params string[] states)
     {
         JsonElement backfill = default;
-        await DeskImportTests.EventuallyAsync(() =>
+        await Eventually.UntilAsync(() =>
         {
             using var admin = _app.Admin();
             backfill = admin.GetFromJsonAsync<JsonElement>($"/api/admin/backfills/{id}").Result;
             return states.Contains(backfill.GetProperty("state").GetString());
-        }, $"backfill {id} to reach {string.Join('/', states)}", 40);
+        }, $"backfill {id} to reach {string.Join('/', states)}", 40, () => $"{backfill.GetRawText()} jobs: {Jobs()}");
         return backfill;
+    }
+
+    /// <summary>Hangfire's view of the backfill jobs, for a timeout's message.</summary>
+    private string Jobs()
+    {
+        var monitoring = _app.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi();
+        var stats = monitoring.GetStatistics();
+        var failed = monitoring.FailedJobs(0, 5).Select(j => j.Value.ExceptionMessage);
+        return $"enqueued {stats.Enqueued}, processing {stats.Processing}, scheduled {stats.Scheduled}, failed {stats.Failed} ({string.Join(" | ", failed)}), servers {stats.Servers}; logs: "
+            + string.Join(" | ", _app.Logs.Lines.Where(l => l.StartsWith("Error") || l.StartsWith("Warning") || l.Contains("Backfill")).TakeLast(5));
     }
 
     /// <summary>Ana and Bob's history over three days (plus two messages before "since"), newest-first paged by 3.</summary>
@@ -132,10 +135,10 @@ public sealed class BackfillTests : IAsyncLifetime
         var id = started.GetProperty("id").GetInt64();
 
         using var admin = _app.Admin();
-        var duplicate = await admin.PostAsJsonAsync($"/api/admin/numbers/{await SmsNumberIdAsync()}/backfill", new { since = "2026-01-01" });
+        var duplicate = await admin.PostAsJsonAsync($"/api/admin/numbers/{await _app.NumberIdAsync()}/backfill", new { since = "2026-01-01" });
         Assert.Equal(HttpStatusCode.Conflict, duplicate.StatusCode);
 
-        await DeskImportTests.EventuallyAsync(() => _history.Requests >= 1, "the first page");
+        await Eventually.UntilAsync(() => _history.Requests >= 1, "the first page", 40, Jobs);
         Assert.Equal(HttpStatusCode.Accepted, (await admin.PostAsync($"/api/admin/backfills/{id}/cancel", null)).StatusCode);
         var cancelled = await WaitForAsync(id, "cancelled");
         var pages = cancelled.GetProperty("pagesFetched").GetInt32();
@@ -152,7 +155,7 @@ public sealed class BackfillTests : IAsyncLifetime
         _history.FailPage = 2; // Twilio breaks on the third page of "to the number"
         var started = await StartAsync(Today.AddDays(-3).ToString("yyyy-MM-dd"));
         var id = started.GetProperty("id").GetInt64();
-        await DeskImportTests.EventuallyAsync(() =>
+        await Eventually.UntilAsync(() =>
         {
             using var admin = _app.Admin();
             return admin.GetFromJsonAsync<JsonElement>($"/api/admin/backfills/{id}").Result.GetProperty("pagesFetched").GetInt32() == 2;
@@ -176,7 +179,7 @@ public sealed class BackfillTests : IAsyncLifetime
     public async Task BadRequestsAreRefusedWithFieldErrors()
     {
         using var admin = _app.Admin();
-        var id = await SmsNumberIdAsync();
+        var id = await _app.NumberIdAsync();
         foreach (var body in new object[] { new { }, new { since = "yesterday-ish" }, new { since = DateTime.UtcNow.AddDays(2).ToString("O") } })
         {
             var response = await admin.PostAsJsonAsync($"/api/admin/numbers/{id}/backfill", body);

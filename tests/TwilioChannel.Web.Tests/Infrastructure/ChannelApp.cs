@@ -69,6 +69,14 @@ public sealed class ChannelApp : WebApplicationFactory<Program>
         (await admin.PostAsJsonAsync("/api/admin/numbers", new { address = Fixtures.WhatsAppNumber, accountSid = Fixtures.AccountSid, orgId = Fixtures.OrgId })).EnsureSuccessStatusCode();
     }
 
+    /// <summary>The admin API id of a configured number.</summary>
+    public async Task<long> NumberIdAsync(string address = Fixtures.SmsNumber)
+    {
+        using var admin = Admin();
+        var numbers = await admin.GetFromJsonAsync<JsonElement>("/api/admin/numbers");
+        return numbers.EnumerateArray().Single(n => n.GetProperty("address").GetString() == address).GetProperty("id").GetInt64();
+    }
+
     /// <summary>Posts a webhook signed for the public URL, as Twilio would.</summary>
     public Task<HttpResponseMessage> PostInboundAsync(IDictionary<string, string> form, string? token = Fixtures.AuthToken, string path = "/twilio/messages", HttpClient? client = null)
     {
