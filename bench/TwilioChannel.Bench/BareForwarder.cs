@@ -19,18 +19,7 @@ internal sealed class BareForwarder(WebApplication app, HttpClient twilio) : IAs
 {
     public static async Task<BareForwarder> StartAsync(int port, Uri twilioBase, string accountSid, string authToken, string from, CancellationToken ct)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
-        {
-            ContentRootPath = AppContext.BaseDirectory,
-            EnvironmentName = Environments.Production,
-        });
-        builder.Logging.ClearProviders();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.Listen(IPAddress.Loopback, port);
-            kestrel.AddServerHeader = false;
-        });
+        var builder = LoopbackHost.CreateBuilder(port);
 
         var app = builder.Build();
         var twilio = new HttpClient(new SocketsHttpHandler { UseProxy = false, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) })

@@ -20,18 +20,7 @@ internal sealed class BaselineServer(WebApplication app) : IAsyncDisposable
 
     public static async Task<BaselineServer> StartAsync(int port, IReadOnlyDictionary<string, string> authTokens, CancellationToken ct)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
-        {
-            ContentRootPath = AppContext.BaseDirectory,
-            EnvironmentName = Environments.Production,
-        });
-        builder.Logging.ClearProviders();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.Listen(IPAddress.Loopback, port);
-            kestrel.AddServerHeader = false;
-        });
+        var builder = LoopbackHost.CreateBuilder(port);
 
         var app = builder.Build();
         var publicBase = $"http://127.0.0.1:{port}";

@@ -53,14 +53,7 @@ internal sealed class FakeDeskServer(WebApplication app, Uri baseUrl, string org
 
     public static async Task<FakeDeskServer> StartAsync(int port, string orgId, string secret, string securityContext, string connectionLinkName, CancellationToken ct)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = Environments.Production });
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.Listen(IPAddress.Loopback, port);
-            kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = 64 * 1024 * 1024;
-        });
+        var builder = LoopbackHost.CreateBuilder(port, kestrel => kestrel.Limits.MaxRequestBodySize = 64 * 1024 * 1024);
         // An import of 1,000 threads is a postBody of ~1 MB: above the form reader's default value limit (4 MB) is fine, but be explicit.
         builder.Services.Configure<FormOptions>(f => f.ValueLengthLimit = 64 * 1024 * 1024);
         var app = builder.Build();

@@ -129,13 +129,7 @@ internal sealed class FakeTwilioHistoryServer(WebApplication app, Uri baseUrl, S
 
     public static async Task<FakeTwilioHistoryServer> StartAsync(int port, SyntheticHistory history, string authToken, CancellationToken ct)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = Environments.Production });
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.Listen(IPAddress.Loopback, port);
-            kestrel.AddServerHeader = false;
-        });
+        var builder = LoopbackHost.CreateBuilder(port);
         var app = builder.Build();
         var server = new FakeTwilioHistoryServer(app, new Uri($"http://127.0.0.1:{port}"), history);
         var authorization = "Basic " + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{history.AccountSid}:{authToken}"));

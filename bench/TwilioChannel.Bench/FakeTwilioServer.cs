@@ -46,18 +46,7 @@ internal sealed class FakeTwilioServer(WebApplication app, Uri baseUrl) : IAsync
 
     public static async Task<FakeTwilioServer> StartAsync(int port, string accountSid, string authToken, CancellationToken ct)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
-        {
-            ContentRootPath = AppContext.BaseDirectory,
-            EnvironmentName = Environments.Production,
-        });
-        builder.Logging.ClearProviders();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.Listen(IPAddress.Loopback, port);
-            kestrel.AddServerHeader = false;
-        });
+        var builder = LoopbackHost.CreateBuilder(port);
 
         var app = builder.Build();
         var server = new FakeTwilioServer(app, new Uri($"http://127.0.0.1:{port}"));
