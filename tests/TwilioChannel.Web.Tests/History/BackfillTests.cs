@@ -159,7 +159,7 @@ public sealed class BackfillTests : IAsyncLifetime
         {
             using var admin = _app.Admin();
             return admin.GetFromJsonAsync<JsonElement>($"/api/admin/backfills/{id}").Result.GetProperty("pagesFetched").GetInt32() == 2;
-        }, "two pages stored");
+        }, "two pages stored", 40, () => _app.Admin().GetStringAsync($"/api/admin/backfills/{id}").Result + " " + Jobs());
         await Task.Delay(500);
         await _app.DisposeAsync();
 

@@ -32,6 +32,9 @@ public sealed class ChannelApp : WebApplicationFactory<Program>
             ["PublicBaseUrl"] = PublicBaseUrl,
             ["Admin:ApiKey"] = AdminKey,
             ["Desk:ExtensionSecret"] = ExtensionSecret,
+            // Hangfire.InMemory, as ../shared/STACK.md advises for tests: job pickup in < 1 ms instead of a storage poll,
+            // and no SQLite file per test host. The embedded SQLite job storage is exercised by Jobs/DashboardTests.
+            ["Jobs:Storage"] = "InMemory",
         };
         foreach (var (key, value) in settings ?? []) _settings[key] = value;
     }

@@ -9,7 +9,8 @@ public sealed class DashboardTests : IClassFixture<DashboardTests.App>
 {
     public sealed class App : IDisposable
     {
-        public ChannelApp Channel { get; } = new();
+        // The production default: Hangfire's own SQLite file beside the channel database (both SQLite stacks in one host).
+        public ChannelApp Channel { get; } = new(settings: new() { ["Jobs:Storage"] = "SQLite" });
         public void Dispose() => Channel.Dispose();
     }
 
