@@ -3,7 +3,9 @@ using System.Data.Common;
 namespace TwilioChannel.Web.Data;
 
 /// <summary>A prepared statement with positional values, for the hot write paths where EF's change tracking costs
-/// more than the rows themselves (../shared/STACK.md: ~14k rows/s with SaveChanges vs ~50k prepared).</summary>
+/// more than the rows themselves (../shared/STACK.md: ~14k rows/s with SaveChanges vs ~50k prepared). A long-lived
+/// writer prepares its statements once and <see cref="Enlist"/>s them in each transaction: preparing (parsing SQL,
+/// planning) costs more than executing a small statement.</summary>
 internal sealed class PreparedCommand : IAsyncDisposable
 {
     private readonly DbCommand _command;
@@ -11,7 +13,7 @@ internal sealed class PreparedCommand : IAsyncDisposable
 
     private PreparedCommand(DbCommand command, DbParameter[] parameters) => (_command, _parameters) = (command, parameters);
 
-    public static async Task<PreparedCommand> CreateAsync(DbConnection connection, DbTransaction tx, string sql, int parameterCount, CancellationToken ct)
+    public static async Task<PreparedCommand> CreateAsync(DbConnection connection, DbTransaction? tx, string sql, int parameterCount, CancellationToken ct)
     {
         var command = connection.CreateCommand();
         command.Transaction = tx;
@@ -26,6 +28,9 @@ internal sealed class PreparedCommand : IAsyncDisposable
         await command.PrepareAsync(ct);
         return new PreparedCommand(command, parameters);
     }
+
+    /// <summary>Runs the statement in <paramref name="tx"/> from now on (null: outside any transaction).</summary>
+    public void Enlist(DbTransaction? tx) => _command.Transaction = tx;
 
     public Task<int> ExecuteAsync(CancellationToken ct, params object?[] values)
     {

@@ -65,26 +65,32 @@ internal sealed class MessageRouter(
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
-        var plan = await PlanAsync(db, ct);
-        if (plan is null) return 0;
+        var pending = await db.Messages.AsNoTracking()
+            .Where(m => m.State == MessageState.Received).OrderBy(m => m.Id).Take(BatchSize)
+            .Select(m => new PendingMessage(m.Id, m.From, m.To, m.MessagingServiceSid, m.ReceivedAt, m.RawForm))
+            .ToListAsync(ct);
+        if (pending.Count == 0) return 0;
 
-        if (await CommitPlanAsync(db, plan, MessageState.Received, ct)) return plan.Messages.Count;
+        if (await PlanAndCommitAsync(db, pending, MessageState.Received, ct)) return pending.Count;
         logger.LogInformation("A routing batch raced another router; re-planning.");
         return 1;
     }
 
     /// <summary>
-    /// Routes messages the ack path has just inserted, inside its transaction (the caller holds the write gate), so
-    /// storing and routing cost one commit. Throws on failure; the caller rolls back to its savepoint. Returns whether
-    /// threads were added to the feed: the caller wakes the delivery after its commit (a wake-up before the commit
-    /// finds nothing and the message would wait for the next sweep).
+    /// Routes messages the ack path is storing, inside its transaction (the caller holds the write gate and has enlisted
+    /// <paramref name="statements"/> in <paramref name="tx"/>), so storing and routing cost one commit. The messages are
+    /// not stored yet (the caller has checked they are new): <paramref name="store"/> inserts message i of
+    /// <paramref name="fresh"/> in its routed state and returns its id, or null if it turned out to be stored already.
+    /// Writing each row once, routed, spares an UPDATE of the row and of its indexes per message. Throws on failure; the
+    /// caller rolls back. Returns whether threads were added to the feed: the caller wakes the delivery after its commit.
     /// </summary>
-    internal async Task<bool> RouteWithinAsync(ChannelDbContext db, DbConnection connection, DbTransaction tx, IReadOnlyList<PendingMessage> pending, CancellationToken ct)
+    internal async Task<bool> RouteNewAsync(ChannelDbContext db, RoutingStatements statements, DbTransaction tx, IReadOnlyList<PendingMessage> fresh,
+        Func<int, PlannedMessage, Task<long?>> store, CancellationToken ct)
     {
-        await db.Database.UseTransactionAsync(tx, ct);
-        var plan = await PlanAsync(db, pending, ct);
-        if (!await ApplyAsync(connection, tx, plan, ct))
-            throw new InvalidOperationException("Another router claimed messages inserted by this transaction.");
+        await db.Database.UseTransactionAsync(tx, ct); // the number directory may reload through EF on this connection
+        var plan = await PlanAsync(db, statements, fresh, ct);
+        if (!await ApplyAsync(statements, plan, store, ct))
+            throw new InvalidOperationException("A message of the batch was stored meanwhile by someone else.");
         return plan.Messages.Any(m => m.Threads.Count > 0);
     }
 
@@ -97,20 +103,23 @@ internal sealed class MessageRouter(
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
-        var plan = await PlanAsync(db, held, ct);
-        return await CommitPlanAsync(db, plan, MessageState.Held, ct) ? plan.Messages.Count : 0;
+        return await PlanAndCommitAsync(db, held, MessageState.Held, ct) ? held.Count : 0;
     }
 
-    /// <summary>Applies a plan in its own transaction under the write gate and wakes the delivery after the commit;
-    /// false (rolled back) when the batch raced another router.</summary>
-    private async Task<bool> CommitPlanAsync(ChannelDbContext db, RoutingPlan plan, MessageState claimFrom, CancellationToken ct)
+    /// <summary>Plans outside the write gate, then applies the plan in its own transaction under it and wakes the
+    /// delivery after the commit; false (rolled back) when the batch raced another router.</summary>
+    private async Task<bool> PlanAndCommitAsync(ChannelDbContext db, IReadOnlyList<PendingMessage> pending, MessageState claimFrom, CancellationToken ct)
     {
+        await db.Database.OpenConnectionAsync(ct);
+        var connection = db.Database.GetDbConnection();
+        await using var statements = await RoutingStatements.PrepareAsync(connection, null, ct);
+        var plan = await PlanAsync(db, statements, pending, ct);
+
         using var turn = await gate.EnterAsync(ct);
         // From here on, no cancellation: a shutdown waits for this short transaction rather than cutting it.
-        await db.Database.OpenConnectionAsync(CancellationToken.None);
-        var connection = db.Database.GetDbConnection();
         await using var tx = await connection.BeginTransactionAsync(CancellationToken.None);
-        if (!await ApplyAsync(connection, tx, plan, CancellationToken.None, claimFrom))
+        statements.Enlist(tx);
+        if (!await ApplyAsync(statements, plan, Claim(statements, claimFrom), CancellationToken.None))
         {
             await tx.RollbackAsync(CancellationToken.None);
             return false;
@@ -120,86 +129,57 @@ internal sealed class MessageRouter(
         return true;
     }
 
-    private async Task<RoutingPlan?> PlanAsync(ChannelDbContext db, CancellationToken ct)
-    {
-        var pending = await db.Messages.AsNoTracking()
-            .Where(m => m.State == MessageState.Received).OrderBy(m => m.Id).Take(BatchSize)
-            .Select(m => new PendingMessage(m.Id, m.From, m.To, m.MessagingServiceSid, m.ReceivedAt, m.RawForm))
-            .ToListAsync(ct);
-        return pending.Count == 0 ? null : await PlanAsync(db, pending, ct);
-    }
-
-    private async Task<RoutingPlan> PlanAsync(ChannelDbContext db, IReadOnlyList<PendingMessage> pending, CancellationToken ct)
+    private async Task<RoutingPlan> PlanAsync(ChannelDbContext db, RoutingStatements statements, IReadOnlyList<PendingMessage> pending, CancellationToken ct)
     {
         var numbers = await directory.LookupAsync(db, pending, ct);
         var routed = pending.Select(m => (Message: m, Number: numbers.Find(m.OurAddress, m.MessagingServiceSid))).ToList();
-        var orgs = routed.Where(r => r.Number is not null).Select(r => r.Number!.OrgId).Distinct().ToList();
-        var customers = pending.Select(m => m.Customer).Distinct().ToList();
-        var existing = orgs.Count == 0 ? [] : await db.Conversations.AsNoTracking()
-            .Where(c => orgs.Contains(c.OrgId) && customers.Contains(c.CustomerAddress))
-            .Select(c => new ConversationState
-            {
-                Id = c.Id, OrgId = c.OrgId, Customer = c.CustomerAddress, Generation = c.Generation, TicketExtId = c.TicketExtId,
-                CreatedAt = c.CreatedAt, LastMessageAt = c.LastMessageAt, LastInboundAt = c.LastInboundAt, LastNumberId = c.LastNumberId,
-            })
-            .ToListAsync(ct);
-        var latest = existing.GroupBy(c => (c.OrgId, c.Customer)).Select(g => g.MaxBy(c => c.Generation)!);
+        var keys = routed.Where(r => r.Number is not null).Select(r => (r.Number!.OrgId, r.Message.Customer)).Distinct();
+        var latest = await statements.LatestConversationsAsync(keys, ct);
 
         var plan = new RoutingPlan(latest, desk.Value.ThreadContentLimit, desk.Value.NewTicketAfterHours);
         foreach (var (message, number) in routed) plan.Add(message, number);
         return plan;
     }
 
-    private async Task<bool> ApplyAsync(DbConnection connection, DbTransaction tx, RoutingPlan plan, CancellationToken ct, MessageState claimFrom = MessageState.Received)
+    /// <summary>Claims a stored message for routing: only while it is still in <paramref name="from"/>; null when another
+    /// router took it.</summary>
+    private static Func<int, PlannedMessage, Task<long?>> Claim(RoutingStatements statements, MessageState from) => async (_, m) =>
+        await statements.Claim.ExecuteAsync(CancellationToken.None, (int)m.State, m.OrgId, m.Conversation?.Id, m.MessageId, (int)from) == 0 ? null : m.MessageId;
+
+    /// <summary>Writes the plan: conversations, then each message (<paramref name="store"/>: claimed or inserted, giving
+    /// its id) with its threads, opt-outs, the feed counter. False when the batch raced another router.</summary>
+    private async Task<bool> ApplyAsync(RoutingStatements statements, RoutingPlan plan, Func<int, PlannedMessage, Task<long?>> store, CancellationToken ct)
     {
         // The counter's row lock first: it serialises routers and makes position order equal commit order.
-        await using var feedThreads = await FeedAppender.BeginAsync(connection, tx, ct);
+        await using var feedThreads = await FeedAppender.BeginAsync(statements.Feed, ct);
 
-        await using (var insert = await PreparedCommand.CreateAsync(connection, tx, """
-            INSERT INTO "Conversations" ("OrgId", "CustomerAddress", "Generation", "TicketExtId", "TicketJson", "LastNumberId", "CreatedAt", "LastMessageAt", "LastInboundAt")
-            VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8) RETURNING "Id"
-            """, 9, ct))
-        await using (var update = await PreparedCommand.CreateAsync(connection, tx, """
-            UPDATE "Conversations" SET "LastNumberId" = @p0, "LastMessageAt" = @p1, "LastInboundAt" = @p2 WHERE "Id" = @p3
-            """, 4, ct))
+        foreach (var c in plan.Conversations.Where(c => c.Changed))
         {
-            foreach (var c in plan.Conversations.Where(c => c.Changed))
+            try
             {
-                try
-                {
-                    if (c.Id is null)
-                        c.Id = Convert.ToInt64(await insert.ScalarAsync(ct, c.OrgId, c.Customer, c.Generation, c.TicketExtId, c.NewTicketJson, c.LastNumberId, c.CreatedAt, c.LastMessageAt, c.LastInboundAt));
-                    else
-                        await update.ExecuteAsync(ct, c.LastNumberId, c.LastMessageAt, c.LastInboundAt, c.Id);
-                }
-                catch (DbException ex) when (UniqueViolation.IsUnique(ex))
-                {
-                    return false; // another instance started this conversation meanwhile
-                }
+                if (c.Id is null)
+                    c.Id = Convert.ToInt64(await statements.InsertConversation.ScalarAsync(ct, c.OrgId, c.Customer, c.Generation, c.TicketExtId, c.NewTicketJson, c.LastNumberId, c.CreatedAt, c.LastMessageAt, c.LastInboundAt));
+                else
+                    await statements.UpdateConversation.ExecuteAsync(ct, c.LastNumberId, c.LastMessageAt, c.LastInboundAt, c.Id);
+            }
+            catch (DbException ex) when (UniqueViolation.IsUnique(ex))
+            {
+                return false; // another instance started this conversation meanwhile
             }
         }
 
-        await using (var claim = await PreparedCommand.CreateAsync(connection, tx, """
-            UPDATE "Messages" SET "State" = @p0, "OrgId" = @p1, "ConversationId" = @p2 WHERE "Id" = @p3 AND "State" = @p4
-            """, 5, ct))
+        for (var i = 0; i < plan.Messages.Count; i++)
         {
-            foreach (var m in plan.Messages)
-            {
-                var claimed = await claim.ExecuteAsync(ct, (int)m.State, m.OrgId, m.Conversation?.Id, m.MessageId, (int)claimFrom);
-                if (claimed == 0) return false; // another router took it
-                foreach (var t in m.Threads)
-                    await feedThreads.AddAsync(new FeedAppend(m.OrgId!, m.Conversation!.Id!.Value, m.MessageId, t.ExtId, t.Part, t.MediaCount, t.Json), ct);
-            }
+            var m = plan.Messages[i];
+            if (await store(i, m) is not { } messageId) return false; // another router (or instance) took it
+            foreach (var t in m.Threads)
+                await feedThreads.AddAsync(new FeedAppend(m.OrgId!, m.Conversation!.Id!.Value, messageId, t.ExtId, t.Part, t.MediaCount, t.Json), ct);
         }
 
         if (plan.OptOuts.Count > 0)
         {
-            await using var optOut = await PreparedCommand.CreateAsync(connection, tx, """
-                INSERT INTO "OptOuts" ("SenderKey", "CustomerAddress", "OptedOut", "UpdatedAt") VALUES (@p0, @p1, @p2, @p3)
-                ON CONFLICT ("SenderKey", "CustomerAddress") DO UPDATE SET "OptedOut" = excluded."OptedOut", "UpdatedAt" = excluded."UpdatedAt"
-                """, 4, ct);
             var now = time.GetUtcNow().UtcDateTime;
-            foreach (var o in plan.OptOuts.Values) await optOut.ExecuteAsync(ct, o.SenderKey, o.Customer, o.OptedOut, now);
+            foreach (var o in plan.OptOuts.Values) await statements.OptOut.ExecuteAsync(ct, o.SenderKey, o.Customer, o.OptedOut, now);
         }
 
         await feedThreads.CompleteAsync(ct);

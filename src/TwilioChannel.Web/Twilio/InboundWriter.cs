@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using TwilioChannel.Web.Common;
 using TwilioChannel.Web.Data;
@@ -12,7 +13,8 @@ namespace TwilioChannel.Web.Twilio;
 /// request (measured on these machines: ~2k commits/s vs ~50k rows/s batched, ../shared/STACK.md). Alone, a message
 /// commits on its own at once: there is no timer-based batching delay.
 /// The unique MessageSid makes duplicates, retries and concurrent storms (also across instances) land as one row.
-/// The new messages are routed into the Desk feed in the same transaction (see MessageRouter.RouteWithinAsync).
+/// The new messages are routed into the Desk feed in the same transaction (see MessageRouter.RouteWithinAsync); if
+/// routing fails, the batch is rolled back and stored alone, and the background router takes over.
 /// </summary>
 internal sealed class InboundWriter(IServiceScopeFactory scopes, WriteGate gate, MessageRouter router, RouterWakeup wakeRouter, FeedWakeup wakeFeed, ILogger<InboundWriter> logger)
     : BatchingWriter<InboundWriter.Pending>(MaxBatch, capacity: 20_000)
@@ -34,7 +36,17 @@ internal sealed class InboundWriter(IServiceScopeFactory scopes, WriteGate gate,
         {
             // Once taken off the queue, a batch is committed whatever happens: its webhooks are waiting for the
             // answer, and a shutdown must not cut a transaction in half.
-            await CommitAsync(batch, CancellationToken.None);
+            try
+            {
+                await CommitAsync(batch, route: true, CancellationToken.None);
+            }
+            catch (RoutingFailedException ex)
+            {
+                // Routing must never cost a customer's message: store the batch alone; the background router retries.
+                logger.LogWarning(ex.InnerException, "Routing {Count} new messages in the ack transaction failed; they are stored for the background router.", batch.Count);
+                await CommitAsync(batch, route: false, CancellationToken.None);
+                wakeRouter.Notify();
+            }
             foreach (var item in batch) item.Committed.TrySetResult();
         }
         catch (Exception ex)
@@ -44,55 +56,140 @@ internal sealed class InboundWriter(IServiceScopeFactory scopes, WriteGate gate,
         }
     }
 
-    private async Task CommitAsync(List<Pending> batch, CancellationToken ct)
+    private async Task CommitAsync(List<Pending> batch, bool route, CancellationToken ct)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
-        using var turn = await gate.EnterAsync(ct);
-        await db.Database.OpenConnectionAsync(ct);
-        var connection = db.Database.GetDbConnection();
-        await using var tx = await connection.BeginTransactionAsync(ct);
-
-        // RETURNING gives back only the rows actually inserted: duplicates (retries, storms) return nothing.
-        var stored = new List<PendingMessage>(batch.Count);
-        await using (var insert = await PreparedCommand.CreateAsync(connection, tx, """
-            INSERT INTO "Messages" ("MessageSid", "AccountSid", "From", "To", "Body", "MessagingServiceSid", "NumMedia", "Direction", "State", "ReceivedAt", "RawForm")
-            VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10)
-            ON CONFLICT ("MessageSid") DO NOTHING RETURNING "Id"
-            """, 11, ct))
+        var session = _session ??= await WriterSession.OpenAsync(scopes, ct);
+        bool fed;
+        try
         {
-            foreach (var item in batch)
-            {
-                var m = item.Message;
-                var id = await insert.ScalarAsync(ct, m.MessageSid, m.AccountSid, m.From, m.To, m.Body, m.MessagingServiceSid, m.NumMedia,
-                    m.Direction, (int)MessageState.Received, m.ReceivedAt, m.RawForm);
-                if (id is not null and not DBNull) stored.Add(new PendingMessage(Convert.ToInt64(id), m.From, m.To, m.MessagingServiceSid, m.ReceivedAt, m.RawForm, m.Form));
-            }
+            fed = await CommitAsync(session, batch, route, ct);
+        }
+        catch
+        {
+            // Whatever failed, start the next batch on a fresh connection and freshly prepared statements.
+            _session = null;
+            await session.DisposeAsync();
+            throw;
+        }
+        if (fed) wakeFeed.Notify();
+    }
+
+    private async Task<bool> CommitAsync(WriterSession session, List<Pending> batch, bool route, CancellationToken ct)
+    {
+        using var turn = await gate.EnterAsync(ct);
+        await using var tx = await session.Connection.BeginTransactionAsync(ct);
+        session.Enlist(tx);
+
+        if (!route)
+        {
+            // RETURNING gives back only the rows actually inserted: duplicates (retries, storms) return nothing.
+            foreach (var item in batch) await InsertAsync(session, item.Message, MessageState.Received, null, null, ct);
+            await tx.CommitAsync(ct);
+            await session.Db.Database.UseTransactionAsync(null, ct);
+            return false;
         }
 
-        // Route what was new in the same transaction: one commit (one fsync) for storing and routing. Routing must never
-        // cost a customer's message, so it runs under a savepoint: if it fails, the messages stay stored as Received
-        // and the background router picks them up.
-        var fed = false;
-        if (stored.Count > 0)
+        // Only what is new is routed: duplicates (Twilio's retries, storms) must not touch conversations or opt-outs.
+        var fresh = new List<Message>(batch.Count);
+        var sids = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var item in batch)
         {
-            await tx.SaveAsync("route", ct);
+            if (sids.Add(item.Message.MessageSid) && await session.Exists.ScalarAsync(ct, item.Message.MessageSid) is null or DBNull)
+                fresh.Add(item.Message);
+        }
+
+        // Routed in the same transaction (one commit, one fsync), each row inserted once in its routed state.
+        var fed = false;
+        if (fresh.Count > 0)
+        {
+            var pending = fresh.Select(m => new PendingMessage(0, m.From, m.To, m.MessagingServiceSid, m.ReceivedAt, m.RawForm, m.Form)).ToList();
             try
             {
-                fed = await router.RouteWithinAsync(db, connection, tx, stored, ct);
-                await tx.ReleaseAsync("route", ct);
+                fed = await router.RouteNewAsync(session.Db, session.Routing, tx, pending,
+                    (i, planned) => InsertAsync(session, fresh[i], planned.State, planned.OrgId, planned.Conversation?.Id, ct), ct);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                logger.LogWarning(ex, "Routing {Count} new messages in the ack transaction failed; they stay stored for the background router.", stored.Count);
-                await tx.RollbackAsync("route", ct);
-                db.ChangeTracker.Clear();
-                wakeRouter.Notify();
+                throw new RoutingFailedException(ex);
             }
         }
         await tx.CommitAsync(ct);
-        if (fed) wakeFeed.Notify();
+        await session.Db.Database.UseTransactionAsync(null, ct);
+        return fed;
     }
+
+    /// <summary>Inserts a message unless its MessageSid is stored already; its id, or null for a duplicate.</summary>
+    private static async Task<long?> InsertAsync(WriterSession session, Message m, MessageState state, string? orgId, long? conversationId, CancellationToken ct)
+    {
+        var id = await session.Insert.ScalarAsync(ct, m.MessageSid, m.AccountSid, m.From, m.To, m.Body, m.MessagingServiceSid, m.NumMedia,
+            m.Direction, (int)state, m.ReceivedAt, m.RawForm, orgId, conversationId);
+        return id is null or DBNull ? null : Convert.ToInt64(id);
+    }
+
+    private WriterSession? _session;
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken); // the queue is drained first
+        if (_session is { } session)
+        {
+            _session = null;
+            await session.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// The writer's own connection, open for the service's lifetime, with its statements prepared once: preparing
+    /// them and EF's per-batch setup cost more than the rows a batch writes (measured: ~0.5 ms of a 5 ms batch).
+    /// </summary>
+    private sealed class WriterSession(AsyncServiceScope scope, ChannelDbContext db, PreparedCommand insert, PreparedCommand exists, RoutingStatements routing) : IAsyncDisposable
+    {
+        public PreparedCommand Exists => exists;
+        public ChannelDbContext Db => db;
+        public DbConnection Connection => db.Database.GetDbConnection();
+        public PreparedCommand Insert => insert;
+        public RoutingStatements Routing => routing;
+
+        public static async Task<WriterSession> OpenAsync(IServiceScopeFactory scopes, CancellationToken ct)
+        {
+            var scope = scopes.CreateAsyncScope();
+            try
+            {
+                var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
+                await db.Database.OpenConnectionAsync(ct);
+                var connection = db.Database.GetDbConnection();
+                var insert = await PreparedCommand.CreateAsync(connection, null, """
+                    INSERT INTO "Messages" ("MessageSid", "AccountSid", "From", "To", "Body", "MessagingServiceSid", "NumMedia", "Direction", "State", "ReceivedAt", "RawForm", "OrgId", "ConversationId")
+                    VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12)
+                    ON CONFLICT ("MessageSid") DO NOTHING RETURNING "Id"
+                    """, 13, ct);
+                var exists = await PreparedCommand.CreateAsync(connection, null, """SELECT 1 FROM "Messages" WHERE "MessageSid" = @p0""", 1, ct);
+                return new WriterSession(scope, db, insert, exists, await RoutingStatements.PrepareAsync(connection, null, ct));
+            }
+            catch
+            {
+                await scope.DisposeAsync();
+                throw;
+            }
+        }
+
+        public void Enlist(DbTransaction tx)
+        {
+            insert.Enlist(tx);
+            exists.Enlist(tx);
+            routing.Enlist(tx);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await insert.DisposeAsync();
+            await exists.DisposeAsync();
+            await routing.DisposeAsync();
+            await scope.DisposeAsync();
+        }
+    }
+
+    private sealed class RoutingFailedException(Exception inner) : Exception("Routing in the ack transaction failed.", inner);
 
     internal sealed record Pending(Message Message)
     {

@@ -1,0 +1,83 @@
+using System.Data.Common;
+using TwilioChannel.Web.Data;
+
+namespace TwilioChannel.Web.Routing;
+
+/// <summary>
+/// Every statement routing a batch runs, prepared on one connection. The ack path's writer prepares them once and
+/// enlists them in each transaction (measured: preparing a batch's statements and EF's conversation query cost more
+/// than the rows they write); the background router prepares them per batch.
+/// </summary>
+internal sealed class RoutingStatements : IAsyncDisposable
+{
+    private readonly PreparedCommand[] _all;
+
+    private RoutingStatements(PreparedCommand latestConversation, PreparedCommand insertConversation, PreparedCommand updateConversation,
+        PreparedCommand claim, PreparedCommand optOut, FeedStatements feed)
+    {
+        (LatestConversation, InsertConversation, UpdateConversation, Claim, OptOut, Feed) =
+            (latestConversation, insertConversation, updateConversation, claim, optOut, feed);
+        _all = [latestConversation, insertConversation, updateConversation, claim, optOut];
+    }
+
+    /// <summary>The latest generation of an org's conversation with a customer (an index seek).</summary>
+    public PreparedCommand LatestConversation { get; }
+    public PreparedCommand InsertConversation { get; }
+    public PreparedCommand UpdateConversation { get; }
+    /// <summary>Claims a message for routing: matches only while it is still in the expected state.</summary>
+    public PreparedCommand Claim { get; }
+    public PreparedCommand OptOut { get; }
+    public FeedStatements Feed { get; }
+
+    public static async Task<RoutingStatements> PrepareAsync(DbConnection connection, DbTransaction? tx, CancellationToken ct) => new(
+        await PreparedCommand.CreateAsync(connection, tx, """
+            SELECT "Id", "Generation", "TicketExtId", "CreatedAt", "LastMessageAt", "LastInboundAt", "LastNumberId"
+            FROM "Conversations" WHERE "OrgId" = @p0 AND "CustomerAddress" = @p1 ORDER BY "Generation" DESC LIMIT 1
+            """, 2, ct),
+        await PreparedCommand.CreateAsync(connection, tx, """
+            INSERT INTO "Conversations" ("OrgId", "CustomerAddress", "Generation", "TicketExtId", "TicketJson", "LastNumberId", "CreatedAt", "LastMessageAt", "LastInboundAt")
+            VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8) RETURNING "Id"
+            """, 9, ct),
+        await PreparedCommand.CreateAsync(connection, tx, """
+            UPDATE "Conversations" SET "LastNumberId" = @p0, "LastMessageAt" = @p1, "LastInboundAt" = @p2 WHERE "Id" = @p3
+            """, 4, ct),
+        await PreparedCommand.CreateAsync(connection, tx, """
+            UPDATE "Messages" SET "State" = @p0, "OrgId" = @p1, "ConversationId" = @p2 WHERE "Id" = @p3 AND "State" = @p4
+            """, 5, ct),
+        await PreparedCommand.CreateAsync(connection, tx, """
+            INSERT INTO "OptOuts" ("SenderKey", "CustomerAddress", "OptedOut", "UpdatedAt") VALUES (@p0, @p1, @p2, @p3)
+            ON CONFLICT ("SenderKey", "CustomerAddress") DO UPDATE SET "OptedOut" = excluded."OptedOut", "UpdatedAt" = excluded."UpdatedAt"
+            """, 4, ct),
+        await FeedStatements.PrepareAsync(connection, tx, ct));
+
+    public void Enlist(DbTransaction? tx)
+    {
+        foreach (var command in _all) command.Enlist(tx);
+        Feed.Enlist(tx);
+    }
+
+    /// <summary>The latest conversation of each (org, customer) that has one.</summary>
+    public async Task<List<ConversationState>> LatestConversationsAsync(IEnumerable<(string OrgId, string Customer)> keys, CancellationToken ct)
+    {
+        var found = new List<ConversationState>();
+        foreach (var (orgId, customer) in keys)
+        {
+            await using var reader = await LatestConversation.ReaderAsync(ct, orgId, customer);
+            if (!await reader.ReadAsync(ct)) continue;
+            found.Add(new ConversationState
+            {
+                Id = reader.GetInt64(0), OrgId = orgId, Customer = customer, Generation = reader.GetInt32(1), TicketExtId = reader.GetString(2),
+                CreatedAt = reader.GetDateTime(3), LastMessageAt = reader.GetDateTime(4),
+                LastInboundAt = reader.IsDBNull(5) ? null : reader.GetDateTime(5),
+                LastNumberId = reader.IsDBNull(6) ? null : reader.GetInt64(6),
+            });
+        }
+        return found;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var command in _all) await command.DisposeAsync();
+        await Feed.DisposeAsync();
+    }
+}
