@@ -16,20 +16,19 @@ internal static class JobsExtensions
     public static IHostApplicationBuilder AddJobs(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<JobsOptions>().Bind(builder.Configuration.GetSection(JobsOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddHangfire((sp, config) =>
+        // The storage is this host's own singleton, registered before AddHangfire: AddHangfire would hand out the
+        // process-wide JobStorage.Current, which hosts starting side by side in one process (the tests) overwrite,
+        // so one host's server could run another host's jobs against the wrong database.
+        builder.Services.AddSingleton<JobStorage>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<JobsOptions>>().Value;
-            config.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
-                .UseSimpleAssemblyNameTypeSerializer()
-                .UseRecommendedSerializerSettings();
-            if (options.Storage == "InMemory")
-            {
-                config.UseInMemoryStorage(new InMemoryStorageOptions());
-                return;
-            }
+            if (options.Storage == "InMemory") return new InMemoryStorage(new InMemoryStorageOptions());
             var file = Path.Combine(sp.GetRequiredService<DataPaths>().Root, "hangfire.db");
-            config.UseSQLiteStorage(file, new SQLiteStorageOptions { QueuePollInterval = TimeSpan.FromMilliseconds(options.PollIntervalMilliseconds) });
+            return new SQLiteStorage(file, new SQLiteStorageOptions { QueuePollInterval = TimeSpan.FromMilliseconds(options.PollIntervalMilliseconds) });
         });
+        builder.Services.AddHangfire(config => config.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings());
         builder.Services.AddHangfireServer((sp, server) =>
         {
             server.WorkerCount = sp.GetRequiredService<IOptions<JobsOptions>>().Value.WorkerCount;
