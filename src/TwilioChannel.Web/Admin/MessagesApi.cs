@@ -36,7 +36,8 @@ internal static class MessagesApi
         if (!validation.IsValid) return validation.Problem();
 
         var query = db.Messages.AsNoTracking().Where(m => m.Id > (after ?? 0));
-        if (filter is { } f) query = query.Where(m => m.State == f);
+        // A constant, not a parameter: SQLite only uses the partial indexes on State for a literal.
+        if (filter is { } f) query = query.Where(m => m.State == EF.Constant(f));
         var page = await query.OrderBy(m => m.Id).Take(limit ?? 100)
             .Select(m => new MessageResponse(m.Id, m.MessageSid, m.AccountSid, m.OrgId, m.From, m.To, m.Body, m.NumMedia, m.Direction,
                 m.State.ToString().ToLower(), m.ReceivedAt))

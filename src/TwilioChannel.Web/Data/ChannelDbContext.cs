@@ -51,10 +51,13 @@ public sealed class ChannelDbContext(DbContextOptions<ChannelDbContext> options)
         {
             // Twilio retries and duplicates: one row per MessageSid, whatever arrives.
             e.HasIndex(x => x.MessageSid).IsUnique();
-            e.HasIndex(x => new { x.State, x.Id });
-            e.HasIndex(x => new { x.OrgId, x.ConversationId });
+            // Every index costs each webhook a B-tree insert in the ack transaction, so the ones for work queues are
+            // partial: a live message is written once, already routed, and enters none of them. Queries must repeat
+            // the filter as a constant for SQLite to use them (EF inlines enum literals; see MessagesApi).
+            e.HasIndex(x => x.Id, "IX_Messages_Received").HasFilter("\"State\" = 0");
+            e.HasIndex(x => x.Id, "IX_Messages_Unrouted").HasFilter("\"State\" = 2");
             // A backfill releases its held messages in original time order.
-            e.HasIndex(x => new { x.BackfillId, x.State, x.ReceivedAt });
+            e.HasIndex(x => new { x.BackfillId, x.State, x.ReceivedAt }).HasFilter("\"BackfillId\" IS NOT NULL");
             e.Property(x => x.State).HasConversion<int>();
         });
         model.Entity<Conversation>(e =>

@@ -446,11 +446,14 @@ namespace TwilioChannel.Web.Data.Migrations
                     b.HasIndex("MessageSid")
                         .IsUnique();
 
-                    b.HasIndex("OrgId", "ConversationId");
+                    b.HasIndex("BackfillId", "State", "ReceivedAt")
+                        .HasFilter("\"BackfillId\" IS NOT NULL");
 
-                    b.HasIndex("State", "Id");
+                    b.HasIndex(new[] { "Id" }, "IX_Messages_Received")
+                        .HasFilter("\"State\" = 0");
 
-                    b.HasIndex("BackfillId", "State", "ReceivedAt");
+                    b.HasIndex(new[] { "Id" }, "IX_Messages_Unrouted")
+                        .HasFilter("\"State\" = 2");
 
                     b.ToTable("Messages");
                 });
