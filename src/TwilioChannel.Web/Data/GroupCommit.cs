@@ -9,6 +9,8 @@ namespace TwilioChannel.Web.Data;
 /// caller hands over its statements and waits; one loop runs whatever has queued up in a single transaction, each
 /// piece under its own savepoint (one failing piece doesn't take the others down), and commits once. Every commit is an
 /// fsync (≈1.5–4 ms here under load), so one per request would cap these paths at a few hundred per second.
+/// The loop keeps one connection for the service's lifetime with a StatementCache attached, so the pieces' "prepare,
+/// execute, dispose" statements are prepared once.
 /// The loop itself is shared with the ack path's InboundWriter (Common/BatchingWriter).
 /// </summary>
 internal sealed class GroupCommit(IServiceScopeFactory scopes, WriteGate gate, ILogger<GroupCommit> logger)
@@ -39,27 +41,18 @@ internal sealed class GroupCommit(IServiceScopeFactory scopes, WriteGate gate, I
         var failures = new Exception?[batch.Count];
         try
         {
-            await using var scope = scopes.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
-            using var turn = await gate.EnterAsync(CancellationToken.None);
-            await db.Database.OpenConnectionAsync();
-            var connection = db.Database.GetDbConnection();
-            await using var tx = await connection.BeginTransactionAsync();
-            for (var i = 0; i < batch.Count; i++)
+            var session = _session ??= await Session.OpenAsync(scopes);
+            try
             {
-                await tx.SaveAsync("piece");
-                try
-                {
-                    results[i] = await batch[i].Work(connection, tx);
-                    await tx.ReleaseAsync("piece");
-                }
-                catch (Exception ex) when (ex is DbException or InvalidOperationException)
-                {
-                    await tx.RollbackAsync("piece");
-                    failures[i] = ex;
-                }
+                await CommitAsync(session, batch, results, failures);
             }
-            await tx.CommitAsync();
+            catch
+            {
+                // Start the next batch on a fresh connection with freshly prepared statements.
+                _session = null;
+                await session.DisposeAsync();
+                throw;
+            }
         }
         catch (Exception ex)
         {
@@ -71,6 +64,74 @@ internal sealed class GroupCommit(IServiceScopeFactory scopes, WriteGate gate, I
         {
             if (failures[i] is { } failure) batch[i].Done.TrySetException(failure);
             else batch[i].Done.TrySetResult(results[i]);
+        }
+    }
+
+    private async Task CommitAsync(Session session, List<Pending> batch, object?[] results, Exception?[] failures)
+    {
+        using var turn = await gate.EnterAsync(CancellationToken.None);
+        var connection = session.Connection;
+        await using var tx = await connection.BeginTransactionAsync();
+        // Savepoints as cached statements too (SqliteTransaction.Save prepares its SQL on every call).
+        var save = await PreparedCommand.CreateAsync(connection, tx, "SAVEPOINT piece", 0, CancellationToken.None);
+        var release = await PreparedCommand.CreateAsync(connection, tx, "RELEASE piece", 0, CancellationToken.None);
+        var rollback = await PreparedCommand.CreateAsync(connection, tx, "ROLLBACK TO piece", 0, CancellationToken.None);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            await save.ExecuteAsync(CancellationToken.None);
+            try
+            {
+                results[i] = await batch[i].Work(connection, tx);
+                await release.ExecuteAsync(CancellationToken.None);
+            }
+            catch (Exception ex) when (ex is DbException or InvalidOperationException)
+            {
+                await rollback.ExecuteAsync(CancellationToken.None);
+                await release.ExecuteAsync(CancellationToken.None);
+                failures[i] = ex;
+            }
+        }
+        await tx.CommitAsync();
+    }
+
+    private Session? _session;
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken); // the queue is drained first
+        if (_session is { } session)
+        {
+            _session = null;
+            await session.DisposeAsync();
+        }
+    }
+
+    /// <summary>The group commit's own connection, open for the service's lifetime, with its statement cache.</summary>
+    private sealed class Session(AsyncServiceScope scope, DbConnection connection, StatementCache statements) : IAsyncDisposable
+    {
+        public DbConnection Connection => connection;
+
+        public static async Task<Session> OpenAsync(IServiceScopeFactory scopes)
+        {
+            var scope = scopes.CreateAsyncScope();
+            try
+            {
+                var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
+                await db.Database.OpenConnectionAsync();
+                var connection = db.Database.GetDbConnection();
+                return new Session(scope, connection, StatementCache.Attach(connection));
+            }
+            catch
+            {
+                await scope.DisposeAsync();
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await statements.DisposeAsync();
+            await scope.DisposeAsync();
         }
     }
 
