@@ -110,11 +110,7 @@ internal sealed class BackfillJob(IServiceScopeFactory scopes, TwilioApiClients 
             await using (var scope = scopes.CreateAsyncScope())
             {
                 var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
-                chunk = await db.Messages.AsNoTracking()
-                    .Where(m => m.BackfillId == backfillId && m.State == MessageState.Held)
-                    .OrderBy(m => m.ReceivedAt).ThenBy(m => m.Id).Take(ReleaseChunk)
-                    .Select(m => new PendingMessage(m.Id, m.From, m.To, m.MessagingServiceSid, m.ReceivedAt, m.RawForm, null, m.Direction))
-                    .ToListAsync(ct);
+                chunk = await HeldChunk(db, backfillId).ToListAsync(ct);
             }
             if (chunk.Count == 0) break;
             var routed = await router.RouteHeldAsync(chunk, ct);
@@ -123,6 +119,12 @@ internal sealed class BackfillJob(IServiceScopeFactory scopes, TwilioApiClients 
         await SetAsync(backfillId, """UPDATE "Backfills" SET "State" = @p1, "CompletedAt" = @p2, "UpdatedAt" = @p2 WHERE "Id" = @p0 AND "State" = 2""", (int)BackfillState.Completed, Now);
         logger.LogInformation("Backfill {BackfillId} completed.", backfillId);
     }
+
+    /// <summary>The backfill's next held messages in original time order (served by IX_Messages_BackfillId_State_ReceivedAt).</summary>
+    internal static IQueryable<PendingMessage> HeldChunk(ChannelDbContext db, long backfillId) => db.Messages.AsNoTracking()
+        .Where(m => m.BackfillId == backfillId && m.State == MessageState.Held)
+        .OrderBy(m => m.ReceivedAt).ThenBy(m => m.Id).Take(ReleaseChunk)
+        .Select(m => new PendingMessage(m.Id, m.From, m.To, m.MessagingServiceSid, m.ReceivedAt, m.RawForm, null, m.Direction));
 
     private async Task<Backfill?> LoadAsync(long id, CancellationToken ct)
     {

@@ -60,15 +60,17 @@ internal sealed class MessageRouter(
         }
     }
 
+    /// <summary>The next stored messages waiting to be routed, oldest first (served by the partial IX_Messages_Received).</summary>
+    internal static IQueryable<PendingMessage> ReceivedBatch(ChannelDbContext db) => db.Messages.AsNoTracking()
+        .Where(m => m.State == MessageState.Received).OrderBy(m => m.Id).Take(BatchSize)
+        .Select(m => new PendingMessage(m.Id, m.From, m.To, m.MessagingServiceSid, m.ReceivedAt, m.RawForm, null, "in"));
+
     /// <summary>Routes one batch; returns how many messages it handled (0: nothing to do, or it must be re-planned).</summary>
     internal async Task<int> RouteBatchAsync(CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
-        var pending = await db.Messages.AsNoTracking()
-            .Where(m => m.State == MessageState.Received).OrderBy(m => m.Id).Take(BatchSize)
-            .Select(m => new PendingMessage(m.Id, m.From, m.To, m.MessagingServiceSid, m.ReceivedAt, m.RawForm))
-            .ToListAsync(ct);
+        var pending = await ReceivedBatch(db).ToListAsync(ct);
         if (pending.Count == 0) return 0;
 
         if (await PlanAndCommitAsync(db, pending, MessageState.Received, ct)) return pending.Count;
