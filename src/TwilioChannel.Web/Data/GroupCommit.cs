@@ -1,5 +1,4 @@
 using System.Data.Common;
-using Microsoft.EntityFrameworkCore;
 using TwilioChannel.Web.Common;
 
 namespace TwilioChannel.Web.Data;
@@ -9,8 +8,7 @@ namespace TwilioChannel.Web.Data;
 /// caller hands over its statements and waits; one loop runs whatever has queued up in a single transaction, each
 /// piece under its own savepoint (one failing piece doesn't take the others down), and commits once. Every commit is an
 /// fsync (≈1.5–4 ms here under load), so one per request would cap these paths at a few hundred per second.
-/// The loop keeps one connection for the service's lifetime with a StatementCache attached, so the pieces' "prepare,
-/// execute, dispose" statements are prepared once.
+/// The loop runs on a WriterConnection, so the pieces' "prepare, execute, dispose" statements are prepared once.
 /// The loop itself is shared with the ack path's InboundWriter (Common/BatchingWriter).
 /// </summary>
 internal sealed class GroupCommit(IServiceScopeFactory scopes, WriteGate gate, ILogger<GroupCommit> logger)
@@ -35,24 +33,15 @@ internal sealed class GroupCommit(IServiceScopeFactory scopes, WriteGate gate, I
         return await command.ExecuteAsync(CancellationToken.None, values);
     });
 
+    private readonly WriterConnection _connection = new(scopes);
+
     protected override async Task ProcessBatchAsync(List<Pending> batch)
     {
         var results = new object?[batch.Count];
         var failures = new Exception?[batch.Count];
         try
         {
-            var session = _session ??= await Session.OpenAsync(scopes);
-            try
-            {
-                await CommitAsync(session, batch, results, failures);
-            }
-            catch
-            {
-                // Start the next batch on a fresh connection with freshly prepared statements.
-                _session = null;
-                await session.DisposeAsync();
-                throw;
-            }
+            await _connection.UseAsync((_, connection) => CommitAsync(connection, batch, results, failures));
         }
         catch (Exception ex)
         {
@@ -67,15 +56,14 @@ internal sealed class GroupCommit(IServiceScopeFactory scopes, WriteGate gate, I
         }
     }
 
-    private async Task CommitAsync(Session session, List<Pending> batch, object?[] results, Exception?[] failures)
+    private async Task CommitAsync(DbConnection connection, List<Pending> batch, object?[] results, Exception?[] failures)
     {
         using var turn = await gate.EnterAsync(CancellationToken.None);
-        var connection = session.Connection;
         await using var tx = await connection.BeginTransactionAsync();
-        // Savepoints as cached statements too (SqliteTransaction.Save prepares its SQL on every call).
-        var save = await PreparedCommand.CreateAsync(connection, tx, "SAVEPOINT piece", 0, CancellationToken.None);
-        var release = await PreparedCommand.CreateAsync(connection, tx, "RELEASE piece", 0, CancellationToken.None);
-        var rollback = await PreparedCommand.CreateAsync(connection, tx, "ROLLBACK TO piece", 0, CancellationToken.None);
+        // Savepoints as (cached) statements too: SqliteTransaction.Save prepares its SQL on every call.
+        await using var save = await PreparedCommand.CreateAsync(connection, tx, "SAVEPOINT piece", 0, CancellationToken.None);
+        await using var release = await PreparedCommand.CreateAsync(connection, tx, "RELEASE piece", 0, CancellationToken.None);
+        await using var rollback = await PreparedCommand.CreateAsync(connection, tx, "ROLLBACK TO piece", 0, CancellationToken.None);
         for (var i = 0; i < batch.Count; i++)
         {
             await save.ExecuteAsync(CancellationToken.None);
@@ -94,45 +82,10 @@ internal sealed class GroupCommit(IServiceScopeFactory scopes, WriteGate gate, I
         await tx.CommitAsync();
     }
 
-    private Session? _session;
-
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken); // the queue is drained first
-        if (_session is { } session)
-        {
-            _session = null;
-            await session.DisposeAsync();
-        }
-    }
-
-    /// <summary>The group commit's own connection, open for the service's lifetime, with its statement cache.</summary>
-    private sealed class Session(AsyncServiceScope scope, DbConnection connection, StatementCache statements) : IAsyncDisposable
-    {
-        public DbConnection Connection => connection;
-
-        public static async Task<Session> OpenAsync(IServiceScopeFactory scopes)
-        {
-            var scope = scopes.CreateAsyncScope();
-            try
-            {
-                var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
-                await db.Database.OpenConnectionAsync();
-                var connection = db.Database.GetDbConnection();
-                return new Session(scope, connection, StatementCache.Attach(connection));
-            }
-            catch
-            {
-                await scope.DisposeAsync();
-                throw;
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await statements.DisposeAsync();
-            await scope.DisposeAsync();
-        }
+        await _connection.DisposeAsync();
     }
 
     internal sealed record Pending(Work Work)

@@ -15,10 +15,9 @@ internal sealed class PreparedCommand : IAsyncDisposable
 
     private PreparedCommand(DbCommand command, DbParameter[] parameters) => (_command, _parameters) = (command, parameters);
 
-    public static Task<PreparedCommand> CreateAsync(DbConnection connection, DbTransaction? tx, string sql, int parameterCount, CancellationToken ct) =>
-        StatementCache.For(connection) is { } cache
-            ? cache.GetAsync(connection, tx, sql, parameterCount, ct)
-            : PrepareAsync(connection, tx, sql, parameterCount, ct);
+    public static async Task<PreparedCommand> CreateAsync(DbConnection connection, DbTransaction? tx, string sql, int parameterCount, CancellationToken ct) =>
+        (StatementCache.For(connection) is { } cache ? await cache.GetAsync(connection, tx, sql, parameterCount, ct) : null)
+        ?? await PrepareAsync(connection, tx, sql, parameterCount, ct);
 
     /// <summary>A statement of the cache: prepared once, enlisted in each transaction, disposed with the cache.</summary>
     internal static async Task<PreparedCommand> PrepareCachedAsync(DbConnection connection, string sql, int parameterCount, CancellationToken ct)

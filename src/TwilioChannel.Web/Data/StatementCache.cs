@@ -4,10 +4,11 @@ using System.Runtime.CompilerServices;
 namespace TwilioChannel.Web.Data;
 
 /// <summary>
-/// Prepared statements kept for the life of one long-lived connection (the group commit's), by SQL text. The group
-/// commit runs many small pieces written as "prepare, execute, dispose" (claims, outcomes, statuses, cursor moves);
-/// with the cache attached, each statement is parsed and planned once instead of once per piece (measured: statement
-/// preparation was the largest part of a reply's database time). Used by one writer at a time, never concurrently.
+/// Prepared statements kept for the life of one long-lived connection (a WriterConnection: the ack path's writer, the
+/// group commit), by SQL text. Code on it keeps the plain "prepare, execute, dispose" shape (claims, outcomes, statuses,
+/// cursor moves, the ack path's inserts and routing); with the cache attached, each statement is parsed and planned once
+/// instead of once per use (measured: statement preparation was the largest part of a reply's database time). Used by
+/// one writer at a time, never concurrently.
 /// </summary>
 internal sealed class StatementCache : IAsyncDisposable
 {
@@ -29,16 +30,12 @@ internal sealed class StatementCache : IAsyncDisposable
 
     public static StatementCache? For(DbConnection connection) => Attached.TryGetValue(connection, out var cache) ? cache : null;
 
-    public async Task<PreparedCommand> GetAsync(DbConnection connection, DbTransaction? tx, string sql, int parameterCount, CancellationToken ct)
+    /// <summary>The cached statement, enlisted in <paramref name="tx"/>; null when the cache is full (prepare it per use).</summary>
+    public async Task<PreparedCommand?> GetAsync(DbConnection connection, DbTransaction? tx, string sql, int parameterCount, CancellationToken ct)
     {
         if (!_statements.TryGetValue((sql, parameterCount), out var statement))
         {
-            if (_statements.Count >= Capacity)
-            {
-                Attached.Remove(connection); // prepare this one outside the cache, then attach again
-                try { return await PreparedCommand.CreateAsync(connection, tx, sql, parameterCount, ct); }
-                finally { Attached.AddOrUpdate(connection, this); }
-            }
+            if (_statements.Count >= Capacity) return null;
             statement = await PreparedCommand.PrepareCachedAsync(connection, sql, parameterCount, ct);
             _statements[(sql, parameterCount)] = statement;
         }

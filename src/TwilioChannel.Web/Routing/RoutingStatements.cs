@@ -4,8 +4,8 @@ using TwilioChannel.Web.Data;
 namespace TwilioChannel.Web.Routing;
 
 /// <summary>
-/// Every statement routing a batch runs, prepared on one connection. The ack path's writer prepares them once and
-/// enlists them in each transaction (measured: preparing a batch's statements and EF's conversation query cost more
+/// Every statement routing a batch runs, prepared on one connection. On the ack path's WriterConnection they come from
+/// its statement cache, prepared once (measured: preparing a batch's statements and EF's conversation query cost more
 /// than the rows they write); the background router prepares them per batch.
 /// </summary>
 internal sealed class RoutingStatements : IAsyncDisposable
