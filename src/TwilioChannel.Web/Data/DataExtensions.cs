@@ -20,6 +20,7 @@ internal static class DataExtensions
         });
         builder.Services.AddSingleton<DataPaths>();
         builder.Services.AddSingleton<WriteGate>();
+        builder.Services.AddSingleton<WalDurability>();
         builder.Services.AddSingleton<GroupCommit>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<GroupCommit>());
         return builder;

@@ -8,10 +8,11 @@ namespace TwilioChannel.Web.Data;
 /// caller hands over its statements and waits; one loop runs whatever has queued up in a single transaction, each
 /// piece under its own savepoint (one failing piece doesn't take the others down), and commits once. Every commit is an
 /// fsync (≈1.5–4 ms here under load), so one per request would cap these paths at a few hundred per second.
+/// The callers are answered once the commit is on disk (Data/WalDurability), while the loop goes on with the next batch.
 /// The loop runs on a WriterConnection, so the pieces' "prepare, execute, dispose" statements are prepared once.
 /// The loop itself is shared with the ack path's InboundWriter (Common/BatchingWriter).
 /// </summary>
-internal sealed class GroupCommit(IServiceScopeFactory scopes, WriteGate gate, ILogger<GroupCommit> logger)
+internal sealed class GroupCommit(IServiceScopeFactory scopes, WalDurability durability, WriteGate gate, ILogger<GroupCommit> logger)
     : BatchingWriter<GroupCommit.Pending>(MaxBatch, capacity: 10_000)
 {
     private const int MaxBatch = 128;
@@ -33,7 +34,7 @@ internal sealed class GroupCommit(IServiceScopeFactory scopes, WriteGate gate, I
         return await command.ExecuteAsync(CancellationToken.None, values);
     });
 
-    private readonly WriterConnection _connection = new(scopes);
+    private readonly WriterConnection _connection = new(scopes, durability);
 
     protected override async Task ProcessBatchAsync(List<Pending> batch)
     {
@@ -46,6 +47,22 @@ internal sealed class GroupCommit(IServiceScopeFactory scopes, WriteGate gate, I
         catch (Exception ex)
         {
             logger.LogError(ex, "A group commit of {Count} writes failed.", batch.Count);
+            foreach (var item in batch) item.Done.TrySetException(ex);
+            return;
+        }
+        _ = CompleteWhenDurableAsync(batch, results, failures, _connection.DurableAsync()); // the loop goes on meanwhile
+    }
+
+    /// <summary>Callers act on "committed" (a reply is sent to Twilio after its claim), so they hear it once it is on disk.</summary>
+    private async Task CompleteWhenDurableAsync(List<Pending> batch, object?[] results, Exception?[] failures, Task durable)
+    {
+        try
+        {
+            await durable;
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "A group commit of {Count} writes could not be made durable.", batch.Count);
             foreach (var item in batch) item.Done.TrySetException(ex);
             return;
         }

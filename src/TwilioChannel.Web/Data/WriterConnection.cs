@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
 namespace TwilioChannel.Web.Data;
@@ -9,15 +10,23 @@ namespace TwilioChannel.Web.Data;
 /// PreparedCommand is parsed and planned once (preparing, and EF's per-batch setup, cost more than the small rows a
 /// batch writes). After any failure the connection and its statements are dropped and the next use starts afresh.
 /// Never used by two threads at once.
+///
+/// On a SQLite file in WAL mode the connection commits with synchronous=NORMAL and leaves the log's fsync to
+/// <see cref="WalDurability"/>: the loop's COMMIT no longer waits for the disk, and its callers await
+/// <see cref="DurableAsync"/> before they answer anyone. The setting lives on the physical connection, so it is put back
+/// to FULL before the connection returns to the pool (or the pool is cleared if that fails).
 /// </summary>
-internal sealed class WriterConnection(IServiceScopeFactory scopes) : IAsyncDisposable
+internal sealed class WriterConnection(IServiceScopeFactory scopes, WalDurability durability) : IAsyncDisposable
 {
     private Session? _session;
+
+    /// <summary>Completes once everything this connection has committed so far is on the disk.</summary>
+    public Task DurableAsync() => durability.SyncAsync();
 
     /// <summary>Runs <paramref name="work"/> on the connection (opened on first use, or again after a failure).</summary>
     public async Task<T> UseAsync<T>(Func<ChannelDbContext, DbConnection, Task<T>> work)
     {
-        var session = _session ??= await Session.OpenAsync(scopes);
+        var session = _session ??= await Session.OpenAsync(scopes, durability);
         try
         {
             return await work(session.Db, session.Db.Database.GetDbConnection());
@@ -42,18 +51,20 @@ internal sealed class WriterConnection(IServiceScopeFactory scopes) : IAsyncDisp
         }
     }
 
-    private sealed class Session(AsyncServiceScope scope, ChannelDbContext db, StatementCache statements) : IAsyncDisposable
+    private sealed class Session(AsyncServiceScope scope, ChannelDbContext db, StatementCache statements, bool deferred) : IAsyncDisposable
     {
         public ChannelDbContext Db => db;
 
-        public static async Task<Session> OpenAsync(IServiceScopeFactory scopes)
+        public static async Task<Session> OpenAsync(IServiceScopeFactory scopes, WalDurability durability)
         {
             var scope = scopes.CreateAsyncScope();
             try
             {
                 var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
                 await db.Database.OpenConnectionAsync();
-                return new Session(scope, db, StatementCache.Attach(db.Database.GetDbConnection()));
+                var connection = db.Database.GetDbConnection();
+                var deferred = await DeferFsyncAsync(connection, durability);
+                return new Session(scope, db, StatementCache.Attach(connection), deferred);
             }
             catch
             {
@@ -62,10 +73,44 @@ internal sealed class WriterConnection(IServiceScopeFactory scopes) : IAsyncDisp
             }
         }
 
+        /// <summary>On a WAL database file: tracked by <paramref name="durability"/> first, then synchronous=NORMAL.</summary>
+        private static async Task<bool> DeferFsyncAsync(DbConnection connection, WalDurability durability)
+        {
+            if (connection is not SqliteConnection) return false;
+            var mode = await ScalarAsync(connection, "PRAGMA journal_mode") as string;
+            var file = await ScalarAsync(connection, "SELECT \"file\" FROM pragma_database_list WHERE \"name\" = 'main'") as string;
+            if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase) || string.IsNullOrEmpty(file)) return false;
+            durability.Track(file);
+            await ScalarAsync(connection, "PRAGMA synchronous=NORMAL");
+            return true;
+        }
+
+        private static async Task<object?> ScalarAsync(DbConnection connection, string sql)
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            return await command.ExecuteScalarAsync();
+        }
+
         public async ValueTask DisposeAsync()
         {
             await statements.DisposeAsync();
+            if (deferred) await RestoreFullSyncAsync();
             await scope.DisposeAsync();
+        }
+
+        /// <summary>The pool must never hand a NORMAL connection to code that expects its commits to be durable.</summary>
+        private async Task RestoreFullSyncAsync()
+        {
+            var connection = db.Database.GetDbConnection();
+            try
+            {
+                await ScalarAsync(connection, "PRAGMA synchronous=FULL");
+            }
+            catch (Exception ex) when (ex is DbException or InvalidOperationException)
+            {
+                if (connection is SqliteConnection sqlite) SqliteConnection.ClearPool(sqlite);
+            }
         }
     }
 }

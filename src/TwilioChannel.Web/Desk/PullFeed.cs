@@ -16,8 +16,9 @@ internal sealed record FeedEntry(long Id, long Position, long ConversationId, st
 /// stored order, each with its ticket (tickets are upserts, so repeating one is harmless and a thread never arrives
 /// before its ticket). The cost is one index seek plus the page, whatever the size of the history. Thread and ticket
 /// JSON were mapped when the message was routed; only attachment URLs are signed now, because they expire.
+/// Nothing is returned before it is on disk (Data/WalDurability).
 /// </summary>
-internal sealed class PullFeed(ChannelDbContext db, MediaTokens media)
+internal sealed class PullFeed(ChannelDbContext db, MediaTokens media, WalDurability durability)
 {
     public async Task<IReadOnlyList<FeedEntry>> ReadAsync(string orgId, long after, string publicBase, CancellationToken ct)
     {
@@ -34,6 +35,10 @@ internal sealed class PullFeed(ChannelDbContext db, MediaTokens media)
             .Where(c => conversationIds.Contains(c.Id))
             .Select(c => new { c.Id, c.TicketJson })
             .ToDictionaryAsync(c => c.Id, c => c.TicketJson, ct);
+
+        // What was read may have been committed without its fsync yet (the ack path's writer defers it): hand nothing
+        // out that a power cut could take back, since Desk's cursor would then point past positions given out again.
+        await durability.SyncAsync().WaitAsync(ct);
 
         return threads.Select(t => new FeedEntry(t.Id, t.Position, t.ConversationId, t.ExtId,
             t.MediaCount == 0 || t.MessageId == 0 ? t.ThreadJson : WithAttachments(t.ThreadJson, t.MessageId, t.MediaCount, publicBase),

@@ -4,12 +4,15 @@ using TwilioChannel.Web.Data;
 
 namespace TwilioChannel.Web.Health;
 
-/// <summary>/health/live: the process answers. /health/ready: the database answers and every migration is applied.</summary>
+/// <summary>/health/live: the process answers. /health/ready: the database answers, every migration is applied and its
+/// log can be flushed to disk (after a failed fsync nothing is acknowledged until a restart: Data/WalDurability).</summary>
 internal static class HealthEndpoints
 {
     public static IHostApplicationBuilder AddChannelHealth(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddHealthChecks().AddCheck<DatabaseReady>("database", tags: ["ready"]);
+        builder.Services.AddHealthChecks()
+            .AddCheck<DatabaseReady>("database", tags: ["ready"])
+            .AddCheck<LogDurable>("database-log", tags: ["ready"]);
         return builder;
     }
 
@@ -35,5 +38,13 @@ internal static class HealthEndpoints
                 return HealthCheckResult.Unhealthy("Database check failed.", ex);
             }
         }
+    }
+
+    private sealed class LogDurable(WalDurability durability) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default) =>
+            Task.FromResult(durability.Failure is null
+                ? HealthCheckResult.Healthy()
+                : HealthCheckResult.Unhealthy("The database's log could not be flushed to disk; restart the service."));
     }
 }

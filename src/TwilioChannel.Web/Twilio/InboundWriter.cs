@@ -12,11 +12,13 @@ namespace TwilioChannel.Web.Twilio;
 /// completes every waiter after the commit. Under load batches grow, so we pay one fsync per batch instead of one per
 /// request (measured on these machines: ~2k commits/s vs ~50k rows/s batched, ../shared/STACK.md). Alone, a message
 /// commits on its own at once: there is no timer-based batching delay.
+/// The COMMIT itself doesn't wait for the disk: the waiters are answered once the WAL's fsync that followed it has
+/// returned (Data/WalDurability), while this loop already writes the next batch.
 /// The unique MessageSid makes duplicates, retries and concurrent storms (also across instances) land as one row.
 /// The new messages are routed into the Desk feed in the same transaction (see MessageRouter.RouteWithinAsync); if
 /// routing fails, the batch is rolled back and stored alone, and the background router takes over.
 /// </summary>
-internal sealed class InboundWriter(IServiceScopeFactory scopes, WriteGate gate, MessageRouter router, RouterWakeup wakeRouter, FeedWakeup wakeFeed, ILogger<InboundWriter> logger)
+internal sealed class InboundWriter(IServiceScopeFactory scopes, WalDurability durability, WriteGate gate, MessageRouter router, RouterWakeup wakeRouter, FeedWakeup wakeFeed, ILogger<InboundWriter> logger)
     : BatchingWriter<InboundWriter.Pending>(MaxBatch, capacity: 20_000)
 {
     internal const int MaxBatch = 256;
@@ -47,11 +49,27 @@ internal sealed class InboundWriter(IServiceScopeFactory scopes, WriteGate gate,
                 await CommitAsync(batch, route: false, CancellationToken.None);
                 wakeRouter.Notify();
             }
-            foreach (var item in batch) item.Committed.TrySetResult();
         }
         catch (Exception ex)
         {
             logger.LogError(ex, "Storing {Count} inbound messages failed; their webhooks are answered with an error.", batch.Count);
+            foreach (var item in batch) item.Committed.TrySetException(ex);
+            return;
+        }
+        _ = AcknowledgeWhenDurableAsync(batch, _connection.DurableAsync()); // not awaited: the loop goes on meanwhile
+    }
+
+    private async Task AcknowledgeWhenDurableAsync(List<Pending> batch, Task durable)
+    {
+        try
+        {
+            await durable;
+            foreach (var item in batch) item.Committed.TrySetResult();
+        }
+        catch (Exception ex)
+        {
+            // Committed but maybe not on the disk: not acknowledged, so Twilio retries (and the retry is a duplicate).
+            logger.LogError(ex, "{Count} inbound messages could not be made durable; their webhooks are answered with an error.", batch.Count);
             foreach (var item in batch) item.Committed.TrySetException(ex);
         }
     }
@@ -63,7 +81,7 @@ internal sealed class InboundWriter(IServiceScopeFactory scopes, WriteGate gate,
         """;
 
     /// <summary>The writer's own long-lived connection: its statements below are prepared once, not per batch.</summary>
-    private readonly WriterConnection _connection = new(scopes);
+    private readonly WriterConnection _connection = new(scopes, durability);
 
     private async Task CommitAsync(List<Pending> batch, bool route, CancellationToken ct)
     {
