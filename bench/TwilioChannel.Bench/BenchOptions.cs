@@ -9,6 +9,11 @@ internal sealed record BenchOptions
     public double WarmupSeconds { get; init; } = 15;
     public int Rate { get; init; } = 5000;
     public int Concurrency { get; init; } = 64;
+
+    /// <summary>webhook: the saturation levels, each server's peak across them is its saturation throughput. A server
+    /// whose ack waits for a disk flush needs more requests in flight than a bare endpoint to be saturated: with 64
+    /// connections the closed loop measures its latency, not its capacity.</summary>
+    public IReadOnlyList<int> ConcurrencyLevels { get; init; } = [64, 256];
     public int MaxInFlight { get; init; } = 512;
     public int PoolRate { get; init; } = 60_000;
     public double SettleSeconds { get; init; } = 60;
@@ -67,7 +72,8 @@ internal sealed record BenchOptions
           --duration S       measured seconds per mode (default 10; 1..600)
           --warmup S         warm-up before the saturation window (default 15: the JIT keeps improving both servers for ~15 s; 0..60)
           --rate R           fixed-rate mode, requests/s (default 5000; 1..200000)
-          --concurrency N    saturation workers and connections (default 64; 1..4096)
+          --concurrency N[,N…] saturation workers and connections; webhook: one saturation run per level, each
+                             server's peak is its saturation (default 64,256; 1..4096); replies: one level (default 32)
           --max-in-flight N  fixed-rate cap on outstanding requests (default 512); beyond it a request is not sent
                              and counts as an error
           --only baseline|service
@@ -101,7 +107,10 @@ internal sealed record BenchOptions
                         .Select(v => (int)Number(name, v, 2_000, 5_000_000)).ToArray() is { Length: > 0 } sizes ? sizes : throw new ArgumentException("--sizes needs at least one size.") },
                     "--pulls" => options with { Pulls = (int)Number(name, Value(), 10, 10_000) },
                     "--customers" => options with { Customers = (int)Number(name, Value(), 1, 100_000) },
-                    "--concurrency" => options with { Concurrency = (int)Number(name, Value(), 1, 4096), ConcurrencyGiven = true },
+                    "--concurrency" => Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                        .Select(v => (int)Number(name, v, 1, 4096)).ToArray() is { Length: > 0 } levels
+                        ? options with { Concurrency = levels[0], ConcurrencyLevels = levels, ConcurrencyGiven = true }
+                        : throw new ArgumentException("--concurrency needs at least one level."),
                     "--max-in-flight" => options with { MaxInFlight = (int)Number(name, Value(), 1, 16_384) },
                     "--pool-rate" => options with { PoolRate = (int)Number(name, Value(), 1000, 500_000) },
                     "--settle" => options with { SettleSeconds = Number(name, Value(), 0, 600) },

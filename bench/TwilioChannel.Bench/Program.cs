@@ -50,7 +50,9 @@ namespace TwilioChannel.Bench
     internal sealed class ServerRun(string name)
     {
         public string Name { get; } = name;
-        public SaturationResult? Saturation { get; set; }
+        /// <summary>The peak of <see cref="Sweep"/>: this server's throughput at saturation.</summary>
+        public SaturationResult? Saturation => Sweep.MaxBy(s => s.RequestsPerSecond);
+        public List<SaturationResult> Sweep { get; } = [];
         public FixedRateResult? FixedRate { get; set; }
         public List<string> Notes { get; } = [];
         public bool Failed { get; set; }
@@ -72,7 +74,7 @@ namespace TwilioChannel.Bench
             var stamp = _started.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture);
             Directory.CreateDirectory(resultsDir);
 
-            Console.WriteLine($"Webhook bench: {Environment.ProcessorCount} CPUs; saturation {options.Concurrency} workers, {options.WarmupSeconds:0.#} s warm-up + "
+            Console.WriteLine($"Webhook bench: {Environment.ProcessorCount} CPUs; saturation at {string.Join(", ", options.ConcurrencyLevels)} workers, {options.WarmupSeconds:0.#} s warm-up + "
                 + $"{options.DurationSeconds:0.#} s; fixed rate {options.Rate}/s for {options.DurationSeconds:0.#} s (cap {options.MaxInFlight} in flight).");
             Console.WriteLine($"Body ≈ {Payloads.ApproximateBodyBytes} bytes. The load generator shares the CPUs with the server under test.");
 
@@ -183,16 +185,23 @@ namespace TwilioChannel.Bench
             pools.Add(sanity);
             await SanityCheckAsync(run.Name, sanity, ct);
 
-            var poolSize = (int)Math.Clamp(options.PoolRate * (options.WarmupSeconds + options.DurationSeconds), 10_000, 3_000_000);
-            var saturationPool = Prepare(run.Name, "saturation", url, poolSize);
-            pools.Add(saturationPool);
-            Console.WriteLine($"[{run.Name}] saturation: {options.Concurrency} workers, {options.WarmupSeconds:0.#} s warm-up + {options.DurationSeconds:0.#} s");
-            run.Saturation = await Load.SaturateAsync(saturationPool, options.Concurrency, options.WarmupSeconds, options.DurationSeconds, cpu, ct);
-            Console.WriteLine($"[{run.Name}]   {run.Saturation.RequestsPerSecond:N0} req/s, p50 {run.Saturation.Latency.P50:0.00} ms, p99 {run.Saturation.Latency.P99:0.00} ms, "
-                + $"errors {run.Saturation.Errors}{(run.Saturation.FirstError is { } e ? $" (first: {e})" : "")}");
-            if (run.Saturation.PoolExhausted)
-                run.Notes.Add($"Saturation: the {saturationPool.Count:N0} pre-signed requests ran out after {run.Saturation.WindowSeconds:0.0} s of the window; "
-                    + "rate over that shorter window (raise --pool-rate).");
+            for (var level = 0; level < options.ConcurrencyLevels.Count; level++)
+            {
+                // The first level warms the JIT up; later ones only need their connections opened and settled.
+                var workers = options.ConcurrencyLevels[level];
+                var warmup = level == 0 ? options.WarmupSeconds : Math.Min(options.WarmupSeconds, 5);
+                var poolSize = (int)Math.Clamp(options.PoolRate * (warmup + options.DurationSeconds), 10_000, 3_000_000);
+                var saturationPool = Prepare(run.Name, $"saturation ({workers} workers)", url, poolSize);
+                pools.Add(saturationPool);
+                Console.WriteLine($"[{run.Name}] saturation: {workers} workers, {warmup:0.#} s warm-up + {options.DurationSeconds:0.#} s");
+                var result = await Load.SaturateAsync(saturationPool, workers, warmup, options.DurationSeconds, cpu, ct);
+                run.Sweep.Add(result);
+                Console.WriteLine($"[{run.Name}]   {result.RequestsPerSecond:N0} req/s, p50 {result.Latency.P50:0.00} ms, p99 {result.Latency.P99:0.00} ms, "
+                    + $"errors {result.Errors}{(result.FirstError is { } e ? $" (first: {e})" : "")}");
+                if (result.PoolExhausted)
+                    run.Notes.Add($"Saturation at {workers} workers: the {saturationPool.Count:N0} pre-signed requests ran out after {result.WindowSeconds:0.0} s of the window; "
+                        + "rate over that shorter window (raise --pool-rate).");
+            }
 
             if (betweenModes is not null) await betweenModes();
 

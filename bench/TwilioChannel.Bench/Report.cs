@@ -20,7 +20,9 @@ internal static class Report
             + $"{(GCSettings.IsServerGC ? "server" : "workstation")} GC in the bench process (the service uses server GC too).");
         md.AppendLine($"- Load: signed WhatsApp webhooks, ≈{Payloads.ApproximateBodyBytes} bytes form, unique MessageSid each, HTTP/1.1 keep-alive to 127.0.0.1; "
             + "bodies and signatures generated before timing.");
-        md.AppendLine($"- Saturation: closed loop, {o.Concurrency} workers / connections, {o.WarmupSeconds:0.#} s warm-up then {o.DurationSeconds:0.#} s measured.");
+        md.AppendLine($"- Saturation: closed loop at {string.Join(", ", o.ConcurrencyLevels)} workers / connections in turn ({o.WarmupSeconds:0.#} s warm-up before the first, "
+            + $"{Math.Min(o.WarmupSeconds, 5):0.#} s before the others, {o.DurationSeconds:0.#} s measured each); each server's saturation is its peak across the levels "
+            + "(a server whose ack waits for a disk flush needs more requests in flight than a bare endpoint to be saturated).");
         md.AppendLine($"- Fixed rate: open loop, {o.Rate:N0} req/s for {o.DurationSeconds:0.#} s, latency from each request's scheduled send time "
             + $"(no coordinated omission), at most {o.MaxInFlight} in flight (beyond: not sent, counted as errors).");
         md.AppendLine("- **The load generator runs on the same CPUs as the server under test** and takes a large share of them (see the CPU column); "
@@ -38,7 +40,7 @@ internal static class Report
         var service = runs.FirstOrDefault(r => r.Name == "service");
         foreach (var run in runs) SaturationRow(md, run);
         if (baseline?.Saturation is { } bs && service?.Saturation is { } ss)
-            RatioRow(md, "saturation", ss.RequestsPerSecond / bs.RequestsPerSecond, ss.Latency, bs.Latency);
+            RatioRow(md, $"saturation (peaks: {ss.Workers} / {bs.Workers} workers)", ss.RequestsPerSecond / bs.RequestsPerSecond, ss.Latency, bs.Latency);
         foreach (var run in runs) FixedRow(md, run);
         if (baseline?.FixedRate is { } bf && service?.FixedRate is { } sf)
             RatioRow(md, $"fixed {o.Rate:N0}/s", sf.AchievedPerSecond / bf.AchievedPerSecond, sf.FromScheduled, bf.FromScheduled);
@@ -55,8 +57,8 @@ internal static class Report
                     + $"(peak in flight {f.PeakInFlight}). Time from actual send p50/p99/max {f.ServiceTime.P50:0.00}/{f.ServiceTime.P99:0.00}/{f.ServiceTime.Max:0.0} ms; "
                     + $"dispatch lag (send − schedule, the client's ~1 ms timer tick) p50/p99/max {f.DispatchLag.P50:0.00}/{f.DispatchLag.P99:0.00}/{f.DispatchLag.Max:0.0} ms."
                     + (f.FirstError is { } fe ? $" First error: {fe}." : ""));
-            if (run.Saturation is { Errors: > 0 } s)
-                md.AppendLine($"- {run.Name}, saturation: {s.Errors} errors ({s.ErrorsInWindow} in the window); first: {s.FirstError}.");
+            foreach (var s in run.Sweep.Where(s => s.Errors > 0))
+                md.AppendLine($"- {run.Name}, saturation at {s.Workers} workers: {s.Errors} errors ({s.ErrorsInWindow} in the window); first: {s.FirstError}.");
             foreach (var note in run.Notes) md.AppendLine($"- {run.Name}: {note}");
         }
         if (baseline is not null)
@@ -66,7 +68,11 @@ internal static class Report
 
     private static void SaturationRow(StringBuilder md, ServerRun run)
     {
-        if (run.Saturation is not { } s) return;
+        foreach (var s in run.Sweep) SaturationRow(md, run, s);
+    }
+
+    private static void SaturationRow(StringBuilder md, ServerRun run, SaturationResult s)
+    {
         var mode = $"saturation, {s.Workers} workers" + (s.PoolExhausted ? $" ({s.WindowSeconds:0.0} s: pool ran out)" : "");
         Row(md, run.Name, mode, s.RequestsPerSecond, s.Latency, s.Errors.ToString(Inv), Cpu(run, s.Cpu));
     }
