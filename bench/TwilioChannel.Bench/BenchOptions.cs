@@ -13,7 +13,7 @@ internal sealed record BenchOptions
     /// <summary>webhook: the saturation levels, each server's peak across them is its saturation throughput. A server
     /// whose ack waits for a disk flush needs more requests in flight than a bare endpoint to be saturated: with 64
     /// connections the closed loop measures its latency, not its capacity.</summary>
-    public IReadOnlyList<int> ConcurrencyLevels { get; init; } = [64, 256];
+    public IReadOnlyList<int> ConcurrencyLevels { get; init; } = [64, 256, 512];
     public int MaxInFlight { get; init; } = 512;
     public int PoolRate { get; init; } = 60_000;
     public double SettleSeconds { get; init; } = 60;
@@ -73,7 +73,7 @@ internal sealed record BenchOptions
           --warmup S         warm-up before the saturation window (default 15: the JIT keeps improving both servers for ~15 s; 0..60)
           --rate R           fixed-rate mode, requests/s (default 5000; 1..200000)
           --concurrency N[,N…] saturation workers and connections; webhook: one saturation run per level, each
-                             server's peak is its saturation (default 64,256; 1..4096); replies: one level (default 32)
+                             server's peak is its saturation (default 64,256,512; 1..4096); replies: one level (default 32)
           --max-in-flight N  fixed-rate cap on outstanding requests (default 512); beyond it a request is not sent
                              and counts as an error
           --only baseline|service
