@@ -6,8 +6,9 @@ using Microsoft.EntityFrameworkCore.Diagnostics;
 namespace TwilioChannel.Web.Data;
 
 /// <summary>
-/// An ack means "durably stored": with WAL, synchronous=FULL fsyncs the log on every commit (NORMAL could lose the
-/// last commits on power loss). It is cheap because the ack path commits in groups (see Twilio/InboundWriter).
+/// Every connection commits with synchronous=FULL: in WAL mode it fsyncs the log on every commit (NORMAL could lose the
+/// last commits on power loss). The two writer loops switch their own connection to NORMAL and get the same guarantee
+/// from Data/WalDurability, which fsyncs beside them before anyone is answered (see Data/WriterConnection).
 /// temp_store=MEMORY keeps savepoint sub-journals (the ack path routes under one) in memory instead of a temp file
 /// created and deleted per transaction (measured: 60 MB of temp-file writes in 3 s at 1,000 messages/s).
 /// The settings live on the physical connection, which the pool reuses: they are applied once per connection.
