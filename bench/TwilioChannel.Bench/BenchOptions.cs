@@ -36,6 +36,10 @@ internal sealed record BenchOptions
 
     /// <summary>delivery: distinct customers writing (their messages interleave).</summary>
     public int Customers { get; init; } = 50;
+    public bool CustomersGiven { get; init; }
+
+    /// <summary>webhook: one customer (the fixture's) unless --customers is given.</summary>
+    public int WebhookCustomers => CustomersGiven ? Customers : 1;
 
     public const string WebhookScenario = "webhook";
     public const string RepliesScenario = "replies";
@@ -82,7 +86,7 @@ internal sealed record BenchOptions
           --settle S         wait at most S s for the service's router backlog before the fixed-rate mode (default 60)
           --sizes N,N,...    backfill / pull sizes (default 10000,1000000; each 2,000..5,000,000)
           --pulls N          pull: measured pulls per size and position (default 100; 10..10000)
-          --customers N      delivery: distinct customers (default 50; 1..100000)
+          --customers N      delivery: distinct customers (default 50); webhook: customers interleaved (default 1); 1..100000
           --web-dll PATH     TwilioChannel.Web.dll (default: src/TwilioChannel.Web/bin/Release/net10.0 of this repo)
           --results DIR      where the markdown report goes (default: bench/results)
           --keep-data        keep the service's temporary data folder
@@ -106,7 +110,7 @@ internal sealed record BenchOptions
                     "--sizes" => options with { Sizes = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                         .Select(v => (int)Number(name, v, 2_000, 5_000_000)).ToArray() is { Length: > 0 } sizes ? sizes : throw new ArgumentException("--sizes needs at least one size.") },
                     "--pulls" => options with { Pulls = (int)Number(name, Value(), 10, 10_000) },
-                    "--customers" => options with { Customers = (int)Number(name, Value(), 1, 100_000) },
+                    "--customers" => options with { Customers = (int)Number(name, Value(), 1, 100_000), CustomersGiven = true },
                     "--concurrency" => Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                         .Select(v => (int)Number(name, v, 1, 4096)).ToArray() is { Length: > 0 } levels
                         ? options with { Concurrency = levels[0], ConcurrencyLevels = levels, ConcurrencyGiven = true }

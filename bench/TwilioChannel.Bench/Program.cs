@@ -218,7 +218,7 @@ namespace TwilioChannel.Bench
         private SignedRequests Prepare(string server, string mode, Uri url, int count)
         {
             var watch = Stopwatch.StartNew();
-            var pool = Payloads.Generate(url, count, _sids);
+            var pool = Payloads.Generate(url, count, _sids, customers: options.WebhookCustomers);
             // Settle the heap now rather than inside the timed window.
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
             Console.WriteLine($"[{server}] {mode}: {count:N0} signed requests generated in {watch.Elapsed.TotalSeconds:0.0} s");

@@ -18,7 +18,7 @@ internal static class Report
         if (git is not null) md.AppendLine($"- Code: {git}.");
         md.AppendLine($"- Machine: {Environment.ProcessorCount} CPUs, {RuntimeInformation.OSDescription}, .NET {Environment.Version}, "
             + $"{(GCSettings.IsServerGC ? "server" : "workstation")} GC in the bench process (the service uses server GC too).");
-        md.AppendLine($"- Load: signed WhatsApp webhooks, ≈{Payloads.ApproximateBodyBytes} bytes form, unique MessageSid each, HTTP/1.1 keep-alive to 127.0.0.1; "
+        md.AppendLine($"- Load: signed WhatsApp webhooks, ≈{Payloads.ApproximateBodyBytes} bytes form, unique MessageSid each, {o.WebhookCustomers:N0} customer(s) interleaved, HTTP/1.1 keep-alive to 127.0.0.1; "
             + "bodies and signatures generated before timing.");
         md.AppendLine($"- Saturation: closed loop at {string.Join(", ", o.ConcurrencyLevels)} workers / connections in turn ({o.WarmupSeconds:0.#} s warm-up before the first, "
             + $"{Math.Min(o.WarmupSeconds, 5):0.#} s before the others, {o.DurationSeconds:0.#} s measured each); each server's saturation is its peak across the levels "

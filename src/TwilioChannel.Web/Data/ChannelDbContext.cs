@@ -24,6 +24,11 @@ public sealed class ChannelDbContext(DbContextOptions<ChannelDbContext> options)
     {
         // All times are UTC; SQLite keeps no kind, so restore it on read.
         builder.Properties<DateTime>().HaveConversion<UtcConverter>();
+        // Every index is declared, none implied by a foreign key. The only two foreign keys (Messages and FeedThreads to
+        // their conversation) had such indexes: written by every webhook (with many customers, each into a different
+        // leaf) and read by nothing, since no query looks rows up by conversation and conversations are never deleted
+        // (the one use SQLite has for a foreign key's child index). A new foreign key that needs one declares it.
+        builder.Conventions.Remove(typeof(Microsoft.EntityFrameworkCore.Metadata.Conventions.ForeignKeyIndexConvention));
     }
 
     protected override void OnModelCreating(ModelBuilder model)
@@ -69,7 +74,7 @@ public sealed class ChannelDbContext(DbContextOptions<ChannelDbContext> options)
         {
             // The pull reads "org's threads after position N": an index seek, whatever the history's size.
             e.HasIndex(x => new { x.OrgId, x.Position }).IsUnique();
-            e.HasIndex(x => x.MessageId);
+            // Nothing looks threads up by message or by conversation: no further index to write per thread.
         });
         model.Entity<Reply>(e =>
         {
@@ -101,6 +106,7 @@ public sealed class ChannelDbContext(DbContextOptions<ChannelDbContext> options)
             e.HasKey(x => x.Name);
             e.HasData(new Counter { Name = Counter.Feed, Value = 0 });
         });
+
     }
 
     private sealed class UtcConverter() : ValueConverter<DateTime, DateTime>(

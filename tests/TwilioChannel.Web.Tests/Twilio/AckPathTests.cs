@@ -66,6 +66,30 @@ public sealed class AckPathTests : IAsyncLifetime
         Assert.Contains("IX_Messages_BackfillId_State_ReceivedAt", await QueryPlanAsync(BackfillJob.HeldChunk(db, backfillId: 7)));
     }
 
+    [Fact]
+    public async Task AWebhookWritesOnlyIndexesThatSomethingReads()
+    {
+        // Each index here is a B-tree insert per webhook (with many customers, into a different leaf each time); one
+        // that no query uses is pure write cost. Foreign keys no longer bring one by convention (ChannelDbContext).
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(_app.DataPath, "twilio-channel.db")}");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('Messages', 'FeedThreads') ORDER BY name";
+        var indexes = new List<string>();
+        await using (var reader = await command.ExecuteReaderAsync())
+            while (await reader.ReadAsync()) indexes.Add(reader.GetString(0));
+
+        Assert.Equal(
+            [
+                "IX_FeedThreads_OrgId_Position",           // the pull and the import
+                "IX_Messages_BackfillId_State_ReceivedAt", // partial: held backfill messages only
+                "IX_Messages_MessageSid",                  // exactly once per Twilio message
+                "IX_Messages_Received",                    // partial: the router's queue
+                "IX_Messages_Unrouted",                    // partial: messages for numbers not configured yet
+            ],
+            indexes);
+    }
+
     private async Task<Conversation> ConversationAsync()
     {
         await using var scope = _app.Services.CreateAsyncScope();

@@ -331,10 +331,6 @@ namespace TwilioChannel.Web.Data.Migrations
 
                     b.HasKey("Id");
 
-                    b.HasIndex("ConversationId");
-
-                    b.HasIndex("MessageId");
-
                     b.HasIndex("OrgId", "Position")
                         .IsUnique();
 
@@ -440,8 +436,6 @@ namespace TwilioChannel.Web.Data.Migrations
                         .HasColumnType("TEXT");
 
                     b.HasKey("Id");
-
-                    b.HasIndex("ConversationId");
 
                     b.HasIndex("MessageSid")
                         .IsUnique();
