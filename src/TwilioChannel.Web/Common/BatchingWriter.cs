@@ -18,6 +18,28 @@ internal abstract class BatchingWriter<TItem>(int maxBatch, int capacity) : Back
     /// <summary>Processes one batch; must complete every item's waiter, also on failure. Never cancelled midway.</summary>
     protected abstract Task ProcessBatchAsync(List<TItem> batch);
 
+    /// <summary>Once <paramref name="durable"/> completes (a commit's fsync, Data/WalDurability), runs
+    /// <paramref name="complete"/>, or <paramref name="fail"/> if it failed. The loop doesn't wait: it writes the next
+    /// batch meanwhile.</summary>
+    protected static void WhenDurable(Task durable, Action complete, Action<Exception> fail)
+    {
+        _ = ContinueAsync();
+
+        async Task ContinueAsync()
+        {
+            try
+            {
+                await durable;
+            }
+            catch (Exception ex)
+            {
+                fail(ex);
+                return;
+            }
+            complete();
+        }
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try

@@ -46,31 +46,24 @@ internal sealed class GroupCommit(IServiceScopeFactory scopes, WalDurability dur
         }
         catch (Exception ex)
         {
-            logger.LogError(ex, "A group commit of {Count} writes failed.", batch.Count);
-            foreach (var item in batch) item.Done.TrySetException(ex);
+            Fail(batch, ex, "A group commit of {Count} writes failed.");
             return;
         }
-        _ = CompleteWhenDurableAsync(batch, results, failures, _connection.DurableAsync()); // the loop goes on meanwhile
+        // Callers act on "committed" (a reply is sent to Twilio after its claim), so they hear it once it is on disk.
+        WhenDurable(_connection.DurableAsync(), () =>
+        {
+            for (var i = 0; i < batch.Count; i++)
+            {
+                if (failures[i] is { } failure) batch[i].Done.TrySetException(failure);
+                else batch[i].Done.TrySetResult(results[i]);
+            }
+        }, ex => Fail(batch, ex, "A group commit of {Count} writes could not be made durable."));
     }
 
-    /// <summary>Callers act on "committed" (a reply is sent to Twilio after its claim), so they hear it once it is on disk.</summary>
-    private async Task CompleteWhenDurableAsync(List<Pending> batch, object?[] results, Exception?[] failures, Task durable)
+    private void Fail(List<Pending> batch, Exception ex, string message)
     {
-        try
-        {
-            await durable;
-        }
-        catch (Exception ex)
-        {
-            logger.LogError(ex, "A group commit of {Count} writes could not be made durable.", batch.Count);
-            foreach (var item in batch) item.Done.TrySetException(ex);
-            return;
-        }
-        for (var i = 0; i < batch.Count; i++)
-        {
-            if (failures[i] is { } failure) batch[i].Done.TrySetException(failure);
-            else batch[i].Done.TrySetResult(results[i]);
-        }
+        logger.LogError(ex, message, batch.Count);
+        foreach (var item in batch) item.Done.TrySetException(ex);
     }
 
     private async Task CommitAsync(DbConnection connection, List<Pending> batch, object?[] results, Exception?[] failures)

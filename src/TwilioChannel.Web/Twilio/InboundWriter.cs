@@ -52,26 +52,19 @@ internal sealed class InboundWriter(IServiceScopeFactory scopes, WalDurability d
         }
         catch (Exception ex)
         {
-            logger.LogError(ex, "Storing {Count} inbound messages failed; their webhooks are answered with an error.", batch.Count);
-            foreach (var item in batch) item.Committed.TrySetException(ex);
+            Fail(batch, ex, "Storing {Count} inbound messages failed; their webhooks are answered with an error.");
             return;
         }
-        _ = AcknowledgeWhenDurableAsync(batch, _connection.DurableAsync()); // not awaited: the loop goes on meanwhile
+        // Committed but maybe not on the disk if the fsync fails: not acknowledged, so Twilio retries (a duplicate then).
+        WhenDurable(_connection.DurableAsync(),
+            () => { foreach (var item in batch) item.Committed.TrySetResult(); },
+            ex => Fail(batch, ex, "{Count} inbound messages could not be made durable; their webhooks are answered with an error."));
     }
 
-    private async Task AcknowledgeWhenDurableAsync(List<Pending> batch, Task durable)
+    private void Fail(List<Pending> batch, Exception ex, string message)
     {
-        try
-        {
-            await durable;
-            foreach (var item in batch) item.Committed.TrySetResult();
-        }
-        catch (Exception ex)
-        {
-            // Committed but maybe not on the disk: not acknowledged, so Twilio retries (and the retry is a duplicate).
-            logger.LogError(ex, "{Count} inbound messages could not be made durable; their webhooks are answered with an error.", batch.Count);
-            foreach (var item in batch) item.Committed.TrySetException(ex);
-        }
+        logger.LogError(ex, message, batch.Count);
+        foreach (var item in batch) item.Committed.TrySetException(ex);
     }
 
     private const string InsertSql = """
