@@ -22,6 +22,7 @@ internal static class DataExtensions
         builder.Services.AddSingleton<WriteGate>();
         builder.Services.AddSingleton<WalDurability>();
         builder.Services.AddSingleton<GroupCommit>();
+        builder.Services.AddSingleton<ReadConnections>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<GroupCommit>());
         return builder;
     }

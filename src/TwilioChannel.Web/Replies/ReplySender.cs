@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Microsoft.EntityFrameworkCore;
 using TwilioChannel.Domain.Addresses;
 using TwilioChannel.Domain.Desk;
 using TwilioChannel.Domain.Replies;
@@ -16,7 +15,7 @@ namespace TwilioChannel.Web.Replies;
 /// once only if it isn't there, and fail with that reason if the outcome is still unknown.
 /// </summary>
 internal sealed class ReplySender(
-    ChannelDbContext db, TwilioApiClients clients, DeskAttachments attachments, MediaTokens media,
+    ReadConnections reads, TwilioApiClients clients, DeskAttachments attachments, MediaTokens media,
     TimeProvider time, ILogger<ReplySender> logger)
 {
     private static readonly TimeSpan WhatsAppWindow = TimeSpan.FromHours(24);
@@ -147,19 +146,21 @@ internal sealed class ReplySender(
         return PushOutcome.Refused(TwilioErrors.Describe(63016) + " Sending the re-engagement template failed too.", 63016);
     }
 
-    private bool WithinWindow(Conversation? conversation) =>
+    private bool WithinWindow(ReplyTarget.ConversationFacts? conversation) =>
         conversation?.LastInboundAt is { } last && time.GetUtcNow().UtcDateTime - last < WhatsAppWindow;
 
-    /// <summary>Compiled once (per-push LINQ translation was a large part of a push's CPU). A sender has at most two
-    /// keys: its Messaging Service and its number (the same key twice when it has no service).</summary>
-    private static readonly Func<ChannelDbContext, string, string, string, Task<bool>> OptedOut = EF.CompileAsyncQuery(
-        (ChannelDbContext db, string key1, string key2, string customer) =>
-            db.OptOuts.Any(o => (o.SenderKey == key1 || o.SenderKey == key2) && o.CustomerAddress == customer && o.OptedOut));
-
+    /// <summary>A sender has at most two keys: its Messaging Service and its number (the same key twice when it has no
+    /// service). A prepared statement on a long-lived read connection, like the conversation's lookup (ReplyTarget).</summary>
     private Task<bool> IsOptedOutAsync(ReplyTarget target)
     {
         var keys = target.OptOutKeys.ToList();
-        return OptedOut(db, keys[0], keys[^1], target.CustomerAddress);
+        return reads.UseAsync(async connection =>
+        {
+            await using var query = await PreparedCommand.CreateAsync(connection, null, """
+                SELECT EXISTS (SELECT 1 FROM "OptOuts" WHERE "SenderKey" IN (@p0, @p1) AND "CustomerAddress" = @p2 AND "OptedOut")
+                """, 3, CancellationToken.None);
+            return Convert.ToInt64(await query.ScalarAsync(CancellationToken.None, keys[0], keys[^1], target.CustomerAddress)) != 0;
+        });
     }
 
     private static void Record(Reply reply, List<string> sids)

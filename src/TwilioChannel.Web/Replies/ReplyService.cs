@@ -13,7 +13,7 @@ namespace TwilioChannel.Web.Replies;
 /// stored outcome; a push arriving while the first is still sending waits for its outcome, within the push budget.
 /// Across instances the wait polls the row; within one, the sender's completion wakes it at once.
 /// </summary>
-internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, StatusStore statuses, GroupCommit commits, Routing.NumberDirectory directory, Routing.FeedWakeup feedWakeup, IOptions<DeskOptions> desk, TimeProvider time, ILogger<ReplyService> logger)
+internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, StatusStore statuses, GroupCommit commits, ReadConnections reads, Routing.NumberDirectory directory, Routing.FeedWakeup feedWakeup, IOptions<DeskOptions> desk, TimeProvider time, ILogger<ReplyService> logger)
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
 
@@ -35,7 +35,7 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
         claim.Id = id.Value;
 
         PushOutcome outcome;
-        var (target, error) = await ReplyTarget.FindAsync(db, directory, installation.OrgId, reply.ExtParentId, CancellationToken.None);
+        var (target, error) = await ReplyTarget.FindAsync(db, reads, directory, installation.OrgId, reply.ExtParentId, CancellationToken.None);
         try
         {
             // Deliberately not tied to the request: if Desk gives up waiting, the send still completes and is recorded,

@@ -1,4 +1,3 @@
-using Microsoft.EntityFrameworkCore;
 using TwilioChannel.Domain.Addresses;
 using TwilioChannel.Domain.Desk;
 using TwilioChannel.Web.Data;
@@ -7,7 +6,7 @@ namespace TwilioChannel.Web.Replies;
 
 /// <summary>Who a reply goes to and from: the number (or Messaging Service) the customer last wrote to, else the org's
 /// default number of the customer's channel.</summary>
-internal sealed record ReplyTarget(string CustomerAddress, MessagingChannel Channel, ChannelNumber Number, Conversation? Conversation)
+internal sealed record ReplyTarget(string CustomerAddress, MessagingChannel Channel, ChannelNumber Number, ReplyTarget.ConversationFacts? Conversation)
 {
     /// <summary>Pools reply through their Messaging Service (Twilio picks the sticky sender); single numbers from themselves.</summary>
     public string? MessagingServiceSid => Number.MessagingServiceSid;
@@ -17,13 +16,13 @@ internal sealed record ReplyTarget(string CustomerAddress, MessagingChannel Chan
     /// <summary>Opt-outs apply per sender: the Messaging Service holding the number, or the number itself.</summary>
     public IEnumerable<string> OptOutKeys => Number.MessagingServiceSid is { } service ? [service, Number.Address] : [Number.Address];
 
-    /// <summary>Compiled once: translating the LINQ on every push was a large part of a push's CPU (profiled).</summary>
-    private static readonly Func<ChannelDbContext, string, string, Task<Conversation?>> ConversationByTicket = EF.CompileAsyncQuery(
-        (ChannelDbContext db, string orgId, string ticketExtId) => db.Conversations.AsNoTracking().FirstOrDefault(c => c.OrgId == orgId && c.TicketExtId == ticketExtId));
+    /// <summary>What a reply needs of the customer's conversation: a few columns, not the stored ticket JSON.</summary>
+    internal sealed record ConversationFacts(string CustomerAddress, long? LastNumberId, DateTime? LastInboundAt);
 
-    public static async Task<(ReplyTarget? Target, string? Error)> FindAsync(ChannelDbContext db, Routing.NumberDirectory directory, string orgId, string extParentId, CancellationToken ct)
+    public static async Task<(ReplyTarget? Target, string? Error)> FindAsync(
+        ChannelDbContext db, ReadConnections reads, Routing.NumberDirectory directory, string orgId, string extParentId, CancellationToken ct)
     {
-        var conversation = await ConversationByTicket(db, orgId, extParentId);
+        var conversation = await reads.UseAsync(connection => FindConversationAsync(connection, orgId, extParentId, ct));
         var customer = conversation?.CustomerAddress ?? TicketKey.Parse(extParentId).CustomerAddress;
         var channel = ChannelAddress.Parse(customer).Channel;
 
@@ -33,5 +32,17 @@ internal sealed record ReplyTarget(string CustomerAddress, MessagingChannel Chan
         if (number is null)
             return (null, $"No {ChannelAddress.ChannelName(channel)} number is configured for this Desk org: add one in the admin settings.");
         return (new ReplyTarget(customer, channel, number, conversation), null);
+    }
+
+    /// <summary>A prepared statement on a long-lived read connection (Data/ReadConnections): a push's lookups through
+    /// EF prepared their SQL and built a delegate on every call.</summary>
+    private static async Task<ConversationFacts?> FindConversationAsync(System.Data.Common.DbConnection connection, string orgId, string ticketExtId, CancellationToken ct)
+    {
+        await using var query = await PreparedCommand.CreateAsync(connection, null, """
+            SELECT "CustomerAddress", "LastNumberId", "LastInboundAt" FROM "Conversations" WHERE "OrgId" = @p0 AND "TicketExtId" = @p1
+            """, 2, ct);
+        await using var row = await query.ReaderAsync(ct, orgId, ticketExtId);
+        if (!await row.ReadAsync(ct)) return null;
+        return new ConversationFacts(row.GetString(0), row.IsDBNull(1) ? null : row.GetInt64(1), row.IsDBNull(2) ? null : DateTime.SpecifyKind(row.GetDateTime(2), DateTimeKind.Utc));
     }
 }
