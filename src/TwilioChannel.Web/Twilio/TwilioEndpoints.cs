@@ -8,6 +8,7 @@ internal static class TwilioEndpoints
         builder.Services.AddSingleton<MediaTokens>();
         builder.Services.AddSingleton<InboundWriter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<InboundWriter>());
+        builder.Services.AddSingleton<SignatureValidators>();
         builder.Services.AddScoped<TwilioSignatureFilter>();
         // Credentials only ever go to the Twilio API host, and never across a redirect: both clients follow none
         // automatically, the second one carries no credentials at all.

@@ -10,7 +10,7 @@ namespace TwilioChannel.Web.Twilio;
 /// named by AccountSid (so Messaging-Service pools and proxies work). twilio-csharp's RequestValidator does the check,
 /// including the with/without default port variants. Anything unauthenticated is a 403.
 /// </summary>
-internal sealed class TwilioSignatureFilter(AccountTokens tokens, IOptions<ChannelOptions> channel, ILogger<TwilioSignatureFilter> logger) : IEndpointFilter
+internal sealed class TwilioSignatureFilter(AccountTokens tokens, SignatureValidators validators, IOptions<ChannelOptions> channel, ILogger<TwilioSignatureFilter> logger) : IEndpointFilter
 {
     public const string FormItem = "twilio.form";
 
@@ -39,7 +39,7 @@ internal sealed class TwilioSignatureFilter(AccountTokens tokens, IOptions<Chann
         if (token is null) return Forbidden("unknown account");
 
         var url = SignedUrl(http.Request, channel.Value.PublicBaseUri);
-        if (!IsValid(token, url, fields, signature)) return Forbidden("bad signature");
+        if (!validators.IsValid(token, url, fields, signature)) return Forbidden("bad signature");
 
         http.Items[FormItem] = fields;
         return await next(context);
@@ -55,9 +55,11 @@ internal sealed class TwilioSignatureFilter(AccountTokens tokens, IOptions<Chann
     /// RequestValidator adds the default port to a URL without one, but doesn't try removing it from a URL that has
     /// one; Twilio may sign either form, so both are tried here.
     /// </summary>
-    public static bool IsValid(string authToken, string url, IDictionary<string, string> fields, string signature)
+    public static bool IsValid(string authToken, string url, IDictionary<string, string> fields, string signature) =>
+        IsValid(new RequestValidator(authToken), url, fields, signature);
+
+    public static bool IsValid(RequestValidator validator, string url, IDictionary<string, string> fields, string signature)
     {
-        var validator = new RequestValidator(authToken);
         if (validator.Validate(url, fields, signature)) return true;
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || !uri.IsDefaultPort || !url.Contains($":{uri.Port}/", StringComparison.Ordinal)) return false;
         var withoutPort = new UriBuilder(uri) { Port = -1 }.Uri.AbsoluteUri;
