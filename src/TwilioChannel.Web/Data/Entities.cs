@@ -77,6 +77,10 @@ public sealed class Message
     /// <summary>The parsed form, when the message comes straight from the webhook (not mapped to a column).</summary>
     [System.ComponentModel.DataAnnotations.Schema.NotMapped]
     public IReadOnlyDictionary<string, string>? Form { get; set; }
+
+    /// <summary>The form as the webhook already parsed it, so routing doesn't parse it again (not mapped).</summary>
+    [System.ComponentModel.DataAnnotations.Schema.NotMapped]
+    public TwilioChannel.Domain.Twilio.InboundMessage? Inbound { get; set; }
 }
 
 public sealed class Conversation

@@ -13,7 +13,7 @@ namespace TwilioChannel.Web.Routing;
 /// what it has just stored (no need to parse the JSON it has just written); null when read back from the database.
 /// <paramref name="Direction"/> is "out" only for messages a backfill found that were sent from our number.</summary>
 internal sealed record PendingMessage(long Id, string From, string To, string? MessagingServiceSid, DateTime ReceivedAt, string RawForm,
-    IReadOnlyDictionary<string, string>? Form = null, string Direction = "in")
+    IReadOnlyDictionary<string, string>? Form = null, string Direction = "in", InboundMessage? Inbound = null)
 {
     public bool Outbound => Direction == "out";
 
@@ -78,7 +78,7 @@ internal sealed class RoutingPlan
             return;
         }
         var form = message.Form ?? JsonSerializer.Deserialize<Dictionary<string, string>>(message.RawForm) ?? [];
-        var inbound = InboundMessage.FromForm(form, message.ReceivedAt, out _)
+        var inbound = message.Inbound ?? InboundMessage.FromForm(form, message.ReceivedAt, out _)
             ?? throw new InvalidOperationException($"Stored message {message.Id} lacks required fields.");
 
         // What we sent (found by a backfill) neither opts anyone out nor opens the WhatsApp window.

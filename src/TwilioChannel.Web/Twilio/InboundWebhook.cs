@@ -32,6 +32,7 @@ internal static class InboundWebhook
             ReceivedAt = received,
             RawForm = JsonSerializer.Serialize(form),
             Form = form,
+            Inbound = inbound,
         };
         try
         {
