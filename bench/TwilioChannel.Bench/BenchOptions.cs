@@ -63,7 +63,7 @@ internal sealed record BenchOptions
           --scenario webhook|replies|delivery|backfill|pull
                              webhook (default): inbound webhooks, saturation and fixed rate.
                              replies: Desk pushes (POST /desk/push) through the service to a fake Twilio in this process,
-                             against a bare forwarder; closed loop only (--concurrency defaults to 32; --rate, --max-in-flight,
+                             against a bare forwarder; closed loop only (--concurrency defaults to 32,64,128; --rate, --max-in-flight,
                              --pool-rate and --settle don't apply; --only baseline runs the bare forwarder only)
                              delivery: webhooks at a fixed rate (--rate defaults to 1000) for --warmup + --duration s;
                              end-to-end latency from each ack to its import call at a zero-latency fake Desk in this
@@ -77,7 +77,8 @@ internal sealed record BenchOptions
           --warmup S         warm-up before the saturation window (default 15: the JIT keeps improving both servers for ~15 s; 0..60)
           --rate R           fixed-rate mode, requests/s (default 5000; 1..200000)
           --concurrency N[,N…] saturation workers and connections; webhook: one saturation run per level, each
-                             server's peak is its saturation (default 64,256,512; 1..4096); replies: one level (default 32)
+                             server's peak is its saturation (default 64,256,512; 1..4096); replies: the same, at most
+                             3 levels (default 32,64,128)
           --max-in-flight N  fixed-rate cap on outstanding requests (default 512); beyond it a request is not sent
                              and counts as an error
           --only baseline|service

@@ -12,30 +12,35 @@ namespace TwilioChannel.Bench;
 internal sealed class ReplyServerRun(string name)
 {
     public string Name { get; } = name;
-    public PushLoadResult? Load { get; set; }
-    public long TwilioCreates { get; set; }
+    /// <summary>Each concurrency level's closed loop, in order.</summary>
+    public List<(int Workers, PushLoadResult Load)> Levels { get; } = [];
+
+    /// <summary>The level with the most replies per second: this server's saturation.</summary>
+    public (int Workers, PushLoadResult Load)? Peak => Levels.Count == 0 ? null : Levels.MaxBy(l => l.Load.RepliesPerSecond);
     public List<string> Notes { get; } = [];
-    public string? Verdict { get; set; }
     public bool Failed { get; set; }
 }
 
 /// <summary>
 /// --scenario replies: Desk pushes (POST /desk/push) to the real service (child process, Twilio SDK, exactly-once
 /// bookkeeping in its database) and to a bare forwarder (BareForwarder.cs), both sending to one zero-latency fake Twilio
-/// (FakeTwilioServer.cs) in this process. Closed loop, a unique resource.id per push; afterwards every 200 is checked
-/// against the messages the fake Twilio created: one per push, with the SID the push answered.
+/// (FakeTwilioServer.cs) in this process. Closed loop at each concurrency level in turn (a server whose answer waits for
+/// two disk flushes needs more pushes in flight than a bare forwarder to be saturated; each server's rate is its peak),
+/// a unique resource.id per push; after each level every 200 is checked against the messages the fake Twilio created:
+/// one per push, with the SID the push answered.
 /// </summary>
 internal sealed class RepliesRun(BenchOptions options) : IBenchRun
 {
-    private const int DefaultWorkers = 32;
+    private static readonly int[] DefaultLevels = [32, 64, 128];
     private const int PushTimeoutSeconds = 30;
-    private const int SanityPhase = 1, BarePhase = 2, ServicePhase = 3;
+    /// <summary>Push ids carry a phase digit (1..9): sanity pushes, then one digit per level for each server.</summary>
+    private const int SanityPhase = 1, BarePhase = 2, ServicePhase = 5, MaxLevels = 3;
 
     private readonly DateTime _started = DateTime.UtcNow;
     private readonly ReplyPayloads _payloads = new();
     private ServiceProcess? _service;
 
-    private int Workers => options.ConcurrencyGiven ? options.Concurrency : DefaultWorkers;
+    private IReadOnlyList<int> Levels => options.ConcurrencyGiven ? options.ConcurrencyLevels : DefaultLevels;
 
     public void KillService() => _service?.KillNow();
 
@@ -52,7 +57,12 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
             return 2;
         }
 
-        Console.WriteLine($"Replies bench: {Environment.ProcessorCount} CPUs; {Workers} workers, {options.WarmupSeconds:0.#} s warm-up + {options.DurationSeconds:0.#} s per server.");
+        if (Levels.Count > MaxLevels)
+        {
+            Console.Error.WriteLine($"The replies scenario takes at most {MaxLevels} concurrency levels.");
+            return 2;
+        }
+        Console.WriteLine($"Replies bench: {Environment.ProcessorCount} CPUs; {string.Join(", ", Levels)} workers in turn, {options.WarmupSeconds:0.#} s warm-up + {options.DurationSeconds:0.#} s per server.");
         Console.WriteLine($"Push ≈ {_payloads.ApproximateBytes} bytes JSON, SMS text {ReplyPayloads.ContentLength} chars. Load generator and fake Twilio share this process and the CPUs.");
 
         await using var twilio = await FakeTwilioServer.StartAsync(BenchRun.FreePort(), Payloads.AccountSid, Payloads.AuthToken, ct);
@@ -184,30 +194,35 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
     private async Task MeasureAsync(ReplyServerRun run, FakeTwilioServer twilio, Uri url, int phase, Func<CpuSample> cpu, CancellationToken ct)
     {
         var tag = run.Name == "service" ? "service" : "bare";
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-        var before = twilio.Creates;
-        Console.WriteLine($"[{tag}] closed loop: {Workers} workers, {options.WarmupSeconds:0.#} s warm-up + {options.DurationSeconds:0.#} s");
-        var load = await PushLoad.SaturateAsync(_payloads, url, phase, Workers, options.WarmupSeconds, options.DurationSeconds, cpu, ct);
-        run.Load = load;
-        Console.WriteLine($"[{tag}]   {load.RepliesPerSecond:N0} replies/s, p50 {load.Latency.P50:0.00} ms, p99 {load.Latency.P99:0.00} ms, errors {load.Errors}"
-            + (load.ErrorKinds.Count > 0 ? $" (first kind: {load.ErrorKinds.OrderByDescending(k => k.Value).First().Key})" : ""));
-
-        // A push the client gave up on may still be sent by the service: wait until Twilio sees no more creates (bounded).
-        var settle = Stopwatch.StartNew();
-        var seen = twilio.Creates;
-        var quietSince = Stopwatch.StartNew();
-        while (quietSince.Elapsed < TimeSpan.FromSeconds(1) && settle.Elapsed < TimeSpan.FromSeconds(PushTimeoutSeconds + 5))
+        for (var i = 0; i < Levels.Count; i++)
         {
-            await Task.Delay(200, ct);
-            if (twilio.Creates != seen) (seen, quietSince) = (twilio.Creates, Stopwatch.StartNew());
+            var workers = Levels[i];
+            // The first level warms the JIT up; later ones only need the new connections' ramp.
+            var warmup = i == 0 ? options.WarmupSeconds : Math.Min(options.WarmupSeconds, 5);
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+            var before = twilio.Creates;
+            Console.WriteLine($"[{tag}] closed loop: {workers} workers, {warmup:0.#} s warm-up + {options.DurationSeconds:0.#} s");
+            var load = await PushLoad.SaturateAsync(_payloads, url, phase + i, workers, warmup, options.DurationSeconds, cpu, ct);
+            run.Levels.Add((workers, load));
+            Console.WriteLine($"[{tag}]   {load.RepliesPerSecond:N0} replies/s, p50 {load.Latency.P50:0.00} ms, p99 {load.Latency.P99:0.00} ms, errors {load.Errors}"
+                + (load.ErrorKinds.Count > 0 ? $" (first kind: {load.ErrorKinds.OrderByDescending(k => k.Value).First().Key})" : ""));
+
+            // A push the client gave up on may still be sent by the service: wait until Twilio sees no more creates (bounded).
+            var settle = Stopwatch.StartNew();
+            var seen = twilio.Creates;
+            var quietSince = Stopwatch.StartNew();
+            while (quietSince.Elapsed < TimeSpan.FromSeconds(1) && settle.Elapsed < TimeSpan.FromSeconds(PushTimeoutSeconds + 5))
+            {
+                await Task.Delay(200, ct);
+                if (twilio.Creates != seen) (seen, quietSince) = (twilio.Creates, Stopwatch.StartNew());
+            }
+            var verdict = Verify(run, twilio, load, twilio.Creates - before, workers);
+            Console.WriteLine($"[{tag}] {verdict}");
         }
-        run.TwilioCreates = twilio.Creates - before;
-        Verify(run, twilio, load);
-        Console.WriteLine($"[{tag}] {run.Verdict}");
     }
 
     /// <summary>Every 200 names the one message Twilio created for that push's text; nothing else was created; no errors.</summary>
-    private static void Verify(ReplyServerRun run, FakeTwilioServer twilio, PushLoadResult load)
+    private static string Verify(ReplyServerRun run, FakeTwilioServer twilio, PushLoadResult load, long creates, int workers)
     {
         int matched = 0, missing = 0, duplicated = 0, otherSid = 0;
         foreach (var ack in load.Acks)
@@ -219,12 +234,13 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
             else matched++;
         }
         var sentForFailed = load.FailedIds.Sum(id => twilio.SidsFor(ReplyPayloads.Content(id)).Length);
-        var good = run.TwilioCreates == load.Ok && matched == load.Ok && load.Errors == 0;
+        var good = creates == load.Ok && matched == load.Ok && load.Errors == 0;
         run.Failed |= !good;
-        run.Verdict = $"Correctness: {load.Ok:N0} pushes answered 200 with an SM extId, {load.Errors:N0} failed; the fake Twilio got {run.TwilioCreates:N0} creates meanwhile. "
+        var verdict = $"Correctness at {workers} workers: {load.Ok:N0} pushes answered 200 with an SM extId, {load.Errors:N0} failed; the fake Twilio got {creates:N0} creates meanwhile. "
             + $"Answered pushes with exactly one create carrying that SID: {matched:N0}; with no create: {missing}; with more than one: {duplicated}; "
             + $"answering another SID: {otherSid}; creates for failed pushes: {sentForFailed} → **{(good ? "OK: creates == successful pushes, no errors" : "FAILED")}**.";
-        run.Notes.Add(run.Verdict);
+        run.Notes.Add(verdict);
+        return verdict;
     }
 
     private string Markdown(List<ReplyServerRun> runs, FakeTwilioServer twilio, string? git)
@@ -239,7 +255,10 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
         md.AppendLine($"- Load: Desk pushes POST /desk/push?orgId={Payloads.OrgId}&securityContext=…, ≈{_payloads.ApproximateBytes} bytes JSON "
             + $"(tests/fixtures/desk-push-reply.json as a text/plain SMS reply of {ReplyPayloads.ContentLength} chars to {ReplyPayloads.Customer}), a unique resource.id each, "
             + "HTTP/1.1 keep-alive to 127.0.0.1.");
-        md.AppendLine($"- Closed loop: {Workers} workers / connections, {options.WarmupSeconds:0.#} s warm-up then {options.DurationSeconds:0.#} s measured, per server.");
+        md.AppendLine($"- Closed loop at {string.Join(", ", Levels)} workers / connections in turn ({options.WarmupSeconds:0.#} s warm-up before the first, "
+            + $"{Math.Min(options.WarmupSeconds, 5):0.#} s before the others, {options.DurationSeconds:0.#} s measured each), per server; each server's rate is its peak "
+            + "across the levels (the service answers a push after two durable commits, the claim before sending and the outcome after it, so it needs more "
+            + "pushes in flight than the bare forwarder to be saturated).");
         md.AppendLine("- Twilio: a zero-latency fake Messages API in the bench process (201 + the message JSON with a fresh SID). The service sends through the "
             + $"official SDK (Twilio__ApiBaseUrl pointed at it, Desk__PushTimeoutSeconds={PushTimeoutSeconds}), with its exactly-once claim, target lookup, "
             + "opt-out check and status row in SQLite; the bare forwarder (in the bench process) parses the JSON, posts the form with an HttpClient and "
@@ -251,26 +270,31 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
             md.AppendLine($"- Warm-up {options.WarmupSeconds:0.#} s: the JIT keeps improving servers and client for ~15 s; short warm-ups understate both.");
         md.AppendLine();
 
-        md.AppendLine("| server | replies/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | CPU cores: server / bench process (load gen + fake Twilio) / other processes |");
-        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---|");
+        md.AppendLine("| server | workers | replies/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | CPU cores: server / bench process (load gen + fake Twilio) / other processes |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---|");
         foreach (var run in runs)
         {
-            if (run.Load is not { } l) continue;
-            var cpu = run.Name == "service"
-                ? string.Create(inv, $"{l.Cpu.ServerCores:0.00} / {l.Cpu.BenchCores:0.00} / {l.Cpu.OtherCores:0.00}")
-                : string.Create(inv, $"{l.Cpu.BenchCores:0.00} (forwarder + load gen + fake Twilio, one process) / {l.Cpu.OtherCores:0.00}");
-            md.AppendLine($"| {run.Name} | {l.RepliesPerSecond:N0} | {l.Latency.P50:0.00} | {l.Latency.P99:0.00} | {l.Latency.P999:0.00} | {l.Latency.Max:0.0} "
-                + $"| {l.Errors} ({l.ErrorsInWindow} in window) | {cpu} |");
+            foreach (var (workers, l) in run.Levels)
+            {
+                var cpu = run.Name == "service"
+                    ? string.Create(inv, $"{l.Cpu.ServerCores:0.00} / {l.Cpu.BenchCores:0.00} / {l.Cpu.OtherCores:0.00}")
+                    : string.Create(inv, $"{l.Cpu.BenchCores:0.00} (forwarder + load gen + fake Twilio, one process) / {l.Cpu.OtherCores:0.00}");
+                md.AppendLine($"| {run.Name} | {workers} | {l.RepliesPerSecond:N0} | {l.Latency.P50:0.00} | {l.Latency.P99:0.00} | {l.Latency.P999:0.00} | {l.Latency.Max:0.0} "
+                    + $"| {l.Errors} ({l.ErrorsInWindow} in window) | {cpu} |");
+            }
         }
-        var bare = runs.FirstOrDefault(r => r.Name != "service")?.Load;
-        var service = runs.FirstOrDefault(r => r.Name == "service")?.Load;
-        if (bare is not null && service is not null)
+        var bare = runs.FirstOrDefault(r => r.Name != "service")?.Peak;
+        var service = runs.FirstOrDefault(r => r.Name == "service")?.Peak;
+        if (bare is { } b && service is { } sv)
         {
-            var ratio = service.RepliesPerSecond / bare.RepliesPerSecond;
-            md.AppendLine($"| **service ÷ bare** | **{ratio:0.00}×** | {service.Latency.P50 / bare.Latency.P50:0.0}× | {service.Latency.P99 / bare.Latency.P99:0.0}× "
-                + $"| {service.Latency.P999 / bare.Latency.P999:0.0}× | {service.Latency.Max / bare.Latency.Max:0.0}× | | |");
+            var ratio = sv.Load.RepliesPerSecond / b.Load.RepliesPerSecond;
+            md.AppendLine($"| **service ÷ bare** (peaks: {sv.Workers} / {b.Workers} workers) | | **{ratio:0.00}×** | {sv.Load.Latency.P50 / b.Load.Latency.P50:0.0}× "
+                + $"| {sv.Load.Latency.P99 / b.Load.Latency.P99:0.0}× | {sv.Load.Latency.P999 / b.Load.Latency.P999:0.0}× | {sv.Load.Latency.Max / b.Load.Latency.Max:0.0}× | | |");
+            var same = runs.Select(r => r.Levels.FirstOrDefault(l => l.Workers == Levels[0]).Load).ToList();
+            if (same is [{ } bareFirst, { } serviceFirst])
+                md.AppendLine($"| service ÷ bare at {Levels[0]} workers each | | {serviceFirst.RepliesPerSecond / bareFirst.RepliesPerSecond:0.00}× | | | | | | |");
             md.AppendLine();
-            md.AppendLine($"Throughput ratio service ÷ bare forwarder: **{ratio:0.00}** (target ≥ 0.5: **{(ratio >= 0.5 ? "met" : "not met")}**). "
+            md.AppendLine($"Throughput ratio service ÷ bare forwarder, peak against peak: **{ratio:0.00}** (target ≥ 0.5: **{(ratio >= 0.5 ? "met" : "not met")}**). "
                 + "Latency ratios: above 1 = slower.");
         }
         md.AppendLine();
@@ -279,9 +303,9 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
         md.AppendLine();
         foreach (var run in runs)
         {
-            if (run.Load is { } l)
+            foreach (var (workers, l) in run.Levels)
                 foreach (var (kind, count) in l.ErrorKinds.OrderByDescending(k => k.Value).Take(10))
-                    md.AppendLine($"- {run.Name}: {count:N0} × {kind}");
+                    md.AppendLine($"- {run.Name} at {workers} workers: {count:N0} × {kind}");
             foreach (var note in run.Notes) md.AppendLine($"- {run.Name}: {note}");
         }
         md.AppendLine($"- fake Twilio: {twilio.Creates:N0} messages created in all (sanity pushes included), {twilio.Refused} create calls refused, "
