@@ -27,12 +27,12 @@ public sealed class ReadConnectionsTests : IAsyncLifetime
     [Fact]
     public async Task AKeptStatementReadsWhatWasCommittedAfterItWasPrepared()
     {
-        var (firstConnection, before) = await CountAsync("org-1");
+        var (firstSession, before) = await CountAsync("org-1");
 
         await AddConversationAsync("org-1", "+14155550100");
-        var (secondConnection, after) = await CountAsync("org-1");
+        var (secondSession, after) = await CountAsync("org-1");
 
-        Assert.Same(firstConnection, secondConnection); // the same connection and prepared statement, kept between calls
+        Assert.Same(firstSession, secondSession); // the same kept session and prepared statement, between calls
         Assert.Equal(0, before);
         Assert.Equal(1, after);
     }
@@ -40,15 +40,16 @@ public sealed class ReadConnectionsTests : IAsyncLifetime
     [Fact]
     public async Task AConnectionWhoseReadFailedIsNotHandedOutAgain()
     {
-        DbConnection? failed = null;
+        StatementCache? failed = null;
         await Assert.ThrowsAsync<InvalidOperationException>(() => Reads.UseAsync<int>(connection =>
         {
-            failed = connection;
+            failed = StatementCache.For(connection);
             throw new InvalidOperationException("a read that breaks midway");
         }));
 
         var (next, _) = await CountAsync("org-1");
 
+        // The connection object may come back from EF's context pool, but closed and reopened with fresh statements.
         Assert.NotNull(failed);
         Assert.NotSame(failed, next);
     }
@@ -67,10 +68,11 @@ public sealed class ReadConnectionsTests : IAsyncLifetime
         Assert.NotSame(seen[0], seen[1]);
     }
 
-    private Task<(DbConnection Connection, long Count)> CountAsync(string orgId) => Reads.UseAsync(async connection =>
+    /// <summary>The count, and the session's statement cache: one per kept session, so it tells sessions apart.</summary>
+    private Task<(StatementCache? Session, long Count)> CountAsync(string orgId) => Reads.UseAsync(async connection =>
     {
         await using var query = await PreparedCommand.CreateAsync(connection, null, CountSql, 1, CancellationToken.None);
-        return (connection, Convert.ToInt64(await query.ScalarAsync(CancellationToken.None, orgId)));
+        return (StatementCache.For(connection), Convert.ToInt64(await query.ScalarAsync(CancellationToken.None, orgId)));
     });
 
     private async Task AddConversationAsync(string orgId, string customer)
