@@ -5,10 +5,10 @@ namespace TwilioChannel.Web.Twilio;
 
 /// <summary>
 /// The SDK's RequestValidator, kept per auth token instead of built per webhook: constructing one creates an HMAC-SHA1
-/// and a SHA-256 (native OpenSSL contexts that the SDK never disposes, so they wait for the finalizer), which is more
-/// work than checking the signature itself. A validator is not thread-safe (its HMAC holds state while hashing), so each
-/// token has a small pool and a request uses one validator at a time. A rotated token simply gets a new pool; the map is
-/// cleared if it ever holds more tokens than any deployment has accounts.
+/// and a SHA-256 (native OpenSSL contexts that the SDK never disposes, so each webhook left two for the finalizer).
+/// A validator is not thread-safe (its HMAC holds state while hashing), so each token has a small pool and a request
+/// uses one validator at a time. A rotated token simply gets a new pool; the map is cleared if it ever holds more tokens
+/// than any deployment has accounts. The tokens stay in memory only, as they already do in AccountTokens' cache.
 /// </summary>
 internal sealed class SignatureValidators
 {
