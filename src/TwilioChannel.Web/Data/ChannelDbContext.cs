@@ -106,7 +106,6 @@ public sealed class ChannelDbContext(DbContextOptions<ChannelDbContext> options)
             e.HasKey(x => x.Name);
             e.HasData(new Counter { Name = Counter.Feed, Value = 0 });
         });
-
     }
 
     private sealed class UtcConverter() : ValueConverter<DateTime, DateTime>(

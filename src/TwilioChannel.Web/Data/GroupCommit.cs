@@ -6,8 +6,8 @@ namespace TwilioChannel.Web.Data;
 /// <summary>
 /// Group commit for small writes from many concurrent requests (reply claims and outcomes, status callbacks): each
 /// caller hands over its statements and waits; one loop runs whatever has queued up in a single transaction, each
-/// piece under its own savepoint (one failing piece doesn't take the others down), and commits once. Every commit is an
-/// fsync (≈1.5–4 ms here under load), so one per request would cap these paths at a few hundred per second.
+/// piece under its own savepoint (one failing piece doesn't take the others down), and commits once. Every commit needs
+/// an fsync (≈1 ms here under load), so one per request would cap these paths at a few hundred per second.
 /// The callers are answered once the commit is on disk (Data/WalDurability), while the loop goes on with the next batch.
 /// The loop runs on a WriterConnection, so the pieces' "prepare, execute, dispose" statements are prepared once.
 /// The loop itself is shared with the ack path's InboundWriter (Common/BatchingWriter).

@@ -1,11 +1,10 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
-using Microsoft.EntityFrameworkCore;
 
 namespace TwilioChannel.Web.Data;
 
 /// <summary>
-/// A few long-lived read connections, each with a <see cref="StatementCache"/>, for the small lookups every request of a
+/// A few long-lived read connections (<see cref="KeptConnection"/>: statements prepared once), for the small lookups every request of a
 /// hot path makes (a reply push: the customer's conversation and opt-out). Through EF, each such lookup opened a pooled
 /// connection, prepared its statement and built a delegate per call (profiled at ≈20 % of a push's CPU); here the
 /// statement is prepared once per connection and only bound and stepped per call.
@@ -18,14 +17,14 @@ namespace TwilioChannel.Web.Data;
 internal sealed class ReadConnections(IServiceScopeFactory scopes) : IAsyncDisposable
 {
     private const int MaxIdle = 8;
-    private readonly ConcurrentBag<Session> _idle = [];
+    private readonly ConcurrentBag<KeptConnection> _idle = [];
     private volatile bool _disposed;
 
     /// <summary>Runs <paramref name="read"/> on an idle connection (or a new one); a connection that failed is dropped.</summary>
     public async Task<T> UseAsync<T>(Func<DbConnection, Task<T>> read)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var session = _idle.TryTake(out var idle) ? idle : await Session.OpenAsync(scopes);
+        var session = _idle.TryTake(out var idle) ? idle : await KeptConnection.OpenAsync(scopes);
         T result;
         try
         {
@@ -45,34 +44,5 @@ internal sealed class ReadConnections(IServiceScopeFactory scopes) : IAsyncDispo
     {
         _disposed = true;
         while (_idle.TryTake(out var session)) await session.DisposeAsync();
-    }
-
-    private sealed class Session(AsyncServiceScope scope, DbConnection connection, StatementCache statements) : IAsyncDisposable
-    {
-        public DbConnection Connection => connection;
-
-        public static async Task<Session> OpenAsync(IServiceScopeFactory scopes)
-        {
-            var scope = scopes.CreateAsyncScope();
-            try
-            {
-                // Through the context, so the connection gets the same string and per-connection settings as every other.
-                var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
-                await db.Database.OpenConnectionAsync();
-                var connection = db.Database.GetDbConnection();
-                return new Session(scope, connection, StatementCache.Attach(connection));
-            }
-            catch
-            {
-                await scope.DisposeAsync();
-                throw;
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await statements.DisposeAsync();
-            await scope.DisposeAsync();
-        }
     }
 }

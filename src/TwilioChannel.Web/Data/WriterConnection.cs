@@ -6,7 +6,7 @@ namespace TwilioChannel.Web.Data;
 
 /// <summary>
 /// The connection of one single-threaded writer loop (the ack path's InboundWriter, the GroupCommit), open for the
-/// service's lifetime with a <see cref="StatementCache"/> attached: every statement the loop prepares through
+/// service's lifetime as a <see cref="KeptConnection"/>: every statement the loop prepares through
 /// PreparedCommand is parsed and planned once (preparing, and EF's per-batch setup, cost more than the small rows a
 /// batch writes). After any failure the connection and its statements are dropped and the next use starts afresh.
 /// Never used by two threads at once.
@@ -51,24 +51,21 @@ internal sealed class WriterConnection(IServiceScopeFactory scopes, WalDurabilit
         }
     }
 
-    private sealed class Session(AsyncServiceScope scope, ChannelDbContext db, StatementCache statements, bool deferred) : IAsyncDisposable
+    /// <summary>The kept connection, and whether its fsync is deferred to <see cref="WalDurability"/>.</summary>
+    private sealed class Session(KeptConnection kept, bool deferred) : IAsyncDisposable
     {
-        public ChannelDbContext Db => db;
+        public ChannelDbContext Db => kept.Db;
 
         public static async Task<Session> OpenAsync(IServiceScopeFactory scopes, WalDurability durability)
         {
-            var scope = scopes.CreateAsyncScope();
+            var kept = await KeptConnection.OpenAsync(scopes);
             try
             {
-                var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
-                await db.Database.OpenConnectionAsync();
-                var connection = db.Database.GetDbConnection();
-                var deferred = await DeferFsyncAsync(connection, durability);
-                return new Session(scope, db, StatementCache.Attach(connection), deferred);
+                return new Session(kept, await DeferFsyncAsync(kept.Connection, durability));
             }
             catch
             {
-                await scope.DisposeAsync();
+                await kept.DisposeAsync();
                 throw;
             }
         }
@@ -94,15 +91,14 @@ internal sealed class WriterConnection(IServiceScopeFactory scopes, WalDurabilit
 
         public async ValueTask DisposeAsync()
         {
-            await statements.DisposeAsync();
             if (deferred) await RestoreFullSyncAsync();
-            await scope.DisposeAsync();
+            await kept.DisposeAsync();
         }
 
         /// <summary>The pool must never hand a NORMAL connection to code that expects its commits to be durable.</summary>
         private async Task RestoreFullSyncAsync()
         {
-            var connection = db.Database.GetDbConnection();
+            var connection = kept.Connection;
             try
             {
                 await ScalarAsync(connection, "PRAGMA synchronous=FULL");

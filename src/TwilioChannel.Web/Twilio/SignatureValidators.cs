@@ -21,8 +21,20 @@ internal sealed class SignatureValidators
         if (_pools.Count > MaxTokens) _pools.Clear();
         var pool = _pools.GetOrAdd(authToken, static _ => []);
         var validator = pool.TryTake(out var pooled) ? pooled : new RequestValidator(authToken);
-        var valid = TwilioSignatureFilter.IsValid(validator, url, fields, signature);
+        var valid = IsValid(validator, url, fields, signature);
         if (pool.Count < PooledPerToken) pool.Add(validator);
         return valid;
+    }
+
+    /// <summary>
+    /// RequestValidator adds the default port to a URL without one, but doesn't try removing it from a URL that has
+    /// one; Twilio may sign either form, so both are tried here.
+    /// </summary>
+    private static bool IsValid(RequestValidator validator, string url, IDictionary<string, string> fields, string signature)
+    {
+        if (validator.Validate(url, fields, signature)) return true;
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || !uri.IsDefaultPort || !url.Contains($":{uri.Port}/", StringComparison.Ordinal)) return false;
+        var withoutPort = new UriBuilder(uri) { Port = -1 }.Uri.AbsoluteUri;
+        return validator.Validate(withoutPort, fields, signature);
     }
 }

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using Twilio.Security;
 using TwilioChannel.Web.Configuration;
 
 namespace TwilioChannel.Web.Twilio;
@@ -8,7 +7,7 @@ namespace TwilioChannel.Web.Twilio;
 /// Checks X-Twilio-Signature on every /twilio webhook before anything is stored: the URL Twilio called (PublicBaseUrl +
 /// path + query, or the request's own URL when unset) and the posted form, HMAC-SHA1 with the auth token of the account
 /// named by AccountSid (so Messaging-Service pools and proxies work). twilio-csharp's RequestValidator does the check,
-/// including the with/without default port variants. Anything unauthenticated is a 403.
+/// including the with/without default port variants (Twilio/SignatureValidators). Anything unauthenticated is a 403.
 /// </summary>
 internal sealed class TwilioSignatureFilter(AccountTokens tokens, SignatureValidators validators, IOptions<ChannelOptions> channel, ILogger<TwilioSignatureFilter> logger) : IEndpointFilter
 {
@@ -49,21 +48,6 @@ internal sealed class TwilioSignatureFilter(AccountTokens tokens, SignatureValid
             logger.LogInformation("Refused a Twilio webhook to {Path}: {Reason}.", http.Request.Path, why);
             return TypedResults.StatusCode(StatusCodes.Status403Forbidden);
         }
-    }
-
-    /// <summary>
-    /// RequestValidator adds the default port to a URL without one, but doesn't try removing it from a URL that has
-    /// one; Twilio may sign either form, so both are tried here.
-    /// </summary>
-    public static bool IsValid(string authToken, string url, IDictionary<string, string> fields, string signature) =>
-        IsValid(new RequestValidator(authToken), url, fields, signature);
-
-    public static bool IsValid(RequestValidator validator, string url, IDictionary<string, string> fields, string signature)
-    {
-        if (validator.Validate(url, fields, signature)) return true;
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || !uri.IsDefaultPort || !url.Contains($":{uri.Port}/", StringComparison.Ordinal)) return false;
-        var withoutPort = new UriBuilder(uri) { Port = -1 }.Uri.AbsoluteUri;
-        return validator.Validate(withoutPort, fields, signature);
     }
 
     /// <summary>The URL Twilio signed: our public base URL (behind proxies the request's own URL differs) + path + query.</summary>

@@ -37,13 +37,13 @@ public sealed class SignatureTests : IAsyncLifetime
     [InlineData("https://mycompany.com:443/myapp.php?foo=1&bar=2", "RSOYDt4T1cUTdK1PDd93/VVr8B8=")]
     [InlineData("http://mycompany.com/myapp.php?foo=1&bar=2", "0ZXoZLH/DfblKGATFgpif+LLRf4=")]
     public void TheValidatorAcceptsASignatureMadeWithOrWithoutTheDefaultPort(string url, string signature) =>
-        Assert.True(TwilioSignatureFilter.IsValid("12345", url, VectorParams, signature));
+        Assert.True(new SignatureValidators().IsValid("12345", url, VectorParams, signature));
 
     [Fact]
     public void TheValidatorRejectsAWrongTokenOrAnotherUrl()
     {
-        Assert.False(TwilioSignatureFilter.IsValid("54321", "https://mycompany.com/myapp.php?foo=1&bar=2", VectorParams, "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
-        Assert.False(TwilioSignatureFilter.IsValid("12345", "https://mycompany.com/myapp.php?foo=1&bar=3", VectorParams, "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
+        Assert.False(new SignatureValidators().IsValid("54321", "https://mycompany.com/myapp.php?foo=1&bar=2", VectorParams, "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
+        Assert.False(new SignatureValidators().IsValid("12345", "https://mycompany.com/myapp.php?foo=1&bar=3", VectorParams, "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
     }
 
     [Fact]
