@@ -57,7 +57,7 @@ internal static class HistoryMessages
             Direction = IsInbound(m) ? "in" : "out",
             State = state,
             ReceivedAt = SentAt(m),
-            RawForm = JsonSerializer.Serialize(form),
+            RawForm = Data.RawForm.Serialize(form),
             BackfillId = backfillId,
         };
     }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using TwilioChannel.Domain.Twilio;
 using TwilioChannel.Web.Data;
 
@@ -30,7 +29,7 @@ internal static class InboundWebhook
             Direction = "in",
             State = MessageState.Received,
             ReceivedAt = received,
-            RawForm = JsonSerializer.Serialize(form),
+            RawForm = Data.RawForm.Serialize(form),
             Form = form,
             Inbound = inbound,
         };

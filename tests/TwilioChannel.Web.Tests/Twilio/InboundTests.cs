@@ -47,6 +47,21 @@ public sealed class InboundTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheRawFormKeepsNonAsciiTextAsIsAndReadsBackExactly()
+    {
+        var body = "Olá 👟 مرحبا <b>\"quoted\" & 'single'</b> +1\\n\tend";
+        var form = Fixtures.Sms(body);
+        Assert.Equal(HttpStatusCode.OK, (await _app.PostInboundAsync(form)).StatusCode);
+
+        await using var scope = _app.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>();
+        var stored = db.Messages.Single().RawForm;
+        Assert.Contains("Olá", stored);
+        Assert.Contains("مرحبا", stored);
+        Assert.Equal(form, JsonSerializer.Deserialize<Dictionary<string, string>>(stored));
+    }
+
+    [Fact]
     public async Task AMessageForANumberNotConfiguredYetIsKeptAsUnroutedAndRoutedOnceTheNumberIsAdded()
     {
         var form = Fixtures.Sms("Hello from a new number", to: "+14155550199");
