@@ -27,6 +27,7 @@ internal sealed record BenchOptions
     public string Scenario { get; init; } = WebhookScenario;
     public bool ConcurrencyGiven { get; init; }
     public bool RateGiven { get; init; }
+    public bool WarmupGiven { get; init; }
 
     /// <summary>backfill: messages in the fake Twilio history; pull: stored feed threads. One run per size.</summary>
     public IReadOnlyList<int> Sizes { get; init; } = [10_000, 1_000_000];
@@ -74,7 +75,8 @@ internal sealed record BenchOptions
                              then --pulls timed POST /desk/pull at the start and near the end of the feed
 
           --duration S       measured seconds per mode (default 10; 1..600)
-          --warmup S         warm-up before the saturation window (default 15: the JIT keeps improving both servers for ~15 s; 0..60)
+          --warmup S         warm-up before the saturation window (default 15: the JIT keeps improving both servers for ~15 s;
+                             replies: 45, the service's JIT is busy for ~30 s after it starts there; 0..60)
           --rate R           fixed-rate mode, requests/s (default 5000; 1..200000)
           --concurrency N[,N…] saturation workers and connections; webhook: one saturation run per level, each
                              server's peak is its saturation (default 64,256,512; 1..4096); replies: the same, at most
@@ -106,7 +108,7 @@ internal sealed record BenchOptions
                 options = name switch
                 {
                     "--duration" => options with { DurationSeconds = Number(name, Value(), 1, 600) },
-                    "--warmup" => options with { WarmupSeconds = Number(name, Value(), 0, 60) },
+                    "--warmup" => options with { WarmupSeconds = Number(name, Value(), 0, 60), WarmupGiven = true },
                     "--rate" => options with { Rate = (int)Number(name, Value(), 1, 200_000), RateGiven = true },
                     "--sizes" => options with { Sizes = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                         .Select(v => (int)Number(name, v, 2_000, 5_000_000)).ToArray() is { Length: > 0 } sizes ? sizes : throw new ArgumentException("--sizes needs at least one size.") },
