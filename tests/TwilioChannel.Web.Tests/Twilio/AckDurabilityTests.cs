@@ -118,6 +118,19 @@ public sealed class AckDurabilityTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task ServiceConnectionsCheckpointTheLogEvery5000PagesInsteadOfSQLitesDefault1000()
+    {
+        using (var stored = await _app.PostInboundAsync(Fixtures.Form("whatsapp-text.form"))) Assert.Equal(HttpStatusCode.OK, stored.StatusCode);
+
+        await using var scope = _app.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
+        await db.Database.OpenConnectionAsync();
+        await using var command = db.Database.GetDbConnection().CreateCommand();
+        command.CommandText = "PRAGMA wal_autocheckpoint";
+        Assert.Equal(5000L, await command.ExecuteScalarAsync());
+    }
+
     private int CountMessages()
     {
         using var scope = _app.Services.CreateScope();
