@@ -153,7 +153,10 @@ public sealed class DeskImportTests : IAsyncLifetime
         await Eventually.UntilAsync(() => DeliveryAsync().Result.GetProperty("failures").GetInt32() >= 1, "a failed attempt");
         var monitoring = _app.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi();
         await Eventually.UntilAsync(() => monitoring.ScheduledJobs(0, 50).Any(j => j.Value.Job.Type.Name == "DeliveryRetryJob")
-                                    || monitoring.SucceededJobs(0, 50).Any(j => j.Value.Job?.Type.Name == "DeliveryRetryJob"), "the visible retry job");
+                                    || monitoring.SucceededJobs(0, 50).Any(j => j.Value.Job?.Type.Name == "DeliveryRetryJob"), "the visible retry job",
+            // Failed once in a loaded CI run (session 6) and never alone: say where the jobs were if it happens again.
+            seen: () => $"scheduled {monitoring.ScheduledCount()}, enqueued {monitoring.EnqueuedCount("default")}, processing {monitoring.ProcessingCount()}, "
+                        + $"succeeded {monitoring.SucceededListCount()}, failed {monitoring.FailedCount()}, delivery {DeliveryAsync().Result}");
 
         // Running the job for a stale attempt does nothing; for the current one it ends the wait.
         var state = await DeliveryAsync();
