@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using TwilioChannel.Web.Data;
+using TwilioChannel.Web.Twilio;
 
 namespace TwilioChannel.Web.Admin;
 
@@ -16,14 +17,20 @@ internal static class MessagesApi
     public sealed record OutboundResponse(string MessageSid, string Status, int? ErrorCode, string? ErrorReason, string? To, string? From,
         string? OrgId, string? DeskThreadId, string? ExtParentId, DateTime UpdatedAt);
 
+    private static readonly TimeSpan CatchUpBound = TimeSpan.FromSeconds(30);
+
     public static RouteGroupBuilder MapMessages(this RouteGroupBuilder admin)
     {
         admin.MapGet("/messages", ListAsync);
         return admin;
     }
 
-    private static async Task<IResult> ListAsync(ChannelDbContext db, string? state, string? status, long? after, int? limit, CancellationToken ct)
+    private static async Task<IResult> ListAsync(ChannelDbContext db, InboundProjector projector, string? state, string? status, long? after, int? limit, CancellationToken ct)
     {
+        // Every webhook answered before this request is listed: they wait in the inbox for a moment (Twilio/InboundInbox).
+        if (!await projector.CaughtUpAsync(CatchUpBound, ct))
+            return TypedResults.Problem("Acknowledged webhooks are still being moved into the database; try again shortly.",
+                statusCode: StatusCodes.Status503ServiceUnavailable);
         if (!string.IsNullOrEmpty(status)) return await ListOutboundAsync(db, status, limit, ct);
         var validation = new Validation();
         MessageState? filter = null;

@@ -3,7 +3,7 @@ using System.Threading.Channels;
 namespace TwilioChannel.Web.Common;
 
 /// <summary>
-/// The group-commit loop shared by the ack path (InboundWriter) and other small writes (GroupCommit): callers enqueue
+/// The group-commit loop shared by the ack path (Twilio/InboundInbox) and other small writes (GroupCommit): callers enqueue
 /// and wait; one loop takes whatever has queued up (at most <paramref name="maxBatch"/>) and processes it as one batch.
 /// Batches grow with load and a lone item goes at once: there is no timer. On shutdown the queue is closed (enqueuing
 /// throws ChannelClosedException) and everything already queued is still processed.

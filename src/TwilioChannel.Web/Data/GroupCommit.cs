@@ -10,7 +10,7 @@ namespace TwilioChannel.Web.Data;
 /// an fsync (≈1 ms here under load), so one per request would cap these paths at a few hundred per second.
 /// The callers are answered once the commit is on disk (Data/WalDurability), while the loop goes on with the next batch.
 /// The loop runs on a WriterConnection, so the pieces' "prepare, execute, dispose" statements are prepared once.
-/// The loop itself is shared with the ack path's InboundWriter (Common/BatchingWriter).
+/// The loop itself is shared with the ack path's inbox (Common/BatchingWriter).
 /// </summary>
 internal sealed class GroupCommit(IServiceScopeFactory scopes, WalDurability durability, WriteGate gate, ILogger<GroupCommit> logger)
     : BatchingWriter<GroupCommit.Pending>(MaxBatch, capacity: 10_000)

@@ -1,7 +1,7 @@
 namespace TwilioChannel.Web.Data;
 
 /// <summary>
-/// Serialises this process's hot write transactions (the ack path's group commit and the router). SQLite allows one
+/// Serialises this process's hot write transactions (the InboundWriter, the group commit and the router). SQLite allows one
 /// writer at a time and a blocked connection sleeps in its busy handler (1, 2, 5, 10… ms) instead of being woken when the
 /// lock frees: measured here, that turned 1 ms commits into 10–60 ms acks whenever the router and the writer met. Waiting
 /// on an in-process gate wakes the next writer the moment the previous one commits. On PostgreSQL the gate costs

@@ -5,7 +5,7 @@ using Microsoft.EntityFrameworkCore;
 namespace TwilioChannel.Web.Data;
 
 /// <summary>
-/// The connection of one single-threaded writer loop (the ack path's InboundWriter, the GroupCommit), open for the
+/// The connection of one single-threaded writer loop (the InboundWriter, the GroupCommit), open for the
 /// service's lifetime as a <see cref="KeptConnection"/>: every statement the loop prepares through
 /// PreparedCommand is parsed and planned once (preparing, and EF's per-batch setup, cost more than the small rows a
 /// batch writes). After any failure the connection and its statements are dropped and the next use starts afresh.

@@ -3,6 +3,7 @@ using TwilioChannel.Domain.Desk;
 using TwilioChannel.Web.Common;
 using TwilioChannel.Web.Data;
 using TwilioChannel.Web.Delivery;
+using TwilioChannel.Web.Twilio;
 
 namespace TwilioChannel.Web.Desk;
 
@@ -12,7 +13,11 @@ namespace TwilioChannel.Web.Desk;
 /// </summary>
 internal static class PullEndpoint
 {
-    public static async Task<IResult> PullAsync(HttpContext http, PullFeed feed, PublicUrls urls, DeliveryStore deliveries, CancellationToken ct)
+    /// <summary>How long a pull waits for webhooks answered just before it to leave the inbox; after that it serves what
+    /// is in the feed, and the next pull serves the rest.</summary>
+    private static readonly TimeSpan CatchUpBound = TimeSpan.FromSeconds(2);
+
+    public static async Task<IResult> PullAsync(HttpContext http, PullFeed feed, PublicUrls urls, DeliveryStore deliveries, InboundProjector projector, CancellationToken ct)
     {
         var installation = (Installation)http.Items[DeskCallerFilter.InstallationItem]!;
         JsonElement? state;
@@ -33,6 +38,7 @@ internal static class PullEndpoint
         var imported = (await deliveries.FindAsync(orgId, ct))?.ImportedThrough ?? 0;
         var after = Math.Max(acknowledged, imported);
 
+        await projector.CaughtUpAsync(CatchUpBound, ct);
         var entries = await feed.ReadAsync(orgId, after, urls.BaseFor(http.Request), ct);
         var cursor = new ChannelState(entries.Count > 0 ? entries[^1].Position : after);
         return TypedResults.Text(PullFeed.Compose(entries, cursor), "application/json; charset=utf-8");

@@ -1,18 +1,21 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using TwilioChannel.Web.Data;
+using TwilioChannel.Web.Twilio;
 
 namespace TwilioChannel.Web.Health;
 
 /// <summary>/health/live: the process answers. /health/ready: the database answers, every migration is applied and its
-/// log can be flushed to disk (after a failed fsync nothing is acknowledged until a restart: Data/WalDurability).</summary>
+/// log and the webhooks' inbox's can be flushed to disk (after a failed fsync nothing is acknowledged until a restart:
+/// Data/WalDurability).</summary>
 internal static class HealthEndpoints
 {
     public static IHostApplicationBuilder AddChannelHealth(this IHostApplicationBuilder builder)
     {
         builder.Services.AddHealthChecks()
             .AddCheck<DatabaseReady>("database", tags: ["ready"])
-            .AddCheck<LogDurable>("database-log", tags: ["ready"]);
+            .AddCheck<LogDurable>("database-log", tags: ["ready"])
+            .AddCheck<InboxLogDurable>("inbox-log", tags: ["ready"]);
         return builder;
     }
 
@@ -46,5 +49,13 @@ internal static class HealthEndpoints
             Task.FromResult(durability.Failure is null
                 ? HealthCheckResult.Healthy()
                 : HealthCheckResult.Unhealthy("The database's log could not be flushed to disk; restart the service."));
+    }
+
+    private sealed class InboxLogDurable([FromKeyedServices(InboundInbox.Log)] WalDurability durability) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default) =>
+            Task.FromResult(durability.Failure is null
+                ? HealthCheckResult.Healthy()
+                : HealthCheckResult.Unhealthy("The webhooks' inbox could not be flushed to disk; restart the service."));
     }
 }

@@ -3,21 +3,40 @@ using TwilioChannel.Web.Data;
 
 namespace TwilioChannel.Web.Twilio;
 
-/// <summary>POST /twilio/messages: a customer's SMS or WhatsApp message, stored once, durably, before we answer.</summary>
+/// <summary>POST /twilio/messages: a customer's SMS or WhatsApp message, durably in the inbox before we answer.</summary>
 internal static class InboundWebhook
 {
     /// <summary>Empty TwiML. Never answer text/plain: Twilio would send it to the customer as a reply.</summary>
     private const string EmptyTwiml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>";
 
-    public static async Task<IResult> ReceiveAsync(HttpContext http, InboundWriter writer, TimeProvider time, CancellationToken ct)
+    public static async Task<IResult> ReceiveAsync(HttpContext http, InboundInbox inbox, TimeProvider time, CancellationToken ct)
     {
         var form = (Dictionary<string, string>)http.Items[TwilioSignatureFilter.FormItem]!;
         var received = time.GetUtcNow().UtcDateTime;
-        var inbound = InboundMessage.FromForm(form, received, out var missing);
-        if (inbound is null)
+        if (InboundMessage.FromForm(form, received, out var missing) is null)
             return TypedResults.Problem($"The message lacks {string.Join(", ", missing)}.", statusCode: StatusCodes.Status400BadRequest);
+        try
+        {
+            await inbox.AppendAsync(RawForm.Serialize(form), received, ct);
+        }
+        catch (System.Threading.Channels.ChannelClosedException)
+        {
+            // Shutting down: not stored, so not acknowledged (Twilio's message list lets us recover it later).
+            return TypedResults.StatusCode(StatusCodes.Status503ServiceUnavailable);
+        }
 
-        var message = new Message
+        return TypedResults.Text(EmptyTwiml, "text/xml");
+    }
+}
+
+/// <summary>A stored Message from a webhook's form (as the inbox keeps it).</summary>
+internal static class InboundMessages
+{
+    public static Message? Create(Dictionary<string, string> form, string rawForm, DateTime receivedAt, out IReadOnlyList<string> missing)
+    {
+        var inbound = InboundMessage.FromForm(form, receivedAt, out missing);
+        if (inbound is null) return null;
+        return new Message
         {
             MessageSid = inbound.MessageSid,
             AccountSid = inbound.AccountSid,
@@ -28,21 +47,10 @@ internal static class InboundWebhook
             NumMedia = inbound.Media.Count,
             Direction = "in",
             State = MessageState.Received,
-            ReceivedAt = received,
-            RawForm = Data.RawForm.Serialize(form),
+            ReceivedAt = receivedAt,
+            RawForm = rawForm,
             Form = form,
             Inbound = inbound,
         };
-        try
-        {
-            await writer.StoreAsync(message, ct);
-        }
-        catch (System.Threading.Channels.ChannelClosedException)
-        {
-            // Shutting down: not stored, so not acknowledged (Twilio's message list lets us recover it later).
-            return TypedResults.StatusCode(StatusCodes.Status503ServiceUnavailable);
-        }
-
-        return TypedResults.Text(EmptyTwiml, "text/xml");
     }
 }

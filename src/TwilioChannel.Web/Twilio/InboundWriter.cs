@@ -7,65 +7,36 @@ using TwilioChannel.Web.Routing;
 namespace TwilioChannel.Web.Twilio;
 
 /// <summary>
-/// The ack path's group commit. A webhook hands its message here and waits; one writer drains whatever has queued up
-/// (up to <see cref="MaxBatch"/>) into a single transaction of prepared INSERT … ON CONFLICT(MessageSid) DO NOTHING and
-/// completes every waiter after the commit. Under load batches grow, so we pay one fsync per batch instead of one per
-/// request (measured on these machines: ~2k commits/s vs ~50k rows/s batched, ../shared/STACK.md). Alone, a message
-/// commits on its own at once: there is no timer-based batching delay.
-/// The COMMIT itself doesn't wait for the disk: the waiters are answered once the WAL's fsync that followed it has
-/// returned (Data/WalDurability), while this loop already writes the next batch.
-/// The unique MessageSid makes duplicates, retries and concurrent storms (also across instances) land as one row.
-/// The new messages are routed into the Desk feed in the same transaction (see MessageRouter.RouteWithinAsync); if
-/// routing fails, the batch is rolled back and stored alone, and the background router takes over.
+/// Stores the webhooks the projector takes from the inbox (Twilio/InboundProjector): one transaction per batch of
+/// prepared INSERT … ON CONFLICT(MessageSid) DO NOTHING, so duplicates, Twilio's retries, concurrent storms (also across
+/// instances) and a batch stored again after a crash land as one row. The new messages are routed into the Desk feed in
+/// the same transaction (MessageRouter.RouteNewAsync); if routing fails, the batch is rolled back and stored alone, and
+/// the background router takes over. The COMMIT doesn't wait for the disk (Data/WalDurability): the projector drops the
+/// batch from the inbox once <see cref="DurableAsync"/> says it is there.
 /// </summary>
 internal sealed class InboundWriter(IServiceScopeFactory scopes, WalDurability durability, WriteGate gate, MessageRouter router, RouterWakeup wakeRouter, FeedWakeup wakeFeed, ILogger<InboundWriter> logger)
-    : BatchingWriter<InboundWriter.Pending>(MaxBatch, capacity: 20_000)
+    : IAsyncDisposable
 {
-    internal const int MaxBatch = 256;
-
-    /// <summary>Returns once the message is durably committed (or was already stored). While shutting down it throws
-    /// ChannelClosedException: the webhook then answers 503 and Twilio's message list recovers the message later.</summary>
-    public async Task StoreAsync(Message message, CancellationToken ct)
+    /// <summary>Stores and routes a batch of webhooks from the inbox; returns once committed (<see cref="DurableAsync"/>
+    /// tells when it is on the disk). One caller at a time (the projector).</summary>
+    public async Task StoreAsync(List<Message> batch)
     {
-        var pending = new Pending(message);
-        await EnqueueAsync(pending, ct);
-        await pending.Committed.Task.WaitAsync(ct);
-    }
-
-    protected override async Task ProcessBatchAsync(List<Pending> batch)
-    {
+        // Once taken, a batch is committed whatever happens: a shutdown must not cut a transaction in half.
         try
         {
-            // Once taken off the queue, a batch is committed whatever happens: its webhooks are waiting for the
-            // answer, and a shutdown must not cut a transaction in half.
-            try
-            {
-                await CommitAsync(batch, route: true, CancellationToken.None);
-            }
-            catch (RoutingFailedException ex)
-            {
-                // Routing must never cost a customer's message: store the batch alone; the background router retries.
-                logger.LogWarning(ex.InnerException, "Routing {Count} new messages in the ack transaction failed; they are stored for the background router.", batch.Count);
-                await CommitAsync(batch, route: false, CancellationToken.None);
-                wakeRouter.Notify();
-            }
+            await CommitAsync(batch, route: true, CancellationToken.None);
         }
-        catch (Exception ex)
+        catch (RoutingFailedException ex)
         {
-            Fail(batch, ex, "Storing {Count} inbound messages failed; their webhooks are answered with an error.");
-            return;
+            // Routing must never cost a customer's message: store the batch alone; the background router retries.
+            logger.LogWarning(ex.InnerException, "Routing {Count} new messages failed; they are stored for the background router.", batch.Count);
+            await CommitAsync(batch, route: false, CancellationToken.None);
+            wakeRouter.Notify();
         }
-        // Committed but maybe not on the disk if the fsync fails: not acknowledged, so Twilio retries (a duplicate then).
-        WhenDurable(_connection.DurableAsync(),
-            () => { foreach (var item in batch) item.Committed.TrySetResult(); },
-            ex => Fail(batch, ex, "{Count} inbound messages could not be made durable; their webhooks are answered with an error."));
     }
 
-    private void Fail(List<Pending> batch, Exception ex, string message)
-    {
-        logger.LogError(ex, message, batch.Count);
-        foreach (var item in batch) item.Committed.TrySetException(ex);
-    }
+    /// <summary>Completes once everything stored so far is on the disk.</summary>
+    public Task DurableAsync() => _connection.DurableAsync();
 
     private const string InsertSql = """
         INSERT INTO "Messages" ("MessageSid", "AccountSid", "From", "To", "Body", "MessagingServiceSid", "NumMedia", "Direction", "State", "ReceivedAt", "RawForm", "OrgId", "ConversationId")
@@ -76,12 +47,12 @@ internal sealed class InboundWriter(IServiceScopeFactory scopes, WalDurability d
     /// <summary>The writer's own long-lived connection: its statements below are prepared once, not per batch.</summary>
     private readonly WriterConnection _connection = new(scopes, durability);
 
-    private async Task CommitAsync(List<Pending> batch, bool route, CancellationToken ct)
+    private async Task CommitAsync(List<Message> batch, bool route, CancellationToken ct)
     {
         if (await _connection.UseAsync((db, connection) => CommitAsync(db, connection, batch, route, ct))) wakeFeed.Notify();
     }
 
-    private async Task<bool> CommitAsync(ChannelDbContext db, DbConnection connection, List<Pending> batch, bool route, CancellationToken ct)
+    private async Task<bool> CommitAsync(ChannelDbContext db, DbConnection connection, List<Message> batch, bool route, CancellationToken ct)
     {
         using var turn = await gate.EnterAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
@@ -101,23 +72,23 @@ internal sealed class InboundWriter(IServiceScopeFactory scopes, WalDurability d
         }
     }
 
-    private static async Task<bool> StoreAsync(PreparedCommand insert, List<Pending> batch, CancellationToken ct)
+    private static async Task<bool> StoreAsync(PreparedCommand insert, List<Message> batch, CancellationToken ct)
     {
-        foreach (var item in batch) await InsertAsync(insert, item.Message, MessageState.Received, null, null, ct);
+        foreach (var message in batch) await InsertAsync(insert, message, MessageState.Received, null, null, ct);
         return false;
     }
 
     /// <summary>Stores the batch's new messages already routed; returns whether threads were added to the feed.</summary>
-    private async Task<bool> StoreRoutedAsync(ChannelDbContext db, DbConnection connection, DbTransaction tx, PreparedCommand insert, List<Pending> batch, CancellationToken ct)
+    private async Task<bool> StoreRoutedAsync(ChannelDbContext db, DbConnection connection, DbTransaction tx, PreparedCommand insert, List<Message> batch, CancellationToken ct)
     {
         // Only what is new is routed: duplicates (Twilio's retries, storms) must not touch conversations or opt-outs.
         await using var exists = await PreparedCommand.CreateAsync(connection, tx, """SELECT 1 FROM "Messages" WHERE "MessageSid" = @p0""", 1, ct);
         var fresh = new List<Message>(batch.Count);
         var sids = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var item in batch)
+        foreach (var message in batch)
         {
-            if (sids.Add(item.Message.MessageSid) && await exists.ScalarAsync(ct, item.Message.MessageSid) is null or DBNull)
-                fresh.Add(item.Message);
+            if (sids.Add(message.MessageSid) && await exists.ScalarAsync(ct, message.MessageSid) is null or DBNull)
+                fresh.Add(message);
         }
         if (fresh.Count == 0) return false;
 
@@ -143,16 +114,7 @@ internal sealed class InboundWriter(IServiceScopeFactory scopes, WalDurability d
         return id is null or DBNull ? null : Convert.ToInt64(id);
     }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await base.StopAsync(cancellationToken); // the queue is drained first
-        await _connection.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _connection.DisposeAsync();
 
     private sealed class RoutingFailedException(Exception inner) : Exception("Routing in the ack transaction failed.", inner);
-
-    internal sealed record Pending(Message Message)
-    {
-        public TaskCompletionSource Committed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
 }

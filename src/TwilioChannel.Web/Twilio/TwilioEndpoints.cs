@@ -1,3 +1,5 @@
+using TwilioChannel.Web.Data;
+
 namespace TwilioChannel.Web.Twilio;
 
 internal static class TwilioEndpoints
@@ -6,8 +8,14 @@ internal static class TwilioEndpoints
     {
         builder.Services.AddSingleton<AccountTokens>();
         builder.Services.AddSingleton<MediaTokens>();
+        builder.Services.AddSingleton<InboxFile>();
+        builder.Services.AddSingleton<InboundProjectorWakeup>();
+        builder.Services.AddKeyedSingleton<WalDurability>(InboundInbox.Log, (sp, _) => new WalDurability(sp.GetRequiredService<ILogger<WalDurability>>()));
+        builder.Services.AddSingleton<InboundInbox>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<InboundInbox>());
         builder.Services.AddSingleton<InboundWriter>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<InboundWriter>());
+        builder.Services.AddSingleton<InboundProjector>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<InboundProjector>());
         builder.Services.AddSingleton<SignatureValidators>();
         builder.Services.AddScoped<TwilioSignatureFilter>();
         // Credentials only ever go to the Twilio API host, and never across a redirect: both clients follow none

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using TwilioChannel.Web.Routing;
+using TwilioChannel.Web.Twilio;
 
 namespace TwilioChannel.Web.Tests.Infrastructure;
 
@@ -80,12 +81,24 @@ public sealed class ChannelApp : WebApplicationFactory<Program>
         return numbers.EnumerateArray().Single(n => n.GetProperty("address").GetString() == address).GetProperty("id").GetInt64();
     }
 
-    /// <summary>Posts a webhook signed for the public URL, as Twilio would.</summary>
-    public Task<HttpResponseMessage> PostInboundAsync(IDictionary<string, string> form, string? token = Fixtures.AuthToken, string path = "/twilio/messages", HttpClient? client = null)
+    /// <summary>Posts a webhook signed for the public URL, as Twilio would. An acknowledged message is in the inbox;
+    /// unless <paramref name="waitStored"/> is false this also waits until the projector has moved it into the
+    /// database, so a test can read it there.</summary>
+    public async Task<HttpResponseMessage> PostInboundAsync(IDictionary<string, string> form, string? token = Fixtures.AuthToken, string path = "/twilio/messages",
+        HttpClient? client = null, bool waitStored = true)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new FormUrlEncodedContent(form) };
         if (token is not null) request.Headers.Add("X-Twilio-Signature", TwilioSigner.Sign(PublicBaseUrl + path, form, token));
-        return (client ?? CreateClient()).SendAsync(request);
+        var response = await (client ?? CreateClient()).SendAsync(request);
+        if (waitStored && response.IsSuccessStatusCode && path == "/twilio/messages") await StoredAsync();
+        return response;
+    }
+
+    /// <summary>Waits until every acknowledged webhook is in the database (Twilio/InboundProjector).</summary>
+    public async Task StoredAsync()
+    {
+        if (!await Services.GetRequiredService<InboundProjector>().CaughtUpAsync(TimeSpan.FromSeconds(30), CancellationToken.None))
+            throw new TimeoutException("Acknowledged webhooks were not moved into the database within 30 s.");
     }
 
     /// <summary>Runs the router until nothing is left, instead of waiting for its background pass.</summary>

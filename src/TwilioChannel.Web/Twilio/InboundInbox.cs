@@ -1,0 +1,159 @@
+using Microsoft.Data.Sqlite;
+using TwilioChannel.Web.Common;
+using TwilioChannel.Web.Data;
+
+namespace TwilioChannel.Web.Twilio;
+
+/// <summary>
+/// The ack path: a webhook's form is appended to the inbox, a SQLite file of its own beside the database, and answered
+/// once that append is on the disk. See docs/decisions.md ("The inbox").
+/// </summary>
+internal sealed class InboundInbox(InboxFile file, [FromKeyedServices(InboundInbox.Log)] WalDurability durability, InboundProjectorWakeup projector, ILogger<InboundInbox> logger)
+    : BatchingWriter<InboundInbox.Pending>(MaxBatch, capacity: 20_000)
+{
+    /// <summary>The key of the inbox's own WalDurability (its log is not the database's).</summary>
+    public const string Log = "inbox";
+
+    private const int MaxBatch = 512;
+
+    private readonly WalDurability _durability = durability;
+    private SqliteConnection? _connection;
+    private SqliteCommand? _insert, _purge, _lastId;
+    private long _appended, _acknowledged = file.LastAtStart;
+
+    /// <summary>The id of the last entry on the disk: every webhook answered so far is at or below it.</summary>
+    public long Acknowledged => Volatile.Read(ref _acknowledged);
+
+    /// <summary>Returns once the form is durably in the inbox.</summary>
+    public async Task AppendAsync(string rawForm, DateTime receivedAt, CancellationToken ct)
+    {
+        var pending = new Pending(rawForm, receivedAt, 0);
+        await EnqueueAsync(pending, ct);
+        await pending.Done.Task.WaitAsync(ct);
+    }
+
+    /// <summary>Drops the entries up to <paramref name="id"/>, which the projector has made durable in the database.</summary>
+    public void Purge(long id) => _ = EnqueueAsync(new Pending(null, default, id), CancellationToken.None).AsTask();
+
+    protected override Task ProcessBatchAsync(List<Pending> batch)
+    {
+        try
+        {
+            Commit(batch);
+        }
+        catch (Exception ex)
+        {
+            Fail(batch, ex);
+            DropConnection();
+            return Task.CompletedTask;
+        }
+        var appended = _appended;
+        WhenDurable(_durability.SyncAsync(), () =>
+        {
+            InterlockedMax(ref _acknowledged, appended);
+            foreach (var item in batch) item.Done.TrySetResult();
+            projector.Notify();
+        }, ex => Fail(batch, ex));
+        return Task.CompletedTask;
+    }
+
+    private void Commit(List<Pending> batch)
+    {
+        var connection = _connection ??= Open();
+        using var tx = connection.BeginTransaction();
+        _insert!.Transaction = tx;
+        _purge!.Transaction = tx;
+        _lastId!.Transaction = tx;
+        long purge = 0;
+        foreach (var item in batch)
+        {
+            if (item.Form is null)
+            {
+                purge = Math.Max(purge, item.PurgeUpTo);
+                continue;
+            }
+            _insert.Parameters[0].Value = item.ReceivedAt.Ticks;
+            _insert.Parameters[1].Value = item.Form;
+            _insert.ExecuteNonQuery();
+        }
+        if (batch.Count > 0 && _lastId!.ExecuteScalar() is long last) _appended = last;
+        if (purge > 0)
+        {
+            _purge.Parameters[0].Value = purge;
+            _purge.ExecuteNonQuery();
+        }
+        tx.Commit();
+    }
+
+    private SqliteConnection Open()
+    {
+        var connection = file.Open();
+        try
+        {
+            using (var pragma = connection.CreateCommand())
+            {
+                pragma.CommandText = "PRAGMA synchronous=NORMAL";
+                pragma.ExecuteNonQuery();
+            }
+            _durability.Track(file.Path);
+            _insert = Prepare(connection, """INSERT INTO "Inbox" ("ReceivedAt", "Form") VALUES (@p0, @p1)""", 2);
+            _purge = Prepare(connection, """DELETE FROM "Inbox" WHERE "Id" <= @p0""", 1);
+            _lastId = Prepare(connection, "SELECT last_insert_rowid()", 0);
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private static SqliteCommand Prepare(SqliteConnection connection, string sql, int parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        for (var i = 0; i < parameters; i++) command.Parameters.Add(new SqliteParameter($"@p{i}", null));
+        command.Prepare();
+        return command;
+    }
+
+    private void DropConnection()
+    {
+        _insert?.Dispose();
+        _purge?.Dispose();
+        _lastId?.Dispose();
+        _connection?.Dispose();
+        (_insert, _purge, _lastId, _connection) = (null, null, null, null);
+    }
+
+    private static void InterlockedMax(ref long target, long value)
+    {
+        var current = Volatile.Read(ref target);
+        while (value > current)
+        {
+            var seen = Interlocked.CompareExchange(ref target, value, current);
+            if (seen == current) return;
+            current = seen;
+        }
+    }
+
+    private void Fail(List<Pending> batch, Exception ex)
+    {
+        logger.LogError(ex, "Appending {Count} webhooks to the inbox failed; they are answered with an error.", batch.Count);
+        foreach (var item in batch) item.Done.TrySetException(ex);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken); // the queue is drained first
+        DropConnection();
+    }
+
+    internal sealed record Pending(string? Form, DateTime ReceivedAt, long PurgeUpTo)
+    {
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
+
+/// <summary>Wakes the projector once new webhooks are durably in the inbox.</summary>
+public sealed class InboundProjectorWakeup : Wakeup;

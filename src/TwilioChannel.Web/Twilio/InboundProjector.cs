@@ -1,0 +1,142 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using TwilioChannel.Domain.Twilio;
+using TwilioChannel.Web.Data;
+
+namespace TwilioChannel.Web.Twilio;
+
+/// <summary>
+/// Moves acknowledged webhooks from the inbox into the database, oldest first: each batch is stored (deduplicated by
+/// MessageSid) and routed by the InboundWriter, and dropped from the inbox once that commit is on the disk. A crash in
+/// between stores a batch again, which the unique MessageSid makes harmless.
+/// It runs on a thread of its own at a lower CPU priority: in a burst the webhooks' answers go first, and the
+/// projector catches up as the burst passes (docs/decisions.md, "The inbox").
+/// </summary>
+internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, InboundWriter writer, InboundProjectorWakeup wakeup, ILogger<InboundProjector> logger)
+    : BackgroundService
+{
+    private const int BatchSize = 256;
+    private static readonly TimeSpan Sweep = TimeSpan.FromSeconds(5);
+
+    private long _projected;
+    private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Waits until every webhook answered before this call is in the database, at most <paramref name="bound"/>;
+    /// false if it is not by then.</summary>
+    public async Task<bool> CaughtUpAsync(TimeSpan bound, CancellationToken ct)
+    {
+        var target = inbox.Acknowledged;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(bound);
+        try
+        {
+            while (true)
+            {
+                var progress = Volatile.Read(ref _progress);
+                if (Volatile.Read(ref _projected) >= target) return true;
+                await progress.Task.WaitAsync(timeout.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                LowerThisThreadsPriority();
+                Run(stoppingToken);
+                stopped.SetResult();
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                stopped.SetResult();
+            }
+            catch (Exception ex)
+            {
+                stopped.SetException(ex);
+            }
+        }) { IsBackground = true, Name = "Inbox projector" };
+        thread.Start();
+        return stopped.Task;
+    }
+
+    private void Run(CancellationToken stoppingToken)
+    {
+        using var connection = file.Open();
+        using var read = connection.CreateCommand();
+        read.CommandText = """SELECT "Id", "ReceivedAt", "Form" FROM "Inbox" WHERE "Id" > @p0 ORDER BY "Id" LIMIT @p1""";
+        read.Parameters.Add(new SqliteParameter("@p0", 0L));
+        read.Parameters.Add(new SqliteParameter("@p1", BatchSize));
+        read.Prepare();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                while (ProjectBatch(read) > 0) { }
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogError(ex, "Moving acknowledged webhooks into the database failed; retrying shortly.");
+                stoppingToken.WaitHandle.WaitOne(TimeSpan.FromSeconds(1));
+            }
+            wakeup.WaitAsync(Sweep, stoppingToken).GetAwaiter().GetResult();
+        }
+    }
+
+    private int ProjectBatch(SqliteCommand read)
+    {
+        read.Parameters[0].Value = _projected;
+        var batch = new List<Message>(BatchSize);
+        long last = 0;
+        using (var reader = read.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                last = reader.GetInt64(0);
+                batch.Add(ToMessage(new DateTime(reader.GetInt64(1), DateTimeKind.Utc), reader.GetString(2), last));
+            }
+        }
+        if (batch.Count == 0) return 0;
+
+        // Synchronous on purpose: SQLite's calls are, and the work stays on this low-priority thread.
+        writer.StoreAsync(batch).GetAwaiter().GetResult();
+        Volatile.Write(ref _projected, last);
+        Interlocked.Exchange(ref _progress, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        // Dropped from the inbox only once the database has it on the disk; meanwhile the next batch goes on.
+        writer.DurableAsync().ContinueWith(_ => inbox.Purge(last), TaskContinuationOptions.OnlyOnRanToCompletion);
+        return batch.Count;
+    }
+
+    private static Message ToMessage(DateTime receivedAt, string rawForm, long id)
+    {
+        var form = JsonSerializer.Deserialize<Dictionary<string, string>>(rawForm)
+            ?? throw new InvalidDataException($"Inbox entry {id} holds no form.");
+        return InboundMessages.Create(form, rawForm, receivedAt, out _)
+            ?? throw new InvalidDataException($"Inbox entry {id} lacks what a message needs.");
+    }
+
+    /// <summary>nice +10 for this thread (Linux: setpriority on the thread id); elsewhere .NET's thread priority.</summary>
+    private static void LowerThisThreadsPriority()
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            _ = SetPriority(0 /* PRIO_PROCESS: with a thread id, that thread only */, GetTid(), 10);
+            return;
+        }
+        Thread.CurrentThread.Priority = ThreadPriority.BelowNormal;
+    }
+
+    [DllImport("libc", EntryPoint = "setpriority")]
+    private static extern int SetPriority(int which, int who, int priority);
+
+    [DllImport("libc", EntryPoint = "gettid")]
+    private static extern int GetTid();
+}
