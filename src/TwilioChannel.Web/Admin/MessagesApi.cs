@@ -27,11 +27,11 @@ internal static class MessagesApi
 
     private static async Task<IResult> ListAsync(ChannelDbContext db, InboundProjector projector, string? state, string? status, long? after, int? limit, CancellationToken ct)
     {
+        if (!string.IsNullOrEmpty(status)) return await ListOutboundAsync(db, status, limit, ct);
         // Every webhook answered before this request is listed: they wait in the inbox for a moment (Twilio/InboundInbox).
         if (!await projector.CaughtUpAsync(CatchUpBound, ct))
             return TypedResults.Problem("Acknowledged webhooks are still being moved into the database; try again shortly.",
                 statusCode: StatusCodes.Status503ServiceUnavailable);
-        if (!string.IsNullOrEmpty(status)) return await ListOutboundAsync(db, status, limit, ct);
         var validation = new Validation();
         MessageState? filter = null;
         if (!string.IsNullOrEmpty(state))

@@ -15,6 +15,9 @@ internal abstract class BatchingWriter<TItem>(int maxBatch, int capacity) : Back
 
     protected ValueTask EnqueueAsync(TItem item, CancellationToken ct) => _queue.Writer.WriteAsync(item, ct);
 
+    /// <summary>Enqueues without waiting; false when the queue is full or closed (shutting down).</summary>
+    protected bool TryEnqueue(TItem item) => _queue.Writer.TryWrite(item);
+
     /// <summary>Processes one batch; must complete every item's waiter, also on failure. Never cancelled midway.</summary>
     protected abstract Task ProcessBatchAsync(List<TItem> batch);
 

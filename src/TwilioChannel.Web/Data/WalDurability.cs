@@ -46,7 +46,7 @@ public sealed class WalDurability : IDisposable
     public Exception? Failure => _failure;
 
     /// <summary>Starts tracking the WAL of the database at <paramref name="databasePath"/>, before a connection commits to it
-    /// without its own fsync. One database per service.</summary>
+    /// without its own fsync. One file per instance (the database's, and the inbox's own: Twilio/InboundInbox).</summary>
     public void Track(string databasePath)
     {
         var wal = databasePath + "-wal";

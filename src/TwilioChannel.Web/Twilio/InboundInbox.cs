@@ -6,7 +6,12 @@ namespace TwilioChannel.Web.Twilio;
 
 /// <summary>
 /// The ack path: a webhook's form is appended to the inbox, a SQLite file of its own beside the database, and answered
-/// once that append is on the disk. See docs/decisions.md ("The inbox").
+/// once that append is on the disk; the projector (Twilio/InboundProjector) stores it in the database a moment later.
+/// Appends are sequential pages in a file with its own write lock, so the database's costlier writes (Twilio's random
+/// MessageSids put every message in a random index leaf) and whoever holds its lock never hold up an answer to Twilio.
+/// A group commit like the database's writers (Common/BatchingWriter): one transaction and one fsync round
+/// (Data/WalDurability, the inbox's own) per batch; the purges of what the database has on disk ride along.
+/// See docs/decisions.md ("Ack = durably in the inbox").
 /// </summary>
 internal sealed class InboundInbox(InboxFile file, [FromKeyedServices(InboundInbox.Log)] WalDurability durability, InboundProjectorWakeup projector, ILogger<InboundInbox> logger)
     : BatchingWriter<InboundInbox.Pending>(MaxBatch, capacity: 20_000)
@@ -32,8 +37,10 @@ internal sealed class InboundInbox(InboxFile file, [FromKeyedServices(InboundInb
         await pending.Done.Task.WaitAsync(ct);
     }
 
-    /// <summary>Drops the entries up to <paramref name="id"/>, which the projector has made durable in the database.</summary>
-    public void Purge(long id) => _ = EnqueueAsync(new Pending(null, default, id), CancellationToken.None).AsTask();
+    /// <summary>Drops the entries up to <paramref name="id"/>, which the projector has made durable in the database, with
+    /// the next batch. Skipped when the queue is full or closed: the next purge covers it, and an entry left behind is
+    /// only stored again (a no-op) after a restart.</summary>
+    public void Purge(long id) => TryEnqueue(new Pending(null, default, id));
 
     protected override Task ProcessBatchAsync(List<Pending> batch)
     {

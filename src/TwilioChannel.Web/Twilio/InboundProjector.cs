@@ -115,6 +115,9 @@ internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, Inbou
         return batch.Count;
     }
 
+    /// <summary>The entry as the webhook stored it. The webhook checked the same form with the same code before answering,
+    /// so this only throws for a damaged file: the projector then stops there and logs the error every second rather
+    /// than drop a customer's message; the entry is left for an operator to read.</summary>
     private static Message ToMessage(DateTime receivedAt, string rawForm, long id)
     {
         var form = JsonSerializer.Deserialize<Dictionary<string, string>>(rawForm)
