@@ -13,6 +13,8 @@ internal static class InboundWebhook
     {
         var form = (Dictionary<string, string>)http.Items[TwilioSignatureFilter.FormItem]!;
         var received = time.GetUtcNow().UtcDateTime;
+        // Checked now so that a form lacking what a message needs gets its 400 at once; the projector builds the message
+        // again from the form the inbox keeps, the only thing that survives a restart (Twilio/InboundProjector).
         if (InboundMessage.FromForm(form, received, out var missing) is null)
             return TypedResults.Problem($"The message lacks {string.Join(", ", missing)}.", statusCode: StatusCodes.Status400BadRequest);
         try

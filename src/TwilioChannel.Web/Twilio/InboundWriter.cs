@@ -1,6 +1,5 @@
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
-using TwilioChannel.Web.Common;
 using TwilioChannel.Web.Data;
 using TwilioChannel.Web.Routing;
 
