@@ -21,9 +21,8 @@ internal sealed class InboundInbox(InboxFile file, [FromKeyedServices(InboundInb
 
     private const int MaxBatch = 512;
 
-    private readonly WalDurability _durability = durability;
     private SqliteConnection? _connection;
-    private SqliteCommand? _insert, _purge, _lastId;
+    private PreparedCommand? _insert, _purge, _lastId;
     private long _appended, _acknowledged = file.LastAtStart;
 
     /// <summary>The id of the last entry on the disk: every webhook answered so far is at or below it.</summary>
@@ -42,94 +41,75 @@ internal sealed class InboundInbox(InboxFile file, [FromKeyedServices(InboundInb
     /// only stored again (a no-op) after a restart.</summary>
     public void Purge(long id) => TryEnqueue(new Pending(null, default, id));
 
-    protected override Task ProcessBatchAsync(List<Pending> batch)
+    protected override async Task ProcessBatchAsync(List<Pending> batch)
     {
         try
         {
-            Commit(batch);
+            await CommitAsync(batch);
         }
         catch (Exception ex)
         {
             Fail(batch, ex);
-            DropConnection();
-            return Task.CompletedTask;
+            await DropConnectionAsync();
+            return;
         }
         var appended = _appended;
-        WhenDurable(_durability.SyncAsync(), () =>
+        WhenDurable(durability.SyncAsync(), () =>
         {
             InterlockedMax(ref _acknowledged, appended);
             foreach (var item in batch) item.Done.TrySetResult();
             projector.Notify();
         }, ex => Fail(batch, ex));
-        return Task.CompletedTask;
     }
 
-    private void Commit(List<Pending> batch)
+    private async Task CommitAsync(List<Pending> batch)
     {
-        var connection = _connection ??= Open();
-        using var tx = connection.BeginTransaction();
-        _insert!.Transaction = tx;
-        _purge!.Transaction = tx;
-        _lastId!.Transaction = tx;
+        var connection = _connection ??= await OpenAsync();
+        await using var tx = await connection.BeginTransactionAsync();
+        _insert!.Enlist(tx);
+        _purge!.Enlist(tx);
+        _lastId!.Enlist(tx);
         long purge = 0;
         foreach (var item in batch)
         {
-            if (item.Form is null)
-            {
-                purge = Math.Max(purge, item.PurgeUpTo);
-                continue;
-            }
-            _insert.Parameters[0].Value = item.ReceivedAt.Ticks;
-            _insert.Parameters[1].Value = item.Form;
-            _insert.ExecuteNonQuery();
+            if (item.Form is null) purge = Math.Max(purge, item.PurgeUpTo);
+            else await _insert.ExecuteAsync(CancellationToken.None, item.ReceivedAt.Ticks, item.Form);
         }
-        if (batch.Count > 0 && _lastId!.ExecuteScalar() is long last) _appended = last;
-        if (purge > 0)
-        {
-            _purge.Parameters[0].Value = purge;
-            _purge.ExecuteNonQuery();
-        }
-        tx.Commit();
+        if (await _lastId.ScalarAsync(CancellationToken.None) is long last) _appended = last;
+        if (purge > 0) await _purge.ExecuteAsync(CancellationToken.None, purge);
+        await tx.CommitAsync();
     }
 
-    private SqliteConnection Open()
+    /// <summary>The loop's own connection, commits not waiting for the disk (the inbox's WalDurability does), with its
+    /// statements prepared once.</summary>
+    private async Task<SqliteConnection> OpenAsync()
     {
         var connection = file.Open();
         try
         {
-            using (var pragma = connection.CreateCommand())
+            await using (var pragma = connection.CreateCommand())
             {
                 pragma.CommandText = "PRAGMA synchronous=NORMAL";
-                pragma.ExecuteNonQuery();
+                await pragma.ExecuteNonQueryAsync();
             }
-            _durability.Track(file.Path);
-            _insert = Prepare(connection, """INSERT INTO "Inbox" ("ReceivedAt", "Form") VALUES (@p0, @p1)""", 2);
-            _purge = Prepare(connection, """DELETE FROM "Inbox" WHERE "Id" <= @p0""", 1);
-            _lastId = Prepare(connection, "SELECT last_insert_rowid()", 0);
+            durability.Track(file.Path);
+            _insert = await PreparedCommand.CreateAsync(connection, null, """INSERT INTO "Inbox" ("ReceivedAt", "Form") VALUES (@p0, @p1)""", 2, CancellationToken.None);
+            _purge = await PreparedCommand.CreateAsync(connection, null, """DELETE FROM "Inbox" WHERE "Id" <= @p0""", 1, CancellationToken.None);
+            _lastId = await PreparedCommand.CreateAsync(connection, null, "SELECT last_insert_rowid()", 0, CancellationToken.None);
             return connection;
         }
         catch
         {
-            connection.Dispose();
+            await connection.DisposeAsync();
             throw;
         }
     }
 
-    private static SqliteCommand Prepare(SqliteConnection connection, string sql, int parameters)
+    private async Task DropConnectionAsync()
     {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        for (var i = 0; i < parameters; i++) command.Parameters.Add(new SqliteParameter($"@p{i}", null));
-        command.Prepare();
-        return command;
-    }
-
-    private void DropConnection()
-    {
-        _insert?.Dispose();
-        _purge?.Dispose();
-        _lastId?.Dispose();
-        _connection?.Dispose();
+        foreach (var statement in new[] { _insert, _purge, _lastId })
+            if (statement is not null) await statement.DisposeAsync();
+        if (_connection is not null) await _connection.DisposeAsync();
         (_insert, _purge, _lastId, _connection) = (null, null, null, null);
     }
 
@@ -153,7 +133,7 @@ internal sealed class InboundInbox(InboxFile file, [FromKeyedServices(InboundInb
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken); // the queue is drained first
-        DropConnection();
+        await DropConnectionAsync();
     }
 
     internal sealed record Pending(string? Form, DateTime ReceivedAt, long PurgeUpTo)
