@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using TwilioChannel.Domain.Twilio;
@@ -10,8 +9,10 @@ namespace TwilioChannel.Web.Twilio;
 /// Moves acknowledged webhooks from the inbox into the database, oldest first: each batch is stored (deduplicated by
 /// MessageSid) and routed by the InboundWriter, and dropped from the inbox once that commit is on the disk. A crash in
 /// between stores a batch again, which the unique MessageSid makes harmless.
-/// It runs on a thread of its own at a lower CPU priority: in a burst the webhooks' answers go first, and the
-/// projector catches up as the burst passes (docs/decisions.md, "The inbox").
+/// It runs on a thread of its own: its work is long synchronous SQLite calls, which should not hold a thread-pool
+/// thread. Not at a lower priority: on Linux a thread's nice value is inherited by every thread it starts, and it can't
+/// be raised back without privileges, so threads started from it (the database's fsync thread, thread-pool workers)
+/// ended up at that priority too (docs/decisions.md, "Ack = durably in the inbox").
 /// </summary>
 internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, InboundWriter writer, InboundProjectorWakeup wakeup, ILogger<InboundProjector> logger)
     : BackgroundService
@@ -51,7 +52,6 @@ internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, Inbou
         {
             try
             {
-                LowerThisThreadsPriority();
                 Run(stoppingToken);
                 stopped.SetResult();
             }
@@ -106,7 +106,7 @@ internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, Inbou
         }
         if (batch.Count == 0) return 0;
 
-        // Synchronous on purpose: SQLite's calls are, and the work stays on this low-priority thread.
+        // Synchronous on purpose: SQLite's calls are, and the work stays on this thread.
         writer.StoreAsync(batch).GetAwaiter().GetResult();
         Volatile.Write(ref _projected, last);
         Interlocked.Exchange(ref _progress, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
@@ -125,21 +125,4 @@ internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, Inbou
         return InboundMessages.Create(form, rawForm, receivedAt, out _)
             ?? throw new InvalidDataException($"Inbox entry {id} lacks what a message needs.");
     }
-
-    /// <summary>nice +10 for this thread (Linux: setpriority on the thread id); elsewhere .NET's thread priority.</summary>
-    private static void LowerThisThreadsPriority()
-    {
-        if (OperatingSystem.IsLinux())
-        {
-            _ = SetPriority(0 /* PRIO_PROCESS: with a thread id, that thread only */, GetTid(), 10);
-            return;
-        }
-        Thread.CurrentThread.Priority = ThreadPriority.BelowNormal;
-    }
-
-    [DllImport("libc", EntryPoint = "setpriority")]
-    private static extern int SetPriority(int which, int who, int priority);
-
-    [DllImport("libc", EntryPoint = "gettid")]
-    private static extern int GetTid();
 }
