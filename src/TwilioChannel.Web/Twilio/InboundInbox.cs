@@ -23,6 +23,7 @@ internal sealed class InboundInbox(InboxFile file, [FromKeyedServices(InboundInb
 
     private SqliteConnection? _connection;
     private PreparedCommand? _insert, _purge, _lastId;
+    private readonly Lock _acknowledgedLock = new();
     private long _appended, _acknowledged = file.LastAtStart;
 
     /// <summary>The id of the last entry on the disk: every webhook answered so far is at or below it.</summary>
@@ -56,7 +57,8 @@ internal sealed class InboundInbox(InboxFile file, [FromKeyedServices(InboundInb
         var appended = _appended;
         WhenDurable(durability.SyncAsync(), () =>
         {
-            InterlockedMax(ref _acknowledged, appended);
+            // Batches' continuations may run out of order: the mark only moves forward.
+            lock (_acknowledgedLock) if (appended > _acknowledged) _acknowledged = appended;
             foreach (var item in batch) item.Done.TrySetResult();
             projector.Notify();
         }, ex => Fail(batch, ex));
@@ -111,17 +113,6 @@ internal sealed class InboundInbox(InboxFile file, [FromKeyedServices(InboundInb
             if (statement is not null) await statement.DisposeAsync();
         if (_connection is not null) await _connection.DisposeAsync();
         (_insert, _purge, _lastId, _connection) = (null, null, null, null);
-    }
-
-    private static void InterlockedMax(ref long target, long value)
-    {
-        var current = Volatile.Read(ref target);
-        while (value > current)
-        {
-            var seen = Interlocked.CompareExchange(ref target, value, current);
-            if (seen == current) return;
-            current = seen;
-        }
     }
 
     private void Fail(List<Pending> batch, Exception ex)

@@ -122,7 +122,23 @@ internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, Inbou
     {
         var form = JsonSerializer.Deserialize<Dictionary<string, string>>(rawForm)
             ?? throw new InvalidDataException($"Inbox entry {id} holds no form.");
-        return InboundMessages.Create(form, rawForm, receivedAt, out _)
+        var inbound = InboundMessage.FromForm(form, receivedAt, out _)
             ?? throw new InvalidDataException($"Inbox entry {id} lacks what a message needs.");
+        return new Message
+        {
+            MessageSid = inbound.MessageSid,
+            AccountSid = inbound.AccountSid,
+            From = inbound.From,
+            To = inbound.To,
+            Body = inbound.Body,
+            MessagingServiceSid = inbound.MessagingServiceSid,
+            NumMedia = inbound.Media.Count,
+            Direction = "in",
+            State = MessageState.Received,
+            ReceivedAt = receivedAt,
+            RawForm = rawForm,
+            Form = form,
+            Inbound = inbound,
+        };
     }
 }

@@ -30,29 +30,3 @@ internal static class InboundWebhook
         return TypedResults.Text(EmptyTwiml, "text/xml");
     }
 }
-
-/// <summary>A stored Message from a webhook's form (as the inbox keeps it).</summary>
-internal static class InboundMessages
-{
-    public static Message? Create(Dictionary<string, string> form, string rawForm, DateTime receivedAt, out IReadOnlyList<string> missing)
-    {
-        var inbound = InboundMessage.FromForm(form, receivedAt, out missing);
-        if (inbound is null) return null;
-        return new Message
-        {
-            MessageSid = inbound.MessageSid,
-            AccountSid = inbound.AccountSid,
-            From = inbound.From,
-            To = inbound.To,
-            Body = inbound.Body,
-            MessagingServiceSid = inbound.MessagingServiceSid,
-            NumMedia = inbound.Media.Count,
-            Direction = "in",
-            State = MessageState.Received,
-            ReceivedAt = receivedAt,
-            RawForm = rawForm,
-            Form = form,
-            Inbound = inbound,
-        };
-    }
-}

@@ -160,17 +160,7 @@ public sealed class AckDurabilityTests : IAsyncLifetime
         Assert.Equal(5000L, await command.ExecuteScalarAsync());
     }
 
-    private int CountInbox()
-    {
-        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder
-        {
-            DataSource = Path.Combine(_app.DataPath, "twilio-channel-inbox.db"), Pooling = false,
-        }.ToString());
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*) FROM \"Inbox\"";
-        return Convert.ToInt32(command.ExecuteScalar());
-    }
+    private int CountInbox() => InboxRows.Count(_app.DataPath);
 
     private int CountMessages()
     {

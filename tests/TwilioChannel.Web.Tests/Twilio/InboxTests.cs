@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using TwilioChannel.Web.Data;
 using TwilioChannel.Web.Tests.Infrastructure;
@@ -51,8 +50,8 @@ public sealed class InboxTests
 
         // As a crash would leave them: one entry whose message the database already has (crash before the purge), one
         // it doesn't have yet (crash before the projector's commit).
-        AppendToInbox(dataPath, stored);
-        AppendToInbox(dataPath, notYet);
+        InboxRows.Append(dataPath, stored);
+        InboxRows.Append(dataPath, notYet);
 
         using var after = new ChannelApp(dataPath);
         // The list waits for what the previous run acknowledged, too.
@@ -62,34 +61,6 @@ public sealed class InboxTests
         using var pull = await after.PullAsync();
         var threads = pull.RootElement.GetProperty("data").GetProperty("threads").EnumerateArray().Select(t => t.GetProperty("content").GetString());
         Assert.Equal(["stored before the crash", "still in the inbox at the crash"], threads);
-        await Eventually.UntilAsync(() => CountInbox(dataPath) == 0, "the inbox emptied");
-    }
-
-    private static SqliteConnection OpenInbox(string dataPath)
-    {
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
-        {
-            DataSource = Path.Combine(dataPath, "twilio-channel-inbox.db"), Pooling = false,
-        }.ToString());
-        connection.Open();
-        return connection;
-    }
-
-    private static void AppendToInbox(string dataPath, Dictionary<string, string> form)
-    {
-        using var connection = OpenInbox(dataPath);
-        using var command = connection.CreateCommand();
-        command.CommandText = """INSERT INTO "Inbox" ("ReceivedAt", "Form") VALUES ($at, $form)""";
-        command.Parameters.AddWithValue("$at", DateTime.UtcNow.Ticks);
-        command.Parameters.AddWithValue("$form", JsonSerializer.Serialize(form));
-        command.ExecuteNonQuery();
-    }
-
-    private static int CountInbox(string dataPath)
-    {
-        using var connection = OpenInbox(dataPath);
-        using var command = connection.CreateCommand();
-        command.CommandText = """SELECT count(*) FROM "Inbox" """;
-        return Convert.ToInt32(command.ExecuteScalar());
+        await Eventually.UntilAsync(() => InboxRows.Count(dataPath) == 0, "the inbox emptied");
     }
 }

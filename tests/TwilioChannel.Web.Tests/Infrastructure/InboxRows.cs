@@ -1,0 +1,37 @@
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace TwilioChannel.Web.Tests.Infrastructure;
+
+/// <summary>The service's inbox file in a data folder (Twilio/InboxFile), read and written as a crash would leave it.</summary>
+public static class InboxRows
+{
+    public static int Count(string dataPath)
+    {
+        using var connection = Open(dataPath);
+        using var command = connection.CreateCommand();
+        command.CommandText = """SELECT count(*) FROM "Inbox" """;
+        return Convert.ToInt32(command.ExecuteScalar());
+    }
+
+    /// <summary>An entry as the webhook appends it: the form as JSON, received now.</summary>
+    public static void Append(string dataPath, Dictionary<string, string> form)
+    {
+        using var connection = Open(dataPath);
+        using var command = connection.CreateCommand();
+        command.CommandText = """INSERT INTO "Inbox" ("ReceivedAt", "Form") VALUES ($at, $form)""";
+        command.Parameters.AddWithValue("$at", DateTime.UtcNow.Ticks);
+        command.Parameters.AddWithValue("$form", JsonSerializer.Serialize(form));
+        command.ExecuteNonQuery();
+    }
+
+    private static SqliteConnection Open(string dataPath)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = Path.Combine(dataPath, "twilio-channel-inbox.db"), Pooling = false,
+        }.ToString());
+        connection.Open();
+        return connection;
+    }
+}
