@@ -53,6 +53,7 @@ internal static class ConfigurationExtensions
         builder.Services.AddProblemDetails();
         builder.Services.AddMemoryCache();
         builder.Services.AddSingleton<Common.PublicUrls>();
+        builder.Services.AddSingleton<Common.RefusalLog>();
         builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<ChannelOptions>>((kestrel, channel) =>
         {
             kestrel.Limits.MaxRequestBodySize = channel.Value.MaxRequestBodyBytes;

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Memory;
+using TwilioChannel.Web.Common;
 using TwilioChannel.Web.Data;
 using TwilioChannel.Web.Secrets;
 
@@ -9,7 +10,7 @@ namespace TwilioChannel.Web.Desk;
 /// Desk's pull and push carry orgId and securityContext in the query (no signature is documented). The caller is
 /// genuine when the securityContext equals, in constant time, the one stored for that (enabled) org. Anything else: 403.
 /// </summary>
-internal sealed class DeskCallerFilter(DeskCallers callers, ILogger<DeskCallerFilter> logger) : IEndpointFilter
+internal sealed class DeskCallerFilter(DeskCallers callers, RefusalLog refusals) : IEndpointFilter
 {
     public const string InstallationItem = "desk.installation";
 
@@ -31,7 +32,7 @@ internal sealed class DeskCallerFilter(DeskCallers callers, ILogger<DeskCallerFi
     private IResult Forbidden(string orgId)
     {
         // Never log the securityContext itself.
-        logger.LogWarning("Refused a Desk call for org {OrgId}: unknown org, disabled org or wrong securityContext.", orgId.Length > 64 ? orgId[..64] : orgId);
+        refusals.Refused("a Desk call: unknown org, disabled org or wrong securityContext", $"org {orgId}");
         return TypedResults.Json(new { message = "Unknown org or wrong securityContext." }, statusCode: StatusCodes.Status403Forbidden);
     }
 }

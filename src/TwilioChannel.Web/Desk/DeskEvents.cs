@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using TwilioChannel.Web.Common;
 using TwilioChannel.Web.Configuration;
 using TwilioChannel.Web.Data;
 using TwilioChannel.Web.Secrets;
@@ -17,7 +18,7 @@ internal static class DeskEvents
     private static readonly HashSet<string> Uninstall = new(StringComparer.OrdinalIgnoreCase) { "onUninstall", "onTPARevoke" };
 
     public static async Task<IResult> ReceiveAsync(HttpContext http, ChannelDbContext db, SecretProtector secrets, DeskCallers callers,
-        IOptions<DeskOptions> desk, TimeProvider time, ILoggerFactory logs, CancellationToken ct)
+        IOptions<DeskOptions> desk, TimeProvider time, ILoggerFactory logs, RefusalLog refusals, CancellationToken ct)
     {
         var logger = logs.CreateLogger(typeof(DeskEvents));
         using var buffer = new MemoryStream();
@@ -26,7 +27,7 @@ internal static class DeskEvents
 
         if (desk.Value.ExtensionSecret is not { Length: > 0 } secret || !DeskHash.Verify(secret, raw, http.Request.Headers["HASH"]))
         {
-            logger.LogWarning("Refused a Desk event: {Reason}.", desk.Value.ExtensionSecret is { Length: > 0 } ? "bad HASH" : "no Desk:ExtensionSecret configured");
+            refusals.Refused(desk.Value.ExtensionSecret is { Length: > 0 } ? "a Desk event: bad HASH" : "a Desk event: no Desk:ExtensionSecret configured");
             return TypedResults.Json(new { message = "Event signature not valid." }, statusCode: StatusCodes.Status403Forbidden);
         }
 

@@ -9,7 +9,7 @@ namespace TwilioChannel.Web.Twilio;
 /// named by AccountSid (so Messaging-Service pools and proxies work). twilio-csharp's RequestValidator does the check,
 /// including the with/without default port variants (Twilio/SignatureValidators). Anything unauthenticated is a 403.
 /// </summary>
-internal sealed class TwilioSignatureFilter(AccountTokens tokens, SignatureValidators validators, IOptions<ChannelOptions> channel, ILogger<TwilioSignatureFilter> logger) : IEndpointFilter
+internal sealed class TwilioSignatureFilter(AccountTokens tokens, SignatureValidators validators, IOptions<ChannelOptions> channel, Common.RefusalLog refusals) : IEndpointFilter
 {
     public const string FormItem = "twilio.form";
 
@@ -45,7 +45,7 @@ internal sealed class TwilioSignatureFilter(AccountTokens tokens, SignatureValid
 
         IResult Forbidden(string why)
         {
-            logger.LogInformation("Refused a Twilio webhook to {Path}: {Reason}.", http.Request.Path, why);
+            refusals.Refused($"a Twilio webhook: {why}", http.Request.Path);
             return TypedResults.StatusCode(StatusCodes.Status403Forbidden);
         }
     }
