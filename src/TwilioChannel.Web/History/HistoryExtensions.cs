@@ -57,7 +57,7 @@ internal sealed class ReconcileSchedule(IServiceScopeFactory scopes, IRecurringJ
 /// stop interrupted (Hangfire would requeue them only after its invisibility timeout); a second runner of the same
 /// backfill is harmless, each page moves conditionally.
 /// </summary>
-internal sealed class HistoryScheduler(IServiceScopeFactory scopes, ReconcileSchedule schedule, IBackgroundJobClient jobs, ILogger<HistoryScheduler> logger) : BackgroundService
+internal sealed class HistoryScheduler(IServiceScopeFactory scopes, ReconcileSchedule schedule, IBackgroundJobClient jobs, JobStorage storage, ILogger<HistoryScheduler> logger) : BackgroundService
 {
     private static readonly TimeSpan Sweep = TimeSpan.FromSeconds(30);
     private readonly Common.Wakeup _wakeup = new();
@@ -99,19 +99,37 @@ internal sealed class HistoryScheduler(IServiceScopeFactory scopes, ReconcileSch
         }
     }
 
-    /// <summary>Backfills waiting for a job (just started), or — at start — every unfinished one.</summary>
+    /// <summary>Backfills waiting for a job (just started), or whose job ended before they did; at start, every
+    /// unfinished one.</summary>
     private async Task EnqueueBackfillsAsync(bool resumeAll, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
-        var waiting = await db.Backfills
-            .Where(b => b.State < BackfillState.Completed && !b.CancelRequested && (resumeAll || b.JobId == null))
-            .ToListAsync(ct);
-        foreach (var b in waiting)
+        var unfinished = await db.Backfills.Where(b => b.State < BackfillState.Completed && !b.CancelRequested).ToListAsync(ct);
+        if (unfinished.Count == 0) return;
+        using var connection = storage.GetConnection();
+        foreach (var b in unfinished)
         {
+            if (!resumeAll && b.JobId is { } jobId)
+            {
+                if (!Ended(connection, jobId, out var state)) continue;
+                logger.LogWarning("Backfill {BackfillId}'s job {JobId} ended ({State}) before the backfill did; queuing it again.", b.Id, jobId, state);
+            }
             b.JobId = jobs.Enqueue<BackfillJob>(job => job.RunAsync(b.Id, CancellationToken.None));
             await db.SaveChangesAsync(ct);
             logger.LogInformation("Backfill {BackfillId} of {Number} queued.", b.Id, b.Address);
         }
+    }
+
+    /// <summary>
+    /// A job that succeeded or was deleted while its backfill is unfinished would leave the backfill "queued" or
+    /// "listing" until the next start: a run that returned early (it found nothing to do at that moment), or one aborted
+    /// by Hangfire. A second runner is harmless (each page moves conditionally). A failed job (retries exhausted) stays
+    /// as it is, visible in the jobs dashboard, rather than being retried here for ever.
+    /// </summary>
+    private static bool Ended(IStorageConnection connection, string jobId, out string state)
+    {
+        state = connection.GetStateData(jobId)?.Name ?? "gone";
+        return state == "gone" || state == Hangfire.States.SucceededState.StateName || state == Hangfire.States.DeletedState.StateName;
     }
 }

@@ -50,17 +50,25 @@ public sealed class BackfillTests : IAsyncLifetime
             using var admin = _app.Admin();
             backfill = admin.GetFromJsonAsync<JsonElement>($"/api/admin/backfills/{id}").Result;
             return states.Contains(backfill.GetProperty("state").GetString());
-        }, $"backfill {id} to reach {string.Join('/', states)}", 40, () => $"{backfill.GetRawText()} jobs: {Jobs()}");
+        }, $"backfill {id} to reach {string.Join('/', states)}", 90, () => $"{backfill.GetRawText()} jobs: {Jobs(id)}");
         return backfill;
     }
 
-    /// <summary>Hangfire's view of the backfill jobs, for a timeout's message.</summary>
-    private string Jobs()
+    /// <summary>Hangfire's view of the backfill jobs, for a timeout's message: the counts, and what happened to this
+    /// backfill's job (Hangfire's own log lines may reach another test host's logs: its log provider is process-wide).</summary>
+    private string Jobs(long backfillId)
     {
         var monitoring = _app.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi();
+        string history;
+        using (var scope = _app.Services.CreateScope())
+        {
+            var jobId = scope.ServiceProvider.GetRequiredService<Web.Data.ChannelDbContext>().Backfills.Single(b => b.Id == backfillId).JobId;
+            history = jobId is null ? "no job yet" : $"job {jobId}: " + string.Join(" → ", monitoring.JobDetails(jobId)?.History
+                .AsEnumerable().Reverse().Select(h => $"{h.StateName} ({h.Reason} {(h.Data.TryGetValue("ExceptionMessage", out var error) ? error : "")})") ?? ["unknown"]);
+        }
         var stats = monitoring.GetStatistics();
         var failed = monitoring.FailedJobs(0, 5).Select(j => j.Value.ExceptionMessage);
-        return $"enqueued {stats.Enqueued}, processing {stats.Processing}, scheduled {stats.Scheduled}, failed {stats.Failed} ({string.Join(" | ", failed)}), servers {stats.Servers}; logs: "
+        return $"{history}; enqueued {stats.Enqueued}, processing {stats.Processing}, scheduled {stats.Scheduled}, failed {stats.Failed} ({string.Join(" | ", failed)}), servers {stats.Servers}; logs: "
             + string.Join(" | ", _app.Logs.Lines.Where(l => l.StartsWith("Error") || l.StartsWith("Warning") || l.Contains("Backfill")).TakeLast(5));
     }
 
@@ -127,6 +135,35 @@ public sealed class BackfillTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ABackfillWhoseJobEndedBeforeItDidGetsANewJobAndCompletes()
+    {
+        SeedHistory();
+        long id;
+        await using (var scope = _app.Services.CreateAsyncScope())
+        {
+            // As a run that returned early (or that Hangfire aborted) leaves it: unfinished, its job no longer there.
+            var db = scope.ServiceProvider.GetRequiredService<Web.Data.ChannelDbContext>();
+            var number = db.Numbers.Single(n => n.Id == _app.NumberIdAsync().Result);
+            var stranded = new Web.Data.Backfill
+            {
+                NumberId = number.Id, OrgId = number.OrgId, AccountSid = number.AccountSid, Address = number.Address,
+                Since = Today.AddDays(-3), State = Web.Data.BackfillState.Queued, JobId = "no-such-job",
+                CreatedAt = DateTime.UtcNow, UpdatedAt = DateTime.UtcNow,
+            };
+            db.Backfills.Add(stranded);
+            await db.SaveChangesAsync();
+            id = stranded.Id;
+        }
+
+        _app.Services.GetRequiredService<Web.History.HistoryScheduler>().Wake(); // or its next sweep, within 30 s
+
+        var done = await WaitForAsync(id, "completed", "failed");
+        Assert.Equal("completed", done.GetProperty("state").GetString());
+        Assert.Equal(15, done.GetProperty("messagesStored").GetInt64());
+        Assert.Contains(_app.Logs.Lines, l => l.Contains($"Backfill {id}'s job no-such-job ended (gone) before the backfill did; queuing it again.", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task ABackfillCanBeCancelledAndOnlyOneRunsPerNumber()
     {
         for (var i = 0; i < 60; i++) _history.Add($"SMmany{i:000000000000000000000000000}", Ana, Fixtures.SmsNumber, $"m{i}", Today.AddHours(-i), inbound: true);
@@ -138,7 +175,7 @@ public sealed class BackfillTests : IAsyncLifetime
         var duplicate = await admin.PostAsJsonAsync($"/api/admin/numbers/{await _app.NumberIdAsync()}/backfill", new { since = "2026-01-01" });
         Assert.Equal(HttpStatusCode.Conflict, duplicate.StatusCode);
 
-        await Eventually.UntilAsync(() => _history.Requests >= 1, "the first page", 40, Jobs);
+        await Eventually.UntilAsync(() => _history.Requests >= 1, "the first page", 40, () => Jobs(id));
         Assert.Equal(HttpStatusCode.Accepted, (await admin.PostAsync($"/api/admin/backfills/{id}/cancel", null)).StatusCode);
         var cancelled = await WaitForAsync(id, "cancelled");
         var pages = cancelled.GetProperty("pagesFetched").GetInt32();
@@ -159,7 +196,7 @@ public sealed class BackfillTests : IAsyncLifetime
         {
             using var admin = _app.Admin();
             return admin.GetFromJsonAsync<JsonElement>($"/api/admin/backfills/{id}").Result.GetProperty("pagesFetched").GetInt32() == 2;
-        }, "two pages stored", 40, () => _app.Admin().GetStringAsync($"/api/admin/backfills/{id}").Result + " " + Jobs());
+        }, "two pages stored", 40, () => _app.Admin().GetStringAsync($"/api/admin/backfills/{id}").Result + " " + Jobs(id));
         await Task.Delay(500);
         await _app.DisposeAsync();
 
