@@ -14,8 +14,10 @@ internal static class HealthEndpoints
     {
         builder.Services.AddHealthChecks()
             .AddCheck<DatabaseReady>("database", tags: ["ready"])
-            .AddCheck<LogDurable>("database-log", tags: ["ready"])
-            .AddCheck<InboxLogDurable>("inbox-log", tags: ["ready"]);
+            .Add(new HealthCheckRegistration("database-log",
+                sp => new LogDurable(sp.GetRequiredService<WalDurability>(), "The database's log"), null, ["ready"]))
+            .Add(new HealthCheckRegistration("inbox-log",
+                sp => new LogDurable(sp.GetRequiredKeyedService<WalDurability>(InboundInbox.Log), "The webhooks' inbox"), null, ["ready"]));
         return builder;
     }
 
@@ -43,19 +45,12 @@ internal static class HealthEndpoints
         }
     }
 
-    private sealed class LogDurable(WalDurability durability) : IHealthCheck
+    /// <summary>A log (the database's, or the webhooks' inbox's) whose fsync failed: nothing more is acknowledged.</summary>
+    private sealed class LogDurable(WalDurability durability, string log) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default) =>
             Task.FromResult(durability.Failure is null
                 ? HealthCheckResult.Healthy()
-                : HealthCheckResult.Unhealthy("The database's log could not be flushed to disk; restart the service."));
-    }
-
-    private sealed class InboxLogDurable([FromKeyedServices(InboundInbox.Log)] WalDurability durability) : IHealthCheck
-    {
-        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default) =>
-            Task.FromResult(durability.Failure is null
-                ? HealthCheckResult.Healthy()
-                : HealthCheckResult.Unhealthy("The webhooks' inbox could not be flushed to disk; restart the service."));
+                : HealthCheckResult.Unhealthy($"{log} could not be flushed to disk; restart the service."));
     }
 }

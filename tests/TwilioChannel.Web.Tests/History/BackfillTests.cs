@@ -139,11 +139,12 @@ public sealed class BackfillTests : IAsyncLifetime
     {
         SeedHistory();
         long id;
+        var numberId = await _app.NumberIdAsync();
         await using (var scope = _app.Services.CreateAsyncScope())
         {
             // As a run that returned early (or that Hangfire aborted) leaves it: unfinished, its job no longer there.
             var db = scope.ServiceProvider.GetRequiredService<Web.Data.ChannelDbContext>();
-            var number = db.Numbers.Single(n => n.Id == _app.NumberIdAsync().Result);
+            var number = db.Numbers.Single(n => n.Id == numberId);
             var stranded = new Web.Data.Backfill
             {
                 NumberId = number.Id, OrgId = number.OrgId, AccountSid = number.AccountSid, Address = number.Address,
