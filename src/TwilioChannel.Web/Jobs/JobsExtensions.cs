@@ -1,4 +1,5 @@
 using Hangfire;
+using Hangfire.AspNetCore;
 using Hangfire.InMemory;
 using Hangfire.Storage.SQLite;
 using Microsoft.Extensions.Options;
@@ -26,6 +27,10 @@ internal static class JobsExtensions
             var file = Path.Combine(sp.GetRequiredService<DataPaths>().Root, "hangfire.db");
             return new SQLiteStorage(file, new SQLiteStorageOptions { QueuePollInterval = TimeSpan.FromMilliseconds(options.PollIntervalMilliseconds) });
         });
+        // The same for the activator: AddHangfire hands out JobActivator.Current, which each host sets to its own as it
+        // resolves Hangfire's configuration. A host that read it after another host's start ran its jobs with that
+        // host's services, and failed every run ("disposed IServiceProvider") once that host stopped.
+        builder.Services.AddSingleton<JobActivator>(sp => new AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()));
         builder.Services.AddHangfire(config => config.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings());

@@ -1,5 +1,7 @@
 using Hangfire;
+using Hangfire.AspNetCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using TwilioChannel.Web.Tests.Infrastructure;
 
 namespace TwilioChannel.Web.Tests.Jobs;
@@ -23,5 +25,68 @@ public sealed class JobStorageTests
         Assert.NotNull(firstStorage.GetMonitoringApi().JobDetails(jobId));
         Assert.Equal(1, firstStorage.GetMonitoringApi().ScheduledCount());
         Assert.Equal(0, secondStorage.GetMonitoringApi().ScheduledCount());
+    }
+
+    [Fact]
+    public async Task AHostRunsItsJobsWithItsOwnServicesEvenWhenAnotherHostReplacedTheProcessWideActivatorAsItStarted()
+    {
+        // Hangfire's JobActivator.Current is process-wide too, and AddHangfire hands it out as the server's activator.
+        // When another host set it between this host's configuration and its server's start, this host ran every job
+        // with the other host's services; once that host was disposed, each run failed with "Cannot access a disposed
+        // object: IServiceProvider" and a backfill retried for hours (seen in a clean-clone CI run). The hosted
+        // service below replays that interleaving: it is created before Hangfire's server and swaps in the activator
+        // of a disposed host.
+        var previous = JobActivator.Current;
+        var probe = new Probe();
+        await using var app = new ChannelApp
+        {
+            ConfigureServices = services =>
+            {
+                services.AddSingleton(probe);
+                services.Insert(0, ServiceDescriptor.Singleton<IHostedService>(sp =>
+                {
+                    sp.GetRequiredService<IGlobalConfiguration>();
+                    JobActivator.Current = DisposedHostActivator();
+                    return new Interleaving();
+                }));
+            },
+        };
+        try
+        {
+            app.CreateClient().Dispose();
+            var jobId = app.Services.GetRequiredService<IBackgroundJobClient>().Enqueue<ProbeJob>(job => job.Run("ran in its own host"));
+            var finished = await Task.WhenAny(probe.Ran.Task, Task.Delay(TimeSpan.FromSeconds(30)));
+            Assert.True(finished == probe.Ran.Task, "the job did not run with its host's services within 30 s: " + string.Join(" → ",
+                app.Services.GetRequiredService<JobStorage>().GetMonitoringApi().JobDetails(jobId).History.Select(h => $"{h.StateName} {h.Reason}")));
+            Assert.Equal("ran in its own host", await probe.Ran.Task);
+        }
+        finally
+        {
+            JobActivator.Current = previous;
+        }
+    }
+
+    private static JobActivator DisposedHostActivator()
+    {
+        var provider = new ServiceCollection().BuildServiceProvider();
+        var activator = new AspNetCoreJobActivator(provider.GetRequiredService<IServiceScopeFactory>());
+        provider.Dispose();
+        return activator;
+    }
+
+    public sealed class Probe
+    {
+        public TaskCompletionSource<string> Ran { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    public sealed class ProbeJob(Probe probe)
+    {
+        public void Run(string message) => probe.Ran.TrySetResult(message);
+    }
+
+    private sealed class Interleaving : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }
