@@ -66,6 +66,21 @@ public sealed class JobStorageTests
         }
     }
 
+    [Fact]
+    public async Task HangfiresProcessWideLoggingStillWorksAfterTheHostThatSetItStopped()
+    {
+        // Hangfire's log provider is process-wide too, and each host sets it to one on its own ILoggerFactory. Hangfire
+        // creates some loggers late (e.g. a job's [AutomaticRetry] the first time it is read); from a stopped host's
+        // factory that threw ObjectDisposedException, failing another host's job.
+        var app = new ChannelApp();
+        app.CreateClient().Dispose();
+        await app.DisposeAsync();
+
+        // Whichever host's provider is current now (tests run in parallel), creating and using a logger must work.
+        var failure = Record.Exception(() => Hangfire.Logging.LogProvider.GetLogger("TwilioChannel.Tests.Late").Log(Hangfire.Logging.LogLevel.Warn, () => "a late logger's line"));
+        Assert.Null(failure);
+    }
+
     private static JobActivator DisposedHostActivator()
     {
         var provider = new ServiceCollection().BuildServiceProvider();
