@@ -56,8 +56,10 @@ internal static class MessagesApi
 
     private static async Task<IResult> ListOutboundAsync(ChannelDbContext db, string status, int? limit, CancellationToken ct)
     {
-        if (limit is < 1 or > 1000 || status.Length > 32)
-            return new Validation().Add("limit", "limit must be between 1 and 1000.").Problem();
+        var validation = new Validation();
+        if (limit is < 1 or > 1000) validation.Add("limit", "limit must be between 1 and 1000.");
+        if (status.Length > 32) validation.Add("status", "status must be at most 32 characters.");
+        if (!validation.IsValid) return validation.Problem();
         var wanted = status.Equals("failed", StringComparison.OrdinalIgnoreCase) ? FailedStatuses : [status.ToLowerInvariant()];
         var rows = await (from s in db.OutboundStatuses.AsNoTracking()
                           where wanted.Contains(s.Status)

@@ -50,7 +50,9 @@ internal static class ConfigurationExtensions
         builder.Logging.AddFilter("Microsoft.AspNetCore.Routing.EndpointMiddleware", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore.Http.Result", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore.Http.HttpResults", LogLevel.Warning);
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = Common.BindingProblems.Customize);
+        // A request minimal APIs can't bind throws, so that Common/BindingProblems can say what was wrong with it.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(routes => routes.ThrowOnBadRequest = true);
         builder.Services.AddMemoryCache();
         builder.Services.AddSingleton<Common.PublicUrls>();
         builder.Services.AddSingleton<Common.RefusalLog>();

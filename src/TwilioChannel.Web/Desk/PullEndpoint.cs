@@ -27,7 +27,7 @@ internal static class PullEndpoint
         }
         catch (JsonException)
         {
-            return TypedResults.Json(new { message = "The body must be JSON: the config params as an object or a [{name, value}] array." }, statusCode: StatusCodes.Status400BadRequest);
+            return TypedResults.Json(new { message = "The body must be JSON in UTF-8: the config params as an object or a [{name, value}] array." }, statusCode: StatusCodes.Status400BadRequest);
         }
 
         // Desk sending back "after N" proves it has everything up to N (the import then goes on after it); what the
@@ -50,8 +50,11 @@ internal static class PullEndpoint
         using var buffer = new MemoryStream();
         await request.Body.CopyToAsync(buffer, ct);
         if (buffer.Length == 0) return null;
+        var body = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        // JsonDocument leaves a string's bytes unchecked until it is read, where invalid UTF-8 throws a different exception.
+        if (!System.Text.Unicode.Utf8.IsValid(body.Span)) throw new JsonException("The body is not UTF-8.");
 
-        using var doc = JsonDocument.Parse(buffer.ToArray());
+        using var doc = JsonDocument.Parse(body);
         var root = doc.RootElement;
         switch (root.ValueKind)
         {

@@ -129,6 +129,20 @@ public sealed class PullCursorTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("{\"channelState\":\"\xff\xfe\"}")]
+    [InlineData("[{\"name\":\"channelState\",\"value\":\"\xc3\"}]")]
+    [InlineData("[{\"name\":\"\xc3\",\"value\":\"x\"}]")]
+    public async Task ABodyThatIsNotUtf8IsABadRequest(string latin1Body)
+    {
+        // Each char of the string is one raw byte: invalid UTF-8 inside JSON strings (it failed with a 500).
+        var content = new ByteArrayContent(System.Text.Encoding.Latin1.GetBytes(latin1Body));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        var response = await _app.CreateClient().PostAsync($"/desk/pull?orgId={Fixtures.OrgId}&securityContext={Uri.EscapeDataString(Fixtures.SecurityContext)}", content);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("UTF-8", await response.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
     [InlineData(Fixtures.OrgId, "wrong-context")]
     [InlineData(Fixtures.OrgId, "")]
     [InlineData("99999", Fixtures.SecurityContext)]

@@ -1,0 +1,60 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace TwilioChannel.Web.Common;
+
+/// <summary>
+/// Field errors for a request minimal APIs could not bind: a JSON body with a string where a boolean goes, malformed
+/// JSON, no body, or a query value of the wrong type (limit=abc). By default these are a bare 400 whose Problem Details
+/// say nothing of what was wrong. The binder throws (RouteHandlerOptions.ThrowOnBadRequest) and the exception handler's
+/// Problem Details get an "errors" map like the validation's own: the field by its JSON path or parameter name, or
+/// "body" when the body as a whole is wrong.
+/// </summary>
+internal static partial class BindingProblems
+{
+    public const string BodyField = "body";
+
+    public static void Customize(ProblemDetailsContext context)
+    {
+        if (context.Exception is not BadHttpRequestException { StatusCode: StatusCodes.Status400BadRequest } bad) return;
+        var (field, error) = bad.InnerException switch
+        {
+            // A syntax error: the reader's exception is inside the serializer's.
+            JsonException { InnerException: JsonException } json => (BodyField, $"The body is not valid JSON (line {json.LineNumber + 1}, byte {json.BytePositionInLine + 1})."),
+            JsonException { Path: null or "$" } => (BodyField, "The body must be a JSON object."),
+            JsonException json => (FieldOf(json.Path!), $"{FieldOf(json.Path!)} must be {Expected(json.Message)}."),
+            _ => FromMessage(bad.Message),
+        };
+        if (field is null) return;
+        context.ProblemDetails.Title = "One or more validation errors occurred.";
+        context.ProblemDetails.Extensions["errors"] = new Dictionary<string, string[]> { [field] = [error!] };
+    }
+
+    /// <summary>ASP.NET's own messages: "Implicit body inferred … but no body was provided" (none, or empty), "… was not
+    /// provided from body" (null), "Failed to bind parameter "int? limit" from "abc"".</summary>
+    private static (string? Field, string? Error) FromMessage(string message)
+    {
+        if (message.Contains("no body was provided", StringComparison.Ordinal) || message.Contains("from body", StringComparison.Ordinal))
+            return (BodyField, "The body must be a JSON object.");
+        var parameter = FailedToBind().Match(message);
+        return parameter.Success ? (parameter.Groups[1].Value, $"{parameter.Groups[1].Value} has a value of the wrong type.") : (null, null);
+    }
+
+    private static string FieldOf(string path) => path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path;
+
+    /// <summary>The JSON type the binder wanted, from System.Text.Json's message ("could not be converted to System.Boolean").</summary>
+    private static string Expected(string message) => ConvertedTo().Match(message).Groups[1].Value switch
+    {
+        var type when type.Contains("Boolean", StringComparison.Ordinal) => "true or false",
+        var type when type.Contains("String", StringComparison.Ordinal) => "a string",
+        var type when type.Contains("Int", StringComparison.Ordinal) || type.Contains("Decimal", StringComparison.Ordinal) || type.Contains("Double", StringComparison.Ordinal) => "a number",
+        var type when type.Contains("DateTime", StringComparison.Ordinal) => "an ISO 8601 date or date and time",
+        _ => "a value of another JSON type",
+    };
+
+    [GeneratedRegex(@"could not be converted to ([^\s.]+(?:\.[^\s.]+)*)")]
+    private static partial Regex ConvertedTo();
+
+    [GeneratedRegex("""Failed to bind parameter "(?:[^"]*\s)?(\w+)" from""")]
+    private static partial Regex FailedToBind();
+}
