@@ -124,7 +124,7 @@ internal sealed class BackfillJob(IServiceScopeFactory scopes, TwilioApiClients 
     internal static IQueryable<PendingMessage> HeldChunk(ChannelDbContext db, long backfillId) => db.Messages.AsNoTracking()
         .Where(m => m.BackfillId == backfillId && m.State == MessageState.Held)
         .OrderBy(m => m.ReceivedAt).ThenBy(m => m.Id).Take(ReleaseChunk)
-        .Select(m => new PendingMessage(m.Id, m.From, m.To, m.MessagingServiceSid, m.ReceivedAt, m.RawForm, null, m.Direction));
+        .Select(m => new PendingMessage(m.Id, m.AccountSid, m.From, m.To, m.MessagingServiceSid, m.ReceivedAt, m.RawForm, null, m.Direction));
 
     private async Task<Backfill?> LoadAsync(long id, CancellationToken ct)
     {

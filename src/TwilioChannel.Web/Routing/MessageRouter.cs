@@ -63,7 +63,7 @@ internal sealed class MessageRouter(
     /// <summary>The next stored messages waiting to be routed, oldest first (served by the partial IX_Messages_Received).</summary>
     internal static IQueryable<PendingMessage> ReceivedBatch(ChannelDbContext db) => db.Messages.AsNoTracking()
         .Where(m => m.State == MessageState.Received).OrderBy(m => m.Id).Take(BatchSize)
-        .Select(m => new PendingMessage(m.Id, m.From, m.To, m.MessagingServiceSid, m.ReceivedAt, m.RawForm, null, "in"));
+        .Select(m => new PendingMessage(m.Id, m.AccountSid, m.From, m.To, m.MessagingServiceSid, m.ReceivedAt, m.RawForm, null, "in"));
 
     /// <summary>Routes one batch; returns how many messages it handled (0: nothing to do, or it must be re-planned).</summary>
     internal async Task<int> RouteBatchAsync(CancellationToken ct)
@@ -134,7 +134,13 @@ internal sealed class MessageRouter(
     private async Task<RoutingPlan> PlanAsync(ChannelDbContext db, RoutingStatements statements, IReadOnlyList<PendingMessage> pending, CancellationToken ct)
     {
         var numbers = await directory.LookupAsync(db, pending, ct);
-        var routed = pending.Select(m => (Message: m, Number: numbers.Find(m.OurAddress, m.MessagingServiceSid))).ToList();
+        var routed = pending.Select(m => (Message: m, Number: numbers.Find(m))).ToList();
+        foreach (var (message, _) in routed.Where(r => r.Number is null))
+        {
+            if (numbers.FindAnyAccount(message) is { } other)
+                logger.LogWarning("A message for {Number} came from Twilio account {AccountSid}, but the number is configured under {NumberAccountSid}; it stays unrouted.",
+                    message.OurAddress, message.AccountSid, other.AccountSid);
+        }
         var keys = routed.Where(r => r.Number is not null).Select(r => (r.Number!.OrgId, r.Message.Customer)).Distinct();
         var latest = await statements.LatestConversationsAsync(keys, ct);
 

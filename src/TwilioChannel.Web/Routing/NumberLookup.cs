@@ -4,7 +4,9 @@ using TwilioChannel.Web.Data;
 namespace TwilioChannel.Web.Routing;
 
 /// <summary>The configured numbers: by exact address, else by Messaging Service (a pool's To may be any of its numbers,
-/// only some of which an admin configured).</summary>
+/// only some of which an admin configured). A number only takes messages of the Twilio account it is configured under:
+/// every account's webhooks are signed (with its own token), so without that check one tenant's account could post
+/// messages "to" another org's number and write into that org's tickets.</summary>
 internal sealed class NumberLookup
 {
     private readonly Dictionary<string, ChannelNumber> _byAddress;
@@ -20,8 +22,13 @@ internal sealed class NumberLookup
             .ToDictionary(g => g.Key, g => g.OrderByDescending(n => n.IsDefault).ThenBy(n => n.Id).First(), StringComparer.Ordinal);
     }
 
-    public ChannelNumber? Find(string to, string? messagingServiceSid) =>
-        _byAddress.GetValueOrDefault(to) ?? (messagingServiceSid is null ? null : _byService.GetValueOrDefault(messagingServiceSid));
+    public ChannelNumber? Find(PendingMessage message) =>
+        FindAnyAccount(message) is { } number && number.AccountSid == message.AccountSid ? number : null;
+
+    /// <summary>The number a message names, whatever account it came from (to explain why it stays unrouted).</summary>
+    public ChannelNumber? FindAnyAccount(PendingMessage message) =>
+        _byAddress.GetValueOrDefault(message.OurAddress)
+        ?? (message.MessagingServiceSid is null ? null : _byService.GetValueOrDefault(message.MessagingServiceSid));
 
     public ChannelNumber? ById(long id, string orgId) => _all.FirstOrDefault(n => n.Id == id && n.OrgId == orgId);
 
@@ -55,7 +62,7 @@ internal sealed class NumberDirectory(TimeProvider time)
         var snapshot = _snapshot;
         var now = time.GetUtcNow();
         if (snapshot is not { } s || now - s.LoadedAt > Lifetime) return await ReloadAsync(db, now, ct);
-        if (messages.Any(m => s.Lookup.Find(m.OurAddress, m.MessagingServiceSid) is null) && now - s.LoadedAt > TimeSpan.FromSeconds(1))
+        if (messages.Any(m => s.Lookup.Find(m) is null) && now - s.LoadedAt > TimeSpan.FromSeconds(1))
             return await ReloadAsync(db, now, ct);
         return s.Lookup;
     }

@@ -12,7 +12,7 @@ namespace TwilioChannel.Web.Routing;
 /// <summary>A stored message as the router reads it. <paramref name="Form"/> is the parsed form when the ack path routes
 /// what it has just stored (no need to parse the JSON it has just written); null when read back from the database.
 /// <paramref name="Direction"/> is "out" only for messages a backfill found that were sent from our number.</summary>
-internal sealed record PendingMessage(long Id, string From, string To, string? MessagingServiceSid, DateTime ReceivedAt, string RawForm,
+internal sealed record PendingMessage(long Id, string AccountSid, string From, string To, string? MessagingServiceSid, DateTime ReceivedAt, string RawForm,
     IReadOnlyDictionary<string, string>? Form = null, string Direction = "in", InboundMessage? Inbound = null)
 {
     public bool Outbound => Direction == "out";

@@ -92,7 +92,7 @@ internal sealed class InboundWriter(IServiceScopeFactory scopes, WalDurability d
         if (fresh.Count == 0) return false;
 
         // Routed in the same transaction (one commit, one fsync), each row inserted once in its routed state.
-        var pending = fresh.Select(m => new PendingMessage(0, m.From, m.To, m.MessagingServiceSid, m.ReceivedAt, m.RawForm, m.Form, Inbound: m.Inbound)).ToList();
+        var pending = fresh.Select(m => new PendingMessage(0, m.AccountSid, m.From, m.To, m.MessagingServiceSid, m.ReceivedAt, m.RawForm, m.Form, Inbound: m.Inbound)).ToList();
         try
         {
             await using var routing = await RoutingStatements.PrepareAsync(connection, tx, ct);

@@ -86,6 +86,34 @@ public sealed class InboundTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AMessageFromAnotherTwilioAccountIsNotRoutedIntoTheOrgOfANumberConfiguredUnderAnotherAccount()
+    {
+        // Both accounts are configured (two tenants of one deployment): the second signs a message "to" the first one's
+        // number. Before, it landed in the first org's tickets.
+        const string otherAccount = "AC22222222222222222222222222222222", otherToken = "other-tenant-auth-token";
+        var admin = _app.Admin();
+        (await admin.PostAsJsonAsync("/api/admin/twilio-accounts", new { accountSid = otherAccount, authToken = otherToken })).EnsureSuccessStatusCode();
+        var form = Fixtures.Sms("Injected into another org", to: Fixtures.SmsNumber);
+        form["AccountSid"] = otherAccount;
+
+        Assert.Equal(HttpStatusCode.OK, (await _app.PostInboundAsync(form, token: otherToken)).StatusCode);
+        await _app.RouteAsync();
+
+        var unrouted = await admin.GetFromJsonAsync<JsonElement[]>("/api/admin/messages?state=unrouted");
+        Assert.Equal(form["MessageSid"], Assert.Single(unrouted!).GetProperty("messageSid").GetString());
+        using (var pulled = await _app.PullAsync())
+            Assert.Empty(pulled.RootElement.GetProperty("data").GetProperty("threads").EnumerateArray());
+        Assert.Contains(_app.Logs.Lines, l => l.Contains($"came from Twilio account {otherAccount}, but the number is configured under {Fixtures.AccountSid}", StringComparison.Ordinal));
+
+        // The same message from the number's own account routes as usual.
+        var own = Fixtures.Sms("From the right account", to: Fixtures.SmsNumber);
+        Assert.Equal(HttpStatusCode.OK, (await _app.PostInboundAsync(own)).StatusCode);
+        await _app.RouteAsync();
+        using var after = await _app.PullAsync();
+        Assert.Equal(own["MessageSid"], Assert.Single(after.RootElement.GetProperty("data").GetProperty("threads").EnumerateArray()).GetProperty("extId").GetString());
+    }
+
+    [Fact]
     public async Task AMessageToAnUnconfiguredPoolNumberIsRoutedByItsMessagingService()
     {
         var admin = _app.Admin();
