@@ -34,6 +34,8 @@ internal sealed class ConversationState
     public required string TicketExtId { get; init; }
     public string? NewTicketJson { get; init; }
     public DateTime CreatedAt { get; init; }
+    /// <summary>The createdTime of the ticket's latest thread (Domain/Mapping/ThreadClock); the default for a ticket
+    /// whose first message is being planned.</summary>
     public DateTime LastMessageAt { get; set; }
     public DateTime? LastInboundAt { get; set; }
     public long? LastNumberId { get; set; }
@@ -85,14 +87,17 @@ internal sealed class RoutingPlan
         if (!message.Outbound) RecordOptOut(inbound, form, number);
         var conversation = ConversationFor(number.OrgId, message.Outbound ? inbound with { From = inbound.To, To = inbound.From, ProfileName = null } : inbound);
         conversation.LastNumberId = number.Id;
-        if (message.ReceivedAt > conversation.LastMessageAt) conversation.LastMessageAt = message.ReceivedAt;
         if (!message.Outbound && (conversation.LastInboundAt is null || message.ReceivedAt > conversation.LastInboundAt)) conversation.LastInboundAt = message.ReceivedAt;
         conversation.Changed = true;
 
         var key = new TicketKey(conversation.Customer, conversation.Generation);
-        var threads = InboundMapper.Threads(inbound, key, _contentLimit, message.Direction)
+        // Not between another message's continuation parts (Domain/Mapping/ThreadClock).
+        var start = ThreadClock.Start(inbound.ReceivedAtUtc, conversation.LastMessageAt == default ? null : conversation.LastMessageAt);
+        var threads = InboundMapper.Threads(inbound with { ReceivedAtUtc = start }, key, _contentLimit, message.Direction)
             .Select((t, i) => new PlannedThread(t.ExtId, i + 1, i == 0 ? inbound.Media.Count : 0, DeskJson.Serialize(t)))
             .ToList();
+        var lastThread = ThreadClock.LastThread(start, threads.Count);
+        if (lastThread > conversation.LastMessageAt) conversation.LastMessageAt = lastThread;
         Messages.Add(new PlannedMessage(message.Id, MessageState.Routed, number.OrgId, conversation, threads));
     }
 
@@ -112,7 +117,6 @@ internal sealed class RoutingPlan
             TicketExtId = ticket.ExtId,
             NewTicketJson = DeskJson.Serialize(InboundMapper.Ticket(message, ticket)),
             CreatedAt = message.ReceivedAtUtc,
-            LastMessageAt = message.ReceivedAtUtc,
         };
         _conversations[(orgId, message.From)] = started;
         return started;

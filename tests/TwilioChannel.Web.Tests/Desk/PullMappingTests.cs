@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using TwilioChannel.Web.Tests.Infrastructure;
 
 namespace TwilioChannel.Web.Tests.Desk;
@@ -104,5 +106,29 @@ public sealed class PullMappingTests : IAsyncLifetime
             Assert.Equal($"{form["MessageSid"]}#{i + 1}", threads[i].GetProperty("extId").GetString());
             Assert.True(threads[i].GetProperty("createdTime").GetDateTime() > threads[i - 1].GetProperty("createdTime").GetDateTime());
         }
+    }
+
+    [Fact]
+    public async Task AMessageArrivingWhileAnotherMessagesPartsRunComesAfterTheLastPartInDesksTimeOrder()
+    {
+        // Desk orders a ticket's threads by createdTime; parts are 1 ms apart. A short message received 2 ms after a
+        // 7-part one used to get a time between the parts (found by a black-box review).
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var app = new ChannelApp { ConfigureServices = s => s.Replace(ServiceDescriptor.Singleton<TimeProvider>(time)) };
+        await app.SeedAsync();
+        var longForm = Fixtures.Sms(new string('a', 1600), from: "+14155553001");
+        (await app.PostInboundAsync(longForm)).EnsureSuccessStatusCode();
+        time.Advance(TimeSpan.FromMilliseconds(2));
+        var shortForm = Fixtures.Sms("short", from: "+14155553001");
+        (await app.PostInboundAsync(shortForm)).EnsureSuccessStatusCode();
+        await app.RouteAsync();
+
+        using var pull = await app.PullAsync();
+        var threads = pull.RootElement.GetProperty("data").GetProperty("threads").EnumerateArray()
+            .Select(t => (ExtId: t.GetProperty("extId").GetString()!, Created: t.GetProperty("createdTime").GetDateTime())).ToList();
+        Assert.Equal(8, threads.Count);
+        Assert.Equal(shortForm["MessageSid"], threads[^1].ExtId);
+        Assert.Equal(threads.Select(t => t.ExtId), threads.OrderBy(t => t.Created).Select(t => t.ExtId));
+        for (var i = 1; i < threads.Count; i++) Assert.True(threads[i].Created > threads[i - 1].Created, $"{threads[i].ExtId} is not after {threads[i - 1].ExtId}");
     }
 }
