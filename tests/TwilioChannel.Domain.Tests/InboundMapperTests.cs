@@ -33,6 +33,22 @@ public sealed class InboundMapperTests
         Assert.Equal("SMS · +14155550123: Hi, my order #58213 hasn't arrived yet. Can you check?", ticket.Subject);
     }
 
+    [Theory]
+    [InlineData("not a number")]
+    [InlineData("MyBrand")]
+    [InlineData("+0123456789")]
+    [InlineData("+1 415 555 0123")]
+    [InlineData("whatsapp:12345")]
+    public void ASenderThatIsNotAnE164NumberGivesDeskNoPhone(string from)
+    {
+        // Desk attaches contacts by phone: only a real number may go there (it carried "not a number" before).
+        var m = Fixture("sms-inbound.form") with { From = from };
+        var thread = Assert.Single(InboundMapper.Threads(m, new TicketKey(from), 255));
+        Assert.Null(thread.Actor!.Phone);
+        Assert.Null(InboundMapper.Ticket(m, new TicketKey(from)).Phone);
+        Assert.False(string.IsNullOrWhiteSpace(thread.Actor.Name));
+    }
+
     [Fact]
     public void WhatsAppTextKeepsEmojiAndAccentsAndUsesTheProfileName()
     {

@@ -25,5 +25,12 @@ public sealed record ChannelAddress(MessagingChannel Channel, string Phone)
             : new ChannelAddress(MessagingChannel.Sms, trimmed);
     }
 
+    /// <summary>The phone part if it is an E.164 number ("+" and 7–15 digits, no leading zero); null otherwise, e.g. for
+    /// an alphanumeric sender id. Desk attaches contacts by phone, so only a real number goes there.</summary>
+    public string? E164Phone =>
+        Phone.Length is >= 8 and <= 16 && Phone[0] == '+' && Phone[1] is >= '1' and <= '9' && Phone.AsSpan(1).IndexOfAnyExceptInRange('0', '9') < 0
+            ? Phone
+            : null;
+
     public static string ChannelName(MessagingChannel channel) => channel == MessagingChannel.WhatsApp ? "WhatsApp" : "SMS";
 }

@@ -46,11 +46,11 @@ public static class InboundMapper
     {
         var address = ChannelAddress.Parse(m.From);
         var name = string.IsNullOrWhiteSpace(m.ProfileName) ? address.Phone : m.ProfileName!.Trim();
-        return new SyncActor(ExtId.Encode(m.From), name, Phone: address.Phone);
+        return new SyncActor(ExtId.Encode(m.From), name, Phone: address.E164Phone);
     }
 
     public static SyncTicket Ticket(InboundMessage first, TicketKey key) =>
-        new(key.ExtId, Subject(first), first.ReceivedAtUtc, Actor(first), Phone: ChannelAddress.Parse(first.From).Phone);
+        new(key.ExtId, Subject(first), first.ReceivedAtUtc, Actor(first), Phone: ChannelAddress.Parse(first.From).E164Phone);
 
     /// <summary>
     /// The message's threads: one, or ordered continuation parts when the content exceeds Desk's limit. Part n ≥ 2 has
