@@ -116,6 +116,33 @@ public sealed class HealthAndHygieneTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AChunkedOversizedWebhookIsRefusedWith413AndSaysWhy()
+    {
+        // Signed-looking and a form, so the signature filter reads it: Kestrel's limit surfaces there (it was a bare 400).
+        // Fields under the form's own bounds (64 KB each, 200 fields), together over the 1 MB body limit.
+        var form = "AccountSid=" + Fixtures.AccountSid + string.Concat(Enumerable.Range(0, 20).Select(i => $"&F{i}=" + new string('a', 60_000)));
+        var content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(form)));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/x-www-form-urlencoded");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/twilio/messages") { Content = content };
+        request.Headers.TransferEncodingChunked = true;
+        request.Headers.Add("X-Twilio-Signature", "c2lnbmF0dXJl");
+        using var response = await _app.CreateClient().SendAsync(request);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Contains("could not be read", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task AWebhookWithAFieldOverTheFormLimitIsABadRequestThatSaysWhy()
+    {
+        var form = Fixtures.Sms(new string('a', 100_000));
+        using var response = await _app.PostInboundAsync(form);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Contains("exceeds this endpoint's limits", text);
+        Assert.DoesNotContain("   at ", text);
+    }
+
+    [Fact]
     public async Task ABodyJustUnderTheLimitIsStillAccepted()
     {
         using var client = _app.CreateClient();

@@ -24,9 +24,19 @@ internal sealed class TwilioSignatureFilter(AccountTokens tokens, SignatureValid
         {
             form = await http.Request.ReadFormAsync(http.RequestAborted);
         }
-        catch (Exception ex) when (ex is InvalidDataException or BadHttpRequestException or IOException)
+        catch (BadHttpRequestException ex)
         {
-            return TypedResults.BadRequest();
+            // Kestrel's own limits (body too large: 413) keep their status.
+            return TypedResults.Problem("The request body could not be read: " + ex.Message, statusCode: ex.StatusCode);
+        }
+        catch (InvalidDataException ex)
+        {
+            // FormOptions' bounds (field count and lengths; a Twilio message body is at most 1,600 characters).
+            return TypedResults.Problem("The form exceeds this endpoint's limits: " + ex.Message, statusCode: StatusCodes.Status400BadRequest);
+        }
+        catch (IOException)
+        {
+            return TypedResults.Problem("The request body could not be read.", statusCode: StatusCodes.Status400BadRequest);
         }
 
         var fields = new Dictionary<string, string>(form.Count, StringComparer.Ordinal);
