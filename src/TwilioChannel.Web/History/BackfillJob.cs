@@ -22,6 +22,10 @@ internal sealed class BackfillJob(IServiceScopeFactory scopes, TwilioApiClients 
 
     [AutomaticRetry(Attempts = 8, DelaysInSeconds = [5, 15, 30, 60, 120, 300, 600, 900], OnAttemptsExceeded = AttemptsExceededAction.Fail)]
     [Queue("backfill")]
+    // One runner per backfill: after a restart the interrupted job (requeued by Hangfire) and the scheduler's new one
+    // would both fetch every page from Twilio (harmless for the data, not for the API). Hangfire's distributed lock
+    // (per backfill id, across instances) makes the second wait, then find the backfill done; after 60 s it retries.
+    [DisableConcurrentExecution(timeoutInSeconds: 60)]
     public async Task RunAsync(long backfillId, CancellationToken ct)
     {
         try

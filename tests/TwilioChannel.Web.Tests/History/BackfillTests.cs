@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Hangfire;
 using Microsoft.Extensions.DependencyInjection;
 using TwilioChannel.Web.Tests.Delivery;
 using TwilioChannel.Web.Tests.Infrastructure;
@@ -162,6 +163,29 @@ public sealed class BackfillTests : IAsyncLifetime
         Assert.Equal("completed", done.GetProperty("state").GetString());
         Assert.Equal(15, done.GetProperty("messagesStored").GetInt64());
         Assert.Contains(_app.Logs.Lines, l => l.Contains($"Backfill {id}'s job no-such-job ended (gone) before the backfill did; queuing it again.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task TwoJobsForOneBackfillFetchEachPageOnce()
+    {
+        // After a restart the interrupted job (requeued by Hangfire) and the scheduler's new job both ran the backfill,
+        // fetching every page twice (found by a black-box review). Here: the same backfill gets a second job at once.
+        SeedHistory();
+        _history.Delay = TimeSpan.FromMilliseconds(200);
+        var since = Today.AddDays(-3).ToString("yyyy-MM-dd");
+        var doubled = await StartAsync(since);
+        var doubledId = doubled.GetProperty("id").GetInt64();
+        _app.Services.GetRequiredService<IBackgroundJobClient>().Enqueue<Web.History.BackfillJob>(job => job.RunAsync(doubledId, CancellationToken.None));
+        Assert.Equal("completed", (await WaitForAsync(doubledId, "completed", "failed")).GetProperty("state").GetString());
+        await Task.Delay(500); // the second job, if it ran alongside, may still be fetching
+        var doubledRequests = _history.Requests;
+
+        // The same history once more with one job: it pages through the same pages (and stores nothing new).
+        var single = await StartAsync(since);
+        Assert.Equal("completed", (await WaitForAsync(single.GetProperty("id").GetInt64(), "completed", "failed")).GetProperty("state").GetString());
+        var singleRequests = _history.Requests - doubledRequests;
+
+        Assert.Equal(singleRequests, doubledRequests);
     }
 
     [Fact]
