@@ -47,6 +47,13 @@ internal sealed class DeliveryStore(IServiceScopeFactory scopes, GroupCommit com
         WHERE "OrgId" = @p0 AND ("LeaseOwner" IS NULL OR "LeaseOwner" = @p1 OR "LeaseUntil" < @p3)
         """, orgId, owner, Now + lease, Now) == 1;
 
+    /// <summary>Gives the lease back (graceful stop), only if <paramref name="owner"/> still holds it: an instance that
+    /// took over after an expiry keeps its lease.</summary>
+    public Task ReleaseLeaseAsync(string orgId, string owner) => commits.ExecuteAsync("""
+        UPDATE "DeliveryCursors" SET "LeaseOwner" = NULL, "LeaseUntil" = NULL
+        WHERE "OrgId" = @p0 AND "LeaseOwner" = @p1
+        """, orgId, owner);
+
     /// <summary>Everything up to <paramref name="position"/> reached Desk (one call spent); clears the failure state.
     /// False: this instance lost the lease, and must stop delivering for the org.</summary>
     public async Task<bool> AdvanceAsync(string orgId, string owner, long position) => await commits.ExecuteAsync($"""

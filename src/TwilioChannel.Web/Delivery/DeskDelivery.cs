@@ -56,24 +56,47 @@ internal sealed class DeskDelivery(
             }
         }, stoppingToken);
 
-        while (!stoppingToken.IsCancellationRequested)
+        // finally: a stop ends this loop with an OperationCanceledException, and the org loops must still be stopped.
+        try
         {
-            try
+            while (!stoppingToken.IsCancellationRequested)
             {
-                await RefreshLoopsAsync(stoppingToken);
+                try
+                {
+                    await RefreshLoopsAsync(stoppingToken);
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    logger.LogError(ex, "Reading the installations for real-time delivery failed; retrying.");
+                }
+                await _refresh.WaitAsync(TimeSpan.FromSeconds(30), stoppingToken);
             }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                logger.LogError(ex, "Reading the installations for real-time delivery failed; retrying.");
-            }
-            await _refresh.WaitAsync(TimeSpan.FromSeconds(30), stoppingToken);
         }
-
-        List<OrgLoop> running;
-        lock (_loops) running = [.. _loops.Values];
-        foreach (var loop in running) await loop.Cancellation.CancelAsync();
-        await Task.WhenAll(running.Select(l => l.Task).Append(fanOut).Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
+        finally
+        {
+            List<OrgLoop> running;
+            lock (_loops) running = [.. _loops.Values];
+            foreach (var loop in running) await loop.Cancellation.CancelAsync();
+            await Task.WhenAll(running.Select(StopLoopAsync).Append(Ended(fanOut)));
+        }
     }
+
+    /// <summary>Waits for an org's loop to end, then releases its lease. The group commit is still running here: hosted
+    /// services stop in reverse order of registration, and the data services are registered first.</summary>
+    private async Task StopLoopAsync(OrgLoop loop)
+    {
+        await Ended(loop.Task);
+        try
+        {
+            await delivery.ReleaseLeaseAsync(loop.Credentials.OrgId);
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Could not release the delivery lease of org {OrgId}; it expires on its own within {Lease}.", loop.Credentials.OrgId, OrgDelivery.Lease);
+        }
+    }
+
+    private static Task Ended(Task task) => task.ContinueWith(_ => { }, TaskScheduler.Default);
 
     private async Task RefreshLoopsAsync(CancellationToken ct)
     {

@@ -45,6 +45,17 @@ internal sealed class OrgDelivery(
     /// <summary>A write refused for lack of the lease: forget it, so the next pass asks the database again.</summary>
     private void LeaseLost(string orgId) => _leases.TryRemove(orgId, out _);
 
+    /// <summary>
+    /// Graceful stop, once the org's loop has ended (its in-flight call included): gives the lease back, so the next
+    /// instance, or this one restarted, delivers at once instead of waiting up to <see cref="Lease"/> for it to expire.
+    /// A crash still relies on the expiry.
+    /// </summary>
+    public async Task ReleaseLeaseAsync(string orgId)
+    {
+        _leases.TryRemove(orgId, out _);
+        await store.ReleaseLeaseAsync(orgId, instance.Id);
+    }
+
     /// <summary>Runs one pass; returns how long to wait before the next one unless woken (null: until woken).</summary>
     public async Task<TimeSpan?> RunAsync(ImportCredentials org, CancellationToken ct)
     {

@@ -1,0 +1,65 @@
+using Microsoft.Extensions.DependencyInjection;
+using TwilioChannel.Web.Delivery;
+using TwilioChannel.Web.Tests.Infrastructure;
+
+namespace TwilioChannel.Web.Tests.Delivery;
+
+/// <summary>The per-org delivery lease across restarts and instances sharing one database (Delivery/OrgDelivery).</summary>
+public sealed class DeliveryLeaseTests : IDisposable
+{
+    private const string OtherInstance = "other-host:4242:0123456789abcdef";
+    private readonly FakeDesk _desk = new();
+
+    private Dictionary<string, string?> Settings => new() { ["Desk:ApiBaseUrl"] = _desk.Url };
+
+    public void Dispose() => _desk.Dispose();
+
+    /// <summary>A started service that has imported one message, so its cursor row exists and it held the lease.</summary>
+    private async Task<string> ImportedOnceAndStoppedAsync()
+    {
+        await using var app = new ChannelApp(settings: Settings);
+        await FakeDesk.SeedAsync(app);
+        (await app.PostInboundAsync(Fixtures.Sms("before the restart"))).EnsureSuccessStatusCode();
+        await Eventually.UntilAsync(() => _desk.Accepted.Count >= 1, "the import before the restart");
+        await using var scope = app.Services.CreateAsyncScope();
+        // The lease is taken before the call: checked here so that "free after the stop" below can fail.
+        Assert.NotNull(scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().DeliveryCursors.Single().LeaseOwner);
+        return app.DataPath;
+    }
+
+    [Fact]
+    public async Task AfterAGracefulRestartANewMessageIsImportedWithoutWaitingForTheOldLease()
+    {
+        var dataPath = await ImportedOnceAndStoppedAsync();
+        Assert.Equal((null, null), LeaseRows.Read(dataPath));
+
+        await using var after = new ChannelApp(dataPath, Settings);
+        var fresh = Fixtures.Sms("after the restart");
+        (await after.PostInboundAsync(fresh)).EnsureSuccessStatusCode();
+        // A kept lease would have had 30–60 s left at the stop (renewed at half-life): a quarter of its length is ample
+        // for a loop woken by the commit, and too short for an expiry.
+        await Eventually.UntilAsync(() => _desk.Accepted.Any(c => c.ThreadExtIds.Contains(fresh["MessageSid"])), "the import after the restart",
+            seconds: (int)(OrgDelivery.Lease.TotalSeconds / 4));
+        Assert.Equal([fresh["MessageSid"]], _desk.Accepted[^1].ThreadExtIds);
+    }
+
+    [Fact]
+    public async Task AStopLeavesALeaseHeldByAnotherInstanceAlone()
+    {
+        var dataPath = await ImportedOnceAndStoppedAsync();
+        var until = DateTime.UtcNow.AddMinutes(10);
+        LeaseRows.Hold(dataPath, OtherInstance, until);
+
+        await using (var app = new ChannelApp(dataPath, Settings))
+        {
+            (await app.PostInboundAsync(Fixtures.Sms("while another instance delivers"))).EnsureSuccessStatusCode();
+            // The org's loop runs (and is stopped below), so a careless release would clear the row.
+            await Eventually.UntilAsync(() => app.Logs.Lines.Any(l => l.Contains("Real-time delivery to Desk is on for org")), "the org's delivery loop");
+        }
+
+        var (owner, leaseUntil) = LeaseRows.Read(dataPath);
+        Assert.Equal(OtherInstance, owner);
+        Assert.Equal(until, leaseUntil!.Value, TimeSpan.FromMilliseconds(1));
+        Assert.Single(_desk.Accepted); // and nothing was imported meanwhile: the other instance delivers
+    }
+}
