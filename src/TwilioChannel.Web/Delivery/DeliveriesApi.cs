@@ -8,15 +8,15 @@ namespace TwilioChannel.Web.Delivery;
 
 /// <summary>
 /// Real-time delivery as admins see it: GET /api/admin/deliveries (per org: import on/off and why, how far Desk has the
-/// feed, backlog, backoff, park reason, API calls today); POST /api/admin/deliveries/{orgId}/resume (after reinstalling,
-/// or to retry now); GET /api/admin/dead-letters and POST /api/admin/dead-letters/{id}/replay (appends the refused
-/// thread to the feed again, after whatever was fixed).
+/// feed, backlog, backoff, park reason, API calls today, what else holds the backlog back, and who holds the lease);
+/// POST /api/admin/deliveries/{orgId}/resume (after reinstalling, or to retry now); GET /api/admin/dead-letters and
+/// POST /api/admin/dead-letters/{id}/replay (appends the refused thread to the feed again, after whatever was fixed).
 /// </summary>
 internal static class DeliveriesApi
 {
     public sealed record DeliveryResponse(string OrgId, bool ImportEnabled, string? ImportOffReason, long DeliveredThrough, long ImportedThrough, long Backlog,
         string? ParkedReason, DateTime? ParkedAt, int Failures, DateTime? NextAttemptAt, string? LastError, DateTime? LastDeliveredAt,
-        int CallsToday, int DailyApiCallBudget, int DeadLetters);
+        int CallsToday, int DailyApiCallBudget, int DeadLetters, string? WaitingReason, string? LeaseOwner, DateTime? LeaseUntil);
 
     public sealed record DeadLetterResponse(long Id, string OrgId, string ExtId, long Position, int StatusCode, string Reason, DateTime CreatedAt, DateTime? ReplayedAt);
 
@@ -29,8 +29,10 @@ internal static class DeliveriesApi
         return admin;
     }
 
-    private static async Task<IResult> ListAsync(ChannelDbContext db, DeliveryStore store, IOptions<DeskOptions> desk, CancellationToken ct)
+    private static async Task<IResult> ListAsync(ChannelDbContext db, DeliveryStore store, IOptions<DeskOptions> desk, DeliveryInstance instance,
+        TimeProvider time, CancellationToken ct)
     {
+        var now = time.GetUtcNow().UtcDateTime;
         var installations = await db.Installations.AsNoTracking().OrderBy(i => i.OrgId).ToListAsync(ct);
         var cursors = await db.DeliveryCursors.AsNoTracking().ToDictionaryAsync(c => c.OrgId, ct);
         var today = store.Today;
@@ -46,11 +48,28 @@ internal static class DeliveriesApi
                 : i.SecurityContextProtected is null ? "No securityContext for this org yet."
                 : string.IsNullOrEmpty(i.ConnectionLinkName) ? "No connectionLinkName for this org."
                 : null;
+            var waiting = off is null && cursor is { ParkedReason: null } ? WaitingReason(cursor, desk.Value.DailyApiCallBudget, today, now, instance.Id) : null;
             result.Add(new DeliveryResponse(i.OrgId, off is null, off, position, cursor?.ImportedThrough ?? 0, backlog, cursor?.ParkedReason, cursor?.ParkedAt,
                 cursor?.Failures ?? 0, cursor?.NextAttemptAt, cursor?.LastError, cursor?.LastDeliveredAt,
-                cursor?.BudgetDay == today ? cursor.CallsToday : 0, desk.Value.DailyApiCallBudget, deadLetters));
+                cursor?.BudgetDay == today ? cursor.CallsToday : 0, desk.Value.DailyApiCallBudget, deadLetters,
+                waiting, cursor?.LeaseOwner, cursor?.LeaseUntil));
         }
         return TypedResults.Ok(result);
+    }
+
+    /// <summary>
+    /// Why an org whose import is on and not parked still doesn't import: neither is an error (lastError stays null), so
+    /// without this an admin sees a backlog that doesn't move and no reason. Backoffs show in failures and nextAttemptAt.
+    /// </summary>
+    private static string? WaitingReason(DeliveryCursor cursor, int budget, string today, DateTime now, string self)
+    {
+        if (cursor.BudgetDay == today && cursor.CallsToday >= budget)
+            return $"The daily budget of {budget} Desk API calls (Desk:DailyApiCallBudget) is spent: import resumes at midnight UTC " +
+                   $"({now.Date.AddDays(1):yyyy-MM-dd HH:mm} UTC) and Desk's pull serves the backlog until then.";
+        if (cursor.LeaseOwner is { } owner && owner != self && cursor.LeaseUntil is { } until && until > now)
+            return $"Another instance ({owner}) holds this org's delivery lease until {until:yyyy-MM-dd HH:mm:ss} UTC and delivers it. " +
+                   "If that instance is gone (a crash), an instance takes over when the lease expires.";
+        return null;
     }
 
     private static async Task<IResult> ResumeAsync(string orgId, DeliveryStore store, DeskDelivery delivery)

@@ -1,3 +1,5 @@
+using System.Net.Http.Json;
+using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using TwilioChannel.Web.Delivery;
 using TwilioChannel.Web.Tests.Infrastructure;
@@ -14,6 +16,12 @@ public sealed class DeliveryLeaseTests : IDisposable
 
     public void Dispose() => _desk.Dispose();
 
+    private static async Task<JsonElement> DeliveryAsync(ChannelApp app)
+    {
+        using var admin = app.Admin();
+        return (await admin.GetFromJsonAsync<JsonElement>("/api/admin/deliveries")).EnumerateArray().Single();
+    }
+
     /// <summary>A started service that has imported one message, so its cursor row exists and it held the lease.</summary>
     private async Task<string> ImportedOnceAndStoppedAsync()
     {
@@ -24,6 +32,10 @@ public sealed class DeliveryLeaseTests : IDisposable
         await using var scope = app.Services.CreateAsyncScope();
         // The lease is taken before the call: checked here so that "free after the stop" below can fail.
         Assert.NotNull(scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().DeliveryCursors.Single().LeaseOwner);
+        // Its own lease is not a reason to wait.
+        var delivery = await DeliveryAsync(app);
+        Assert.Equal(app.Services.GetRequiredService<DeliveryInstance>().Id, delivery.GetProperty("leaseOwner").GetString());
+        Assert.Equal(JsonValueKind.Null, delivery.GetProperty("waitingReason").ValueKind);
         return app.DataPath;
     }
 
@@ -44,7 +56,7 @@ public sealed class DeliveryLeaseTests : IDisposable
     }
 
     [Fact]
-    public async Task AStopLeavesALeaseHeldByAnotherInstanceAlone()
+    public async Task ALeaseHeldByAnotherInstanceIsShownToAdminsAndLeftAloneByAStop()
     {
         var dataPath = await ImportedOnceAndStoppedAsync();
         var until = DateTime.UtcNow.AddMinutes(10);
@@ -55,6 +67,18 @@ public sealed class DeliveryLeaseTests : IDisposable
             (await app.PostInboundAsync(Fixtures.Sms("while another instance delivers"))).EnsureSuccessStatusCode();
             // The org's loop runs (and is stopped below), so a careless release would clear the row.
             await Eventually.UntilAsync(() => app.Logs.Lines.Any(l => l.Contains("Real-time delivery to Desk is on for org")), "the org's delivery loop");
+
+            // Import is on and nothing failed: only the new field says why the backlog doesn't move (here).
+            await Eventually.UntilAsync(() => DeliveryAsync(app).Result.GetProperty("backlog").GetInt64() == 1, "the new message in the backlog");
+            var delivery = await DeliveryAsync(app);
+            Assert.True(delivery.GetProperty("importEnabled").GetBoolean());
+            Assert.Equal(JsonValueKind.Null, delivery.GetProperty("importOffReason").ValueKind);
+            Assert.Equal(JsonValueKind.Null, delivery.GetProperty("lastError").ValueKind);
+            Assert.Equal(OtherInstance, delivery.GetProperty("leaseOwner").GetString());
+            Assert.Equal(until, delivery.GetProperty("leaseUntil").GetDateTime(), TimeSpan.FromMilliseconds(1));
+            var reason = delivery.GetProperty("waitingReason").GetString()!;
+            Assert.Contains(OtherInstance, reason);
+            Assert.Contains($"{until:yyyy-MM-dd HH:mm:ss} UTC", reason);
         }
 
         var (owner, leaseUntil) = LeaseRows.Read(dataPath);

@@ -264,7 +264,7 @@ public sealed class DeskImportTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task WhenTheDailyBudgetIsSpentThePullTakesOver()
+    public async Task WhenTheDailyBudgetIsSpentThePullTakesOverAndDeliveriesSayWhy()
     {
         await using var app = new ChannelApp(settings: new() { ["Desk:ApiBaseUrl"] = _desk.Url, ["Desk:DailyApiCallBudget"] = "1" });
         await FakeDesk.SeedAsync(app);
@@ -282,6 +282,11 @@ public sealed class DeskImportTests : IAsyncLifetime
         var delivery = (await admin.GetFromJsonAsync<JsonElement>("/api/admin/deliveries")).EnumerateArray().Single();
         Assert.Equal(1, delivery.GetProperty("callsToday").GetInt32());
         Assert.Equal(1, delivery.GetProperty("dailyApiCallBudget").GetInt32());
+        // Not an error and import is still on (those fields keep their meaning): the waiting reason says what holds it back.
+        Assert.True(delivery.GetProperty("importEnabled").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, delivery.GetProperty("lastError").ValueKind);
+        Assert.Contains("daily budget of 1 Desk API calls", delivery.GetProperty("waitingReason").GetString());
+        Assert.Contains("midnight UTC", delivery.GetProperty("waitingReason").GetString());
     }
 
 }
