@@ -16,7 +16,11 @@ internal static class PushEndpoint
         string? error;
         try
         {
-            using var doc = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: ct);
+            using var body = new MemoryStream();
+            await http.Request.Body.CopyToAsync(body, ct);
+            JsonBody.ThrowIfNotText(body.GetBuffer().AsSpan(0, (int)body.Length));
+            body.Position = 0;
+            using var doc = JsonDocument.Parse(body);
             reply = DeskReply.Parse(doc.RootElement, out error);
         }
         catch (JsonException)

@@ -292,6 +292,57 @@ public sealed class ReplyTests : IAsyncLifetime
         Assert.Empty(_twilio.Sent);
     }
 
+    [Theory]
+    [InlineData("content", "\"a\\ud800b\"")]        // the reviewer's case: a lone high surrogate
+    [InlineData("content", "\"a\\udc00\\ud800b\"")] // a pair in the wrong order
+    [InlineData("x\\udfff", "1")]                      // in a property name nobody reads
+    public async Task APushWithALoneSurrogateEscapeIsABadRequestAndSendsNothing(string property, string value)
+    {
+        _twilio.AcceptMessages();
+        var json = $$$"""{"resource":{"id":"ls","extParentId":"{{{Bob}}}","{{{property}}}":{{{value}}},"content":"x","contentType":"text/plain"}}""";
+        if (property == "content") json = json.Replace(",\"content\":\"x\"", "");
+
+        var (status, body) = await PostRawPushAsync(System.Text.Encoding.UTF8.GetBytes(json));
+
+        Assert.Equal(400, status);
+        Assert.Contains("message", body);
+        Assert.Empty(_twilio.Sent);
+    }
+
+    [Fact]
+    public async Task APushWithBytesThatAreNotUtf8IsABadRequestAndSendsNothing()
+    {
+        _twilio.AcceptMessages();
+        var json = System.Text.Encoding.UTF8.GetBytes($$$"""{"resource":{"id":"bad-utf8","extParentId":"{{{Bob}}}","content":"a#b","contentType":"text/plain"}}""");
+        json[Array.IndexOf(json, (byte)'#')] = 0xFF;
+
+        var (status, body) = await PostRawPushAsync(json);
+
+        Assert.Equal(400, status);
+        Assert.Contains("message", body);
+        Assert.Empty(_twilio.Sent);
+    }
+
+    [Fact]
+    public async Task APushWithAnEscapedSurrogatePairAndABomIsSentAsText()
+    {
+        _twilio.AcceptMessages();
+        var json = System.Text.Encoding.UTF8.GetBytes($$$"""{"resource":{"id":"pair","extParentId":"{{{Bob}}}","content":"ok \ud83d\ude00","contentType":"text/plain"}}""");
+
+        var (status, _) = await PostRawPushAsync([0xEF, 0xBB, 0xBF, .. json]);
+
+        Assert.Equal(200, status);
+        Assert.Equal("ok \U0001F600", Assert.Single(_twilio.Sent)["Body"]);
+    }
+
+    private async Task<(int Status, string Body)> PostRawPushAsync(byte[] json)
+    {
+        var content = new ByteArrayContent(json);
+        content.Headers.ContentType = new("application/json");
+        var response = await _app.CreateClient().PostAsync($"/desk/push?orgId={Fixtures.OrgId}&securityContext={Uri.EscapeDataString(Fixtures.SecurityContext)}", content);
+        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
     [Fact]
     public async Task APushWithAWrongSecurityContextIsForbiddenAndSendsNothing()
     {

@@ -1,0 +1,37 @@
+using System.Text.Json;
+using System.Text.Unicode;
+
+namespace TwilioChannel.Web.Common;
+
+/// <summary>
+/// One check of a JSON request body before it is parsed: its bytes are UTF-8 and every escaped string or property name
+/// decodes to valid UTF-16. JsonDocument accepts an escaped lone surrogate ("\ud800") and only its GetString throws,
+/// InvalidOperationException, wherever a handler happens to read that value: a 500 instead of the endpoint's 400.
+/// </summary>
+internal static class JsonBody
+{
+    private static ReadOnlySpan<byte> Bom => [0xEF, 0xBB, 0xBF];
+
+    /// <summary>Throws <see cref="JsonException"/> when the body is not JSON made of text (a leading BOM is allowed, as
+    /// JsonDocument.Parse(Stream) allows it).</summary>
+    public static void ThrowIfNotText(ReadOnlySpan<byte> utf8)
+    {
+        if (!Utf8.IsValid(utf8)) throw new JsonException("The body is not valid UTF-8.");
+        if (utf8.StartsWith(Bom)) utf8 = utf8[Bom.Length..];
+
+        var reader = new Utf8JsonReader(utf8);
+        while (reader.Read())
+        {
+            // Unescaped strings are valid already (the bytes are UTF-8); only escapes can make a lone surrogate.
+            if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.PropertyName) || !reader.ValueIsEscaped) continue;
+            try
+            {
+                reader.GetString();
+            }
+            catch (InvalidOperationException ex)
+            {
+                throw new JsonException($"A string at byte {reader.TokenStartIndex} is not valid text (a lone surrogate escape).", ex);
+            }
+        }
+    }
+}
