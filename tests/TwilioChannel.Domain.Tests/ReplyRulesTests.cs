@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using TwilioChannel.Domain.Desk;
 using TwilioChannel.Domain.Replies;
 
@@ -89,9 +90,9 @@ public sealed class ReplyRulesTests
 
     [Theory]
     [InlineData("{}", "resource")]
-    [InlineData("{\"resource\":{\"extParentId\":\"+1\",\"content\":\"x\"}}", "resource.id")]
+    [InlineData("{\"resource\":{\"extParentId\":\"+14155550123\",\"content\":\"x\"}}", "resource.id")]
     [InlineData("{\"resource\":{\"id\":1,\"content\":\"x\"}}", "extParentId")]
-    [InlineData("{\"resource\":{\"id\":1,\"extParentId\":\"+1\",\"content\":\" \"}}", "neither content nor attachments")]
+    [InlineData("{\"resource\":{\"id\":1,\"extParentId\":\"+14155550123\",\"content\":\" \"}}", "neither content nor attachments")]
     public void AMalformedPushSaysWhatIsWrong(string json, string expected)
     {
         using var doc = JsonDocument.Parse(json);
@@ -99,10 +100,45 @@ public sealed class ReplyRulesTests
         Assert.Contains(expected, error);
     }
 
+    [Theory]
+    [InlineData("not a phone")]
+    [InlineData(" +14155550123")]
+    [InlineData("+1 415 555 0123")]
+    [InlineData("+1")]
+    [InlineData("+04155550123")]
+    [InlineData("+1415555012345678")]
+    [InlineData("14155550123")]
+    [InlineData("WhatsApp:+14155550123")]
+    [InlineData("whatsapp:14155550123")]
+    [InlineData("sms:+14155550123")]
+    [InlineData("+14155550123#1")]
+    [InlineData("+14155550123#02")]
+    [InlineData("+14155550123#")]
+    [InlineData("$2B14155550123")]
+    [InlineData("+1415555012$")]
+    public void APushToSomethingThatIsNotOneOfOurTicketsSaysSo(string extParentId)
+    {
+        using var doc = JsonDocument.Parse(new JsonObject { ["resource"] = new JsonObject { ["id"] = "1", ["extParentId"] = extParentId, ["content"] = "x" } }.ToJsonString());
+        Assert.Null(DeskReply.Parse(doc.RootElement, out var error));
+        Assert.Contains("resource.extParentId", error);
+    }
+
+    [Theory]
+    [InlineData("+14155550123")]
+    [InlineData("+442071838750")]
+    [InlineData("whatsapp:+5511987654321")]
+    [InlineData("whatsapp:+5511987654321#2")]
+    [InlineData("+14155550123#12")]
+    public void APushToOneOfOurTicketsParses(string extParentId)
+    {
+        using var doc = JsonDocument.Parse(new JsonObject { ["resource"] = new JsonObject { ["id"] = "1", ["extParentId"] = extParentId, ["content"] = "x" } }.ToJsonString());
+        Assert.Equal(extParentId, DeskReply.Parse(doc.RootElement, out _)!.ExtParentId);
+    }
+
     [Fact]
     public void ANumericReplyIdIsRead()
     {
-        using var doc = JsonDocument.Parse("{\"resource\":{\"id\":12346000020202035,\"extParentId\":\"+1\",\"content\":\"x\"}}");
+        using var doc = JsonDocument.Parse("{\"resource\":{\"id\":12346000020202035,\"extParentId\":\"+14155550123\",\"content\":\"x\"}}");
         Assert.Equal("12346000020202035", DeskReply.Parse(doc.RootElement, out _)!.Id);
     }
 }

@@ -25,12 +25,18 @@ public sealed record ChannelAddress(MessagingChannel Channel, string Phone)
             : new ChannelAddress(MessagingChannel.Sms, trimmed);
     }
 
-    /// <summary>The phone part if it is an E.164 number ("+" and 7–15 digits, no leading zero); null otherwise, e.g. for
-    /// an alphanumeric sender id. Desk attaches contacts by phone, so only a real number goes there.</summary>
-    public string? E164Phone =>
-        Phone.Length is >= 8 and <= 16 && Phone[0] == '+' && Phone[1] is >= '1' and <= '9' && Phone.AsSpan(1).IndexOfAnyExceptInRange('0', '9') < 0
-            ? Phone
-            : null;
+    /// <summary>The phone part if it is an E.164 number; null otherwise, e.g. for an alphanumeric sender id. Desk
+    /// attaches contacts by phone, so only a real number goes there.</summary>
+    public string? E164Phone => IsE164(Phone) ? Phone : null;
+
+    /// <summary>Whether <paramref name="address"/> is a phone customer exactly as Twilio writes one: E.164, bare for SMS or
+    /// after "whatsapp:". No spaces, no other prefix or case.</summary>
+    public static bool IsPhoneAddress(string address) =>
+        IsE164(address.StartsWith(WhatsAppPrefix, StringComparison.Ordinal) ? address.AsSpan(WhatsAppPrefix.Length) : address.AsSpan());
+
+    /// <summary>'+', then up to 15 digits, the first not 0.</summary>
+    private static bool IsE164(ReadOnlySpan<char> phone) =>
+        phone.Length is >= 3 and <= 16 && phone[0] == '+' && phone[1] is >= '1' and <= '9' && !phone[2..].ContainsAnyExceptInRange('0', '9');
 
     public static string ChannelName(MessagingChannel channel) => channel == MessagingChannel.WhatsApp ? "WhatsApp" : "SMS";
 }

@@ -32,6 +32,8 @@ public sealed record DeskReply(
         var parent = Text(r, "extParentId");
         if (string.IsNullOrWhiteSpace(id) || id.Length > 64) error = "resource.id is missing or invalid.";
         else if (string.IsNullOrWhiteSpace(parent) || parent.Length > 256) error = "resource.extParentId is missing or invalid.";
+        else if (!TicketKey.TryParse(parent, out _))
+            error = "resource.extParentId is not a ticket of this channel: a customer's number in E.164 (+14155550123), or whatsapp:+… for WhatsApp, optionally with #n.";
         if (error is not null) return null;
 
         var attachments = new List<DeskAttachment>();

@@ -1,3 +1,5 @@
+using TwilioChannel.Domain.Addresses;
+
 namespace TwilioChannel.Domain.Desk;
 
 /// <summary>
@@ -10,6 +12,27 @@ namespace TwilioChannel.Domain.Desk;
 public readonly record struct TicketKey(string CustomerAddress, int Generation = 1)
 {
     public string ExtId => Desk.ExtId.Part(Desk.ExtId.Encode(CustomerAddress), Generation);
+
+    /// <summary>
+    /// The ticket one of our extIds names; false for anything we never hand out as a ticket extId: a customer that is
+    /// not a phone address (<see cref="ChannelAddress.IsPhoneAddress"/>), a malformed escape, or another spelling of one
+    /// of ours ("#1", "#02", an escaped '+'), so a reply never goes to an address Desk was not given by us.
+    /// </summary>
+    public static bool TryParse(string extId, out TicketKey key)
+    {
+        try
+        {
+            key = Parse(extId);
+        }
+        catch (FormatException)
+        {
+            key = default;
+            return false;
+        }
+        if (ChannelAddress.IsPhoneAddress(key.CustomerAddress) && key.ExtId == extId) return true;
+        key = default;
+        return false;
+    }
 
     public static TicketKey Parse(string extId)
     {

@@ -343,6 +343,23 @@ public sealed class ReplyTests : IAsyncLifetime
         return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
+    [Theory]
+    [InlineData("not a phone")]
+    [InlineData(" +14155550123")]
+    [InlineData("+1 415 555 0123")]
+    [InlineData("+14155550123#1")]
+    public async Task APushWhoseParentIsNotOneOfOurTicketsIsABadRequestAndSendsNothing(string extParentId)
+    {
+        _twilio.AcceptMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(extParentId, "Hello"));
+
+        Assert.Equal(400, status);
+        Assert.Contains("extParentId", (string?)body["message"]);
+        Assert.Empty(_twilio.Sent);
+    }
+
     [Fact]
     public async Task APushWithAWrongSecurityContextIsForbiddenAndSendsNothing()
     {
