@@ -8,10 +8,15 @@ namespace TwilioChannel.Web.Replies;
 /// Turns a Desk reply (text/html) into the plain text a phone shows: paragraphs and &lt;br&gt; become newlines, list
 /// items lines ("• …", "1. …"), links "text (url)", entities decoded, quoted history (blockquote, Zoho's quote
 /// containers) dropped. On WhatsApp, bold/italic/strike/code become WhatsApp's own markup (*b*, _i_, ~s~, ```m```).
+/// &lt;pre&gt; keeps its line breaks and indentation (a ``` block on WhatsApp): its whitespace is written as
+/// noncharacters that the whitespace clean-up can't touch, and turned back at the end.
 /// </summary>
 internal static class HtmlToText
 {
     private static readonly HtmlParser Parser = new();
+
+    // Unicode noncharacters: never text a reply can carry (dropped from input), so they safely stand for <pre>'s whitespace.
+    private const char KeptSpace = '\uFDD0', KeptTab = '\uFDD1', KeptNewline = '\uFDD2';
 
     public static string Convert(string html, bool whatsApp)
     {
@@ -20,80 +25,105 @@ internal static class HtmlToText
             quote.Remove();
 
         var text = new StringBuilder();
-        Walk(document.Body!, text, whatsApp, new ListState());
-        return Normalise(text.ToString());
+        Walk(document.Body!, text, whatsApp, new WalkState());
+        return Normalise(text.ToString()).Replace(KeptSpace, ' ').Replace(KeptTab, '\t').Replace(KeptNewline, '\n');
     }
 
-    private sealed class ListState
+    private sealed class WalkState
     {
         public Stack<int?> Counters { get; } = new();
+
+        /// <summary>Inside &lt;pre&gt;: whitespace is kept as written and no WhatsApp markup is added (a ``` block shows
+        /// its content literally).</summary>
+        public bool Preformatted { get; set; }
     }
 
-    private static void Walk(INode node, StringBuilder text, bool whatsApp, ListState lists)
+    private static void Walk(INode node, StringBuilder text, bool whatsApp, WalkState state)
     {
         foreach (var child in node.ChildNodes)
         {
             if (child is IText t)
             {
-                text.Append(CollapseWhitespace(t.Data));
+                text.Append(state.Preformatted ? KeepWhitespace(t.Data) : CollapseWhitespace(t.Data));
                 continue;
             }
             if (child is not IElement e) continue;
             switch (e.LocalName)
             {
                 case "br":
-                    text.Append('\n');
+                    text.Append(state.Preformatted ? KeptNewline : '\n');
+                    break;
+                case "pre" when !state.Preformatted:
+                    Preformatted(e, text, whatsApp, state);
                     break;
                 case "p" or "div" or "section" or "article" or "h1" or "h2" or "h3" or "h4" or "h5" or "h6" or "table" or "tr":
                     Block(text);
-                    Walk(e, text, whatsApp, lists);
+                    Walk(e, text, whatsApp, state);
                     Block(text);
                     break;
                 case "ul" or "ol":
                     Block(text);
-                    lists.Counters.Push(e.LocalName == "ol" ? 0 : null);
-                    Walk(e, text, whatsApp, lists);
-                    lists.Counters.Pop();
+                    state.Counters.Push(e.LocalName == "ol" ? 0 : null);
+                    Walk(e, text, whatsApp, state);
+                    state.Counters.Pop();
                     Block(text);
                     break;
                 case "li":
                     Block(text);
-                    var counter = lists.Counters.Count > 0 ? lists.Counters.Pop() : null;
-                    if (counter is { } n) { lists.Counters.Push(n + 1); text.Append(n + 1).Append(". "); }
-                    else { lists.Counters.Push(null); text.Append("• "); }
-                    Walk(e, text, whatsApp, lists);
+                    var counter = state.Counters.Count > 0 ? state.Counters.Pop() : null;
+                    if (counter is { } n) { state.Counters.Push(n + 1); text.Append(n + 1).Append(". "); }
+                    else { state.Counters.Push(null); text.Append("• "); }
+                    Walk(e, text, whatsApp, state);
                     Block(text);
                     break;
                 case "a":
                     var before = text.Length;
-                    Walk(e, text, whatsApp, lists);
+                    Walk(e, text, whatsApp, state);
                     var label = text.ToString(before, text.Length - before).Trim();
                     var href = e.GetAttribute("href");
                     if (!string.IsNullOrWhiteSpace(href) && !href.StartsWith("#", StringComparison.Ordinal) && label != href && !href.StartsWith("javascript:", StringComparison.OrdinalIgnoreCase))
                         text.Append(label.Length == 0 ? href : $" ({href.Replace("mailto:", "")})");
                     break;
-                case "b" or "strong" when whatsApp: Wrap(e, text, "*", lists); break;
-                case "i" or "em" when whatsApp: Wrap(e, text, "_", lists); break;
-                case "s" or "strike" or "del" when whatsApp: Wrap(e, text, "~", lists); break;
-                case "code" or "pre" when whatsApp: Wrap(e, text, "```", lists); break;
+                case "b" or "strong" or "i" or "em" or "s" or "strike" or "del" or "code" when state.Preformatted:
+                    Walk(e, text, whatsApp, state);
+                    break;
+                case "b" or "strong" when whatsApp: Wrap(e, text, "*", state); break;
+                case "i" or "em" when whatsApp: Wrap(e, text, "_", state); break;
+                case "s" or "strike" or "del" when whatsApp: Wrap(e, text, "~", state); break;
+                case "code" when whatsApp: Wrap(e, text, "```", state); break;
                 case "img":
                     if (e.GetAttribute("alt") is { Length: > 0 } alt) text.Append(alt);
                     break;
                 case "td" or "th":
-                    Walk(e, text, whatsApp, lists);
+                    Walk(e, text, whatsApp, state);
                     text.Append(' ');
                     break;
                 default:
-                    Walk(e, text, whatsApp, lists);
+                    Walk(e, text, whatsApp, state);
                     break;
             }
         }
     }
 
-    private static void Wrap(IElement e, StringBuilder text, string mark, ListState lists)
+    /// <summary>A block of its own, its lines and indentation kept; trailing whitespace dropped (the parser already drops
+    /// the newline that may follow &lt;pre&gt;).</summary>
+    private static void Preformatted(IElement e, StringBuilder text, bool whatsApp, WalkState state)
     {
         var inner = new StringBuilder();
-        Walk(e, inner, whatsApp: true, lists);
+        state.Preformatted = true;
+        Walk(e, inner, whatsApp, state);
+        state.Preformatted = false;
+        var content = inner.ToString().TrimEnd(KeptSpace, KeptTab, KeptNewline).TrimStart(KeptNewline);
+        if (content.Trim(KeptSpace, KeptTab, KeptNewline).Length == 0) return;
+        Block(text);
+        text.Append(whatsApp ? $"```{content}```" : content);
+        Block(text);
+    }
+
+    private static void Wrap(IElement e, StringBuilder text, string mark, WalkState state)
+    {
+        var inner = new StringBuilder();
+        Walk(e, inner, whatsApp: true, state);
         var content = inner.ToString();
         var trimmed = content.Trim();
         if (trimmed.Length == 0) { text.Append(content); return; }
@@ -115,7 +145,20 @@ internal static class HtmlToText
         foreach (var c in s)
         {
             if (c is ' ' or '\t' or '\r' or '\n') { if (!space) sb.Append(' '); space = true; }
-            else { sb.Append(c == '\u00A0' ? ' ' : c); space = false; }
+            else if (c is not (KeptSpace or KeptTab or KeptNewline)) { sb.Append(c == '\u00A0' ? ' ' : c); space = false; }
+        }
+        return sb.ToString();
+    }
+
+    private static string KeepWhitespace(string s)
+    {
+        var sb = new StringBuilder(s.Length);
+        foreach (var c in s)
+        {
+            if (c is ' ' or '\u00A0') sb.Append(KeptSpace);
+            else if (c == '\t') sb.Append(KeptTab);
+            else if (c == '\n') sb.Append(KeptNewline);
+            else if (c is not ('\r' or KeptSpace or KeptTab or KeptNewline)) sb.Append(c);
         }
         return sb.ToString();
     }

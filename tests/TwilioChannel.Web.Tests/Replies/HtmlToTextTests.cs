@@ -41,4 +41,18 @@ public sealed class HtmlToTextTests
     [Fact]
     public void ScriptsAndStylesNeverReachTheCustomer() =>
         Assert.Equal("Hello", HtmlToText.Convert("<style>p{color:red}</style><script>alert(1)</script><p>Hello</p>", whatsApp: false));
+
+    [Fact]
+    public void PreKeepsItsLinesAndIndentationOnSms() =>
+        Assert.Equal("Run:\nif (a)\n    go();\n\n  done\nThanks",
+            HtmlToText.Convert("<p>Run:</p><pre>if (a)\n    go();\n\n  done\n</pre><p>Thanks</p>", whatsApp: false));
+
+    [Fact]
+    public void PreIsOneMonospaceBlockOnWhatsAppWithoutMarkupInside() =>
+        Assert.Equal("See:\n```pre\n  *block*<br>\n\tend```\nok",
+            HtmlToText.Convert("See: <pre><code>pre\n  <b>*block*</b>&lt;br&gt;<br>\tend</code>\n\n</pre>ok", whatsApp: true));
+
+    [Fact]
+    public void WhitespaceOutsidePreStillCollapses() =>
+        Assert.Equal("a b\n```x  y```\nc d", HtmlToText.Convert("a \n  b<pre>x  y</pre>c   d", whatsApp: true));
 }

@@ -45,6 +45,20 @@ public sealed class ReplyTests : IAsyncLifetime
         Assert.Equal(Ana, (string?)body["extra"]!["queriableValue"]);
     }
 
+    [Theory]
+    [InlineData(Ana, "whatsapp-text.form", "Try:\n```pre\n  block```")]
+    [InlineData(Bob, "sms-inbound.form", "Try:\npre\n  block")]
+    public async Task AnHtmlReplyWithPreKeepsItsLineBreaksAndIndentation(string customer, string fixture, string expected)
+    {
+        _twilio.AcceptMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form(fixture));
+
+        var (status, _) = await _app.PushAsync(ReplyApp.Push(customer, "<div>Try:</div><pre>pre\n  block</pre>", contentType: "text/html"));
+
+        Assert.Equal(200, status);
+        Assert.Equal(expected, Assert.Single(_twilio.Sent)["Body"]);
+    }
+
     [Fact]
     public async Task AReplyAtTheDefaultLogLevelsWritesNoLinePerTwilioCall()
     {
