@@ -66,6 +66,7 @@ internal static class DeskEvents
         {
             try
             {
+                Common.JsonBody.ThrowIfNotText(raw);
                 using var doc = JsonDocument.Parse(raw);
                 if (doc.RootElement.ValueKind != JsonValueKind.Object) return null;
                 return new DeskEvent(Text(doc.RootElement, "event"), Text(doc.RootElement, "orgId"), Text(doc.RootElement, "securityContext"));

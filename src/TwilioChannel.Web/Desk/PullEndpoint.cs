@@ -51,8 +51,7 @@ internal static class PullEndpoint
         await request.Body.CopyToAsync(buffer, ct);
         if (buffer.Length == 0) return null;
         var body = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
-        // JsonDocument leaves a string's bytes unchecked until it is read, where invalid UTF-8 throws a different exception.
-        if (!System.Text.Unicode.Utf8.IsValid(body.Span)) throw new JsonException("The body is not UTF-8.");
+        JsonBody.ThrowIfNotText(body.Span); // else a bad string only throws where it is read: a 500
 
         using var doc = JsonDocument.Parse(body);
         var root = doc.RootElement;

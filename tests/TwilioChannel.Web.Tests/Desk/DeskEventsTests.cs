@@ -183,6 +183,7 @@ public sealed class DeskEventsTests : IAsyncLifetime
     [InlineData("{\"orgId\":\"28732\",\"securityContext\":\"1000.abc\"}")]
     [InlineData("{\"event\":\"onInstall\",\"orgId\":{\"id\":\"28732\"},\"securityContext\":\"1000.abc\"}")]
     [InlineData("")]
+    [InlineData("{\"event\":\"onInstall\",\"orgId\":\"28732\",\"securityContext\":\"\\ud800\"}")] // a 500 before
     public async Task GarbageWithAValidHashIsABadRequestAndChangesNothing(string body)
     {
         await _app.SeedAsync(numbers: false);

@@ -132,7 +132,9 @@ public sealed class PullCursorTests : IAsyncLifetime
     [InlineData("{\"channelState\":\"\xff\xfe\"}")]
     [InlineData("[{\"name\":\"channelState\",\"value\":\"\xc3\"}]")]
     [InlineData("[{\"name\":\"\xc3\",\"value\":\"x\"}]")]
-    public async Task ABodyThatIsNotUtf8IsABadRequest(string latin1Body)
+    [InlineData("{\"channelState\":\"\\ud800\"}")]
+    [InlineData("[{\"name\":\"channelState\",\"value\":\"\\ud800\"}]")]
+    public async Task ABodyThatIsNotUtf8TextIsABadRequest(string latin1Body)
     {
         // Each char of the string is one raw byte: invalid UTF-8 inside JSON strings (it failed with a 500).
         var content = new ByteArrayContent(System.Text.Encoding.Latin1.GetBytes(latin1Body));
