@@ -122,13 +122,19 @@ internal sealed class RoutingPlan
         return started;
     }
 
-    /// <summary>SMS STOP/START per sender: the Messaging Service that received it, else the number.</summary>
+    /// <summary>
+    /// SMS STOP/START, recorded under every sender it concerns: the number it arrived on, the Messaging Service it came
+    /// through, and the number's configured service. Twilio blocks both the number and the service after a STOP, and a
+    /// reply checks the keys of the sender it uses (Replies/ReplyTarget.OptOutKeys): recorded under the service alone, a
+    /// STOP that came through a service missed replies from a number configured without it (found by a black-box
+    /// review). A START clears the same keys.
+    /// </summary>
     private void RecordOptOut(InboundMessage message, IReadOnlyDictionary<string, string> form, ChannelNumber number)
     {
         if (message.Channel != MessagingChannel.Sms) return;
         var change = OptOutWords.Classify(message.Body, form.GetValueOrDefault("OptOutType"));
         if (change == OptOutChange.None) return;
-        var sender = message.MessagingServiceSid ?? number.MessagingServiceSid ?? number.Address;
-        OptOuts[(sender, message.From)] = new PlannedOptOut(sender, message.From, change == OptOutChange.OptOut);
+        foreach (var sender in new[] { number.Address, message.MessagingServiceSid, number.MessagingServiceSid }.OfType<string>().Distinct())
+            OptOuts[(sender, message.From)] = new PlannedOptOut(sender, message.From, change == OptOutChange.OptOut);
     }
 }
