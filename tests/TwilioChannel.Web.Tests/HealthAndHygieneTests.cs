@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Json;
 using TwilioChannel.Web.Tests.Infrastructure;
 
 namespace TwilioChannel.Web.Tests;
@@ -113,6 +114,19 @@ public sealed class HealthAndHygieneTests : IAsyncLifetime
         using var response = await client.SendAsync(Oversized(path, 2 * 1024 * 1024, chunked));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AnOversizedDeskPushGetsA413WithAMessageDeskCanShow(bool chunked)
+    {
+        // Desk marks a reply failed with the {"message"} of a non-2xx answer; Problem Details alone had none.
+        var path = $"/desk/push?orgId={Fixtures.OrgId}&securityContext={Uri.EscapeDataString(Fixtures.SecurityContext)}";
+        using var response = await _app.CreateClient().SendAsync(Oversized(path, 2 * 1024 * 1024, chunked));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.False(string.IsNullOrWhiteSpace(body.RootElement.GetProperty("message").GetString()));
     }
 
     [Fact]

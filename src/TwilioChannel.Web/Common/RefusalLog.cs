@@ -44,7 +44,8 @@ internal sealed class RefusalLog : IDisposable
         }
     }
 
-    private static string Clean(string? detail)
+    /// <summary>A caller's text made safe for one log line: at most 64 characters, control characters as '?'.</summary>
+    internal static string Clean(string? detail)
     {
         if (string.IsNullOrEmpty(detail)) return "-";
         var cut = detail.Length > DetailLength ? detail[..DetailLength] + "…" : detail;

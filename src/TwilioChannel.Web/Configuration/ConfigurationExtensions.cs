@@ -50,7 +50,13 @@ internal static class ConfigurationExtensions
         builder.Logging.AddFilter("Microsoft.AspNetCore.Routing.EndpointMiddleware", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore.Http.Result", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore.Http.HttpResults", LogLevel.Warning);
-        builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = Common.BindingProblems.Customize);
+        builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
+        {
+            Common.BindingProblems.Customize(context);
+            // Desk shows an extension's {"message"} to the agent (a failed reply's reason); Problem Details have none.
+            if (context.HttpContext.Request.Path.StartsWithSegments("/desk"))
+                context.ProblemDetails.Extensions["message"] = context.ProblemDetails.Detail ?? context.ProblemDetails.Title;
+        });
         // A request minimal APIs can't bind throws, so that Common/BindingProblems can say what was wrong with it.
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(routes => routes.ThrowOnBadRequest = true);
         builder.Services.AddMemoryCache();

@@ -17,6 +17,13 @@ internal static class DeskEvents
 {
     private static readonly HashSet<string> Uninstall = new(StringComparer.OrdinalIgnoreCase) { "onUninstall", "onTPARevoke" };
 
+    /// <summary>The events that install, authorise or update an org (../shared/reference/desk-requests.md; both spellings
+    /// of "authorise" occur in Zoho's samples). Anything else is acknowledged and changes nothing.</summary>
+    private static readonly HashSet<string> Install = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "onInstall", "onZohoAuthorise", "onZohoAuthorize", "onTPAAuthorise", "onTPAAuthorize", "onUpdate", "onConfigParamAdd", "onConfigParamDelete",
+    };
+
     public static async Task<IResult> ReceiveAsync(HttpContext http, ChannelDbContext db, SecretProtector secrets, DeskCallers callers,
         IOptions<DeskOptions> desk, TimeProvider time, ILoggerFactory logs, RefusalLog refusals, CancellationToken ct)
     {
@@ -32,8 +39,14 @@ internal static class DeskEvents
         }
 
         var evt = DeskEvent.Parse(raw);
-        if (evt is not { Event.Length: > 0, OrgId.Length: > 0 and <= 64 })
+        if (evt is not { Event.Length: > 0 and <= 64, OrgId.Length: > 0 and <= 64 })
             return TypedResults.Json(new { message = "Expected {\"event\", \"orgId\", \"securityContext\"}." }, statusCode: StatusCodes.Status400BadRequest);
+        if (!Install.Contains(evt.Event) && !Uninstall.Contains(evt.Event))
+        {
+            // Signed by Desk, so not refused: a newer event type must not fail Desk's callback, nor enable an org.
+            logger.LogInformation("Desk event {Event} for org {OrgId} is not one this service acts on; ignored.", Common.RefusalLog.Clean(evt.Event), Common.RefusalLog.Clean(evt.OrgId));
+            return TypedResults.Ok(new { message = "ignored" });
+        }
 
         var now = time.GetUtcNow().UtcDateTime;
         var installation = await db.Installations.FirstOrDefaultAsync(i => i.OrgId == evt.OrgId, ct);

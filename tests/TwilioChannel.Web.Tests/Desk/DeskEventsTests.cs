@@ -38,6 +38,30 @@ public sealed class DeskEventsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ASignedEventOfAnUnknownTypeIsAcknowledgedAndChangesNothing()
+    {
+        // It used to be treated as an install: an org created and enabled, its securityContext set.
+        using var response = await PostEventAsync(_app, Event("onSomethingNew", "55555", "context-from-an-unknown-event"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("ignored", await response.Content.ReadAsStringAsync());
+
+        Assert.Empty(await InstallationsAsync());
+        Assert.Contains(_app.Logs.Lines, l => l.Contains("Desk event onSomethingNew for org 55555 is not one this service acts on; ignored.", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("onZohoAuthorize")]
+    [InlineData("onTPAAuthorise")]
+    [InlineData("onUpdate")]
+    public async Task EachSignedInstallLikeEventOfTheReferenceSetsTheSecurityContext(string name)
+    {
+        using var response = await PostEventAsync(_app, Event(name, "55555", "context-" + name));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var pull = await _app.PullRawAsync(new { channelState = "" }, orgId: "55555", securityContext: "context-" + name);
+        Assert.Equal(HttpStatusCode.OK, pull.StatusCode);
+    }
+
+    [Fact]
     public async Task TheHashIsComputedOverTheRawBytesNotOverAReserialisedBody()
     {
         // Odd spacing and key order: a verifier that re-serialises the JSON would compute another HASH.
