@@ -23,7 +23,9 @@ internal sealed class ReplySender(
     /// <summary>Messages Twilio accepted for this reply (SID, status), stored with the reply's outcome in one commit.</summary>
     public List<(string Sid, string Status)> Accepted { get; } = [];
 
-    public async Task<PushOutcome> SendAsync(Reply reply, Installation installation, ReplyTarget target, DeskReply desk, string publicBase, TimeSpan budget)
+    /// <param name="resumeSince">Resuming a send a stopped process left unfinished (Replies/ReplyService): when it started.
+    /// Each message is then looked for at Twilio before it is sent.</param>
+    public async Task<PushOutcome> SendAsync(Reply reply, Installation installation, ReplyTarget target, DeskReply desk, string publicBase, TimeSpan budget, DateTime? resumeSince = null)
     {
         var statusCallback = new Uri(publicBase + "/twilio/status");
         var clock = Stopwatch.StartNew();
@@ -62,7 +64,7 @@ internal sealed class ReplySender(
             var options = TwilioSend.Options(target.CustomerAddress, target.Number.Address, target.MessagingServiceSid, statusCallback);
             if (messages[i].Body is { Length: > 0 } body) options.Body = body;
             if (messages[i].Media.Count > 0) options.MediaUrl = messages[i].Media;
-            var (sid, failure) = await SendOnceAsync(client, target, options, messages[i].Body ?? "", Left);
+            var (sid, failure) = await SendOnceAsync(client, target, options, messages[i].Body ?? "", Left, resumeSince);
             if (sid is null)
             {
                 var partial = sids.Count == 0 ? "" : $" Only the first {sids.Count} of {messages.Count} messages of this reply were sent.";
@@ -97,8 +99,21 @@ internal sealed class ReplySender(
     }
 
     private async Task<(string? Sid, PushOutcome? Failure)> SendOnceAsync(
-        global::Twilio.Clients.ITwilioRestClient client, ReplyTarget target, global::Twilio.Rest.Api.V2010.Account.CreateMessageOptions options, string body, Func<TimeSpan> left)
+        global::Twilio.Clients.ITwilioRestClient client, ReplyTarget target, global::Twilio.Rest.Api.V2010.Account.CreateMessageOptions options, string body, Func<TimeSpan> left,
+        DateTime? resumeSince)
     {
+        if (resumeSince is { } since)
+        {
+            // The stopped attempt may have sent this message: only its text can tell (a media-only message can't be matched).
+            if (body.Length == 0)
+                return (null, PushOutcome.Unavailable("The service stopped while sending this reply, and whether its attachment reached the customer can't be checked. Check the conversation before sending it again."));
+            var sent = await TwilioSend.FindRecentAsync(client, target.CustomerAddress, target.Number.Address, target.MessagingServiceSid, body, since, Positive(left() * 0.4));
+            if (sent is not null)
+            {
+                Accepted.Add((sent, "accepted"));
+                return (sent, null);
+            }
+        }
         var startedAt = time.GetUtcNow().UtcDateTime;
         for (var attempt = 1; attempt <= 2; attempt++)
         {

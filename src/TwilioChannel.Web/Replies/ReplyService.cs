@@ -12,10 +12,17 @@ namespace TwilioChannel.Web.Replies;
 /// Exactly once per Desk reply id. The first push claims the id (a unique row) and sends; a repeated push answers the
 /// stored outcome; a push arriving while the first is still sending waits for its outcome, within the push budget.
 /// Across instances the wait polls the row; within one, the sender's completion wakes it at once.
+/// A claim still "sending" well past the push budget belongs to a process that died mid-send: the next push of that
+/// reply takes it over and sends it again in resume mode, where each message is first looked for at Twilio and only
+/// sent if it isn't there (Replies/ReplySender), so nothing goes out twice and Desk's retries don't get 503 for ever.
 /// </summary>
 internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, StatusStore statuses, GroupCommit commits, ReadConnections reads, Routing.NumberDirectory directory, Routing.FeedWakeup feedWakeup, IOptions<DeskOptions> desk, TimeProvider time, ILogger<ReplyService> logger)
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How long past the push budget a claim may stay "sending" before it counts as abandoned: the sender gives
+    /// up within the budget, and its outcome commit takes milliseconds.</summary>
+    internal static readonly TimeSpan AbandonedAfter = TimeSpan.FromSeconds(20);
 
     public async Task<PushOutcome> HandleAsync(Installation installation, DeskReply reply, string publicBase)
     {
@@ -31,16 +38,21 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
         };
         // The claim is durable before anything is sent; a second push of the same id finds it and never sends.
         var id = await commits.RunAsync((connection, tx) => ClaimAsync(connection, tx, claim));
-        if (id is null) return await AwaitFirstAsync(installation.OrgId, reply.Id, budget);
+        if (id is null) return await AwaitFirstAsync(installation, reply, publicBase, budget);
         claim.Id = id.Value;
+        return await SendClaimedAsync(claim, installation, reply, publicBase, budget, resumeSince: null);
+    }
 
+    /// <param name="resumeSince">Set when taking over an abandoned claim: when the first attempt started.</param>
+    private async Task<PushOutcome> SendClaimedAsync(Reply claim, Installation installation, DeskReply reply, string publicBase, TimeSpan budget, DateTime? resumeSince)
+    {
         PushOutcome outcome;
         var (target, error) = await ReplyTarget.FindAsync(db, reads, directory, installation.OrgId, reply.ExtParentId, CancellationToken.None);
         try
         {
             // Deliberately not tied to the request: if Desk gives up waiting, the send still completes and is recorded,
             // so Desk's retry gets the real outcome instead of a second message.
-            outcome = target is null ? PushOutcome.Refused(error!) : await sender.SendAsync(claim, installation, target, reply, publicBase, budget - TimeSpan.FromMilliseconds(300));
+            outcome = target is null ? PushOutcome.Refused(error!) : await sender.SendAsync(claim, installation, target, reply, publicBase, budget - TimeSpan.FromMilliseconds(300), resumeSince);
         }
         catch (Exception ex)
         {
@@ -69,6 +81,25 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
         return outcome;
     }
 
+    /// <summary>Takes over an abandoned claim; null when another push (or instance) took it first.</summary>
+    private async Task<Reply?> TakeOverAsync(Reply abandoned, DateTime abandonedBefore)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var taken = await commits.RunAsync(async (connection, tx) =>
+        {
+            await using var update = await PreparedCommand.CreateAsync(connection, tx, """
+                UPDATE "Replies" SET "CreatedAt" = @p0 WHERE "Id" = @p1 AND "State" = @p2 AND "CreatedAt" < @p3
+                """, 4, CancellationToken.None);
+            return await update.ExecuteAsync(CancellationToken.None, now, abandoned.Id, (int)ReplyState.Sending, abandonedBefore) == 1;
+        });
+        if (!taken) return null;
+        return new Reply
+        {
+            Id = abandoned.Id, OrgId = abandoned.OrgId, DeskThreadId = abandoned.DeskThreadId, DeskTicketId = abandoned.DeskTicketId,
+            ExtParentId = abandoned.ExtParentId, State = ReplyState.Sending, CreatedAt = now,
+        };
+    }
+
     private static async Task<long?> ClaimAsync(DbConnection connection, DbTransaction tx, Reply r)
     {
         await using var insert = await PreparedCommand.CreateAsync(connection, tx, """
@@ -92,14 +123,21 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
         return true;
     }
 
-    private async Task<PushOutcome> AwaitFirstAsync(string orgId, string deskThreadId, TimeSpan budget)
+    private async Task<PushOutcome> AwaitFirstAsync(Installation installation, DeskReply reply, string publicBase, TimeSpan budget)
     {
         var deadline = time.GetUtcNow() + budget;
         while (true)
         {
-            var first = await db.Replies.AsNoTracking().FirstAsync(r => r.OrgId == orgId && r.DeskThreadId == deskThreadId);
+            var first = await db.Replies.AsNoTracking().FirstAsync(r => r.OrgId == installation.OrgId && r.DeskThreadId == reply.Id);
             if (first.State != ReplyState.Sending && first.ResponseJson is not null)
                 return new PushOutcome(first.ResponseStatus ?? 200, JsonNode.Parse(first.ResponseJson)!.AsObject(), first.ErrorCode);
+            var abandonedBefore = time.GetUtcNow().UtcDateTime - budget - AbandonedAfter;
+            if (first.CreatedAt < abandonedBefore && await TakeOverAsync(first, abandonedBefore) is { } claim)
+            {
+                logger.LogWarning("Desk reply {DeskThreadId} was left sending since {ClaimedAt} (the service stopped mid-send); resuming it, each message looked for at Twilio before it is sent.",
+                    reply.Id, first.CreatedAt);
+                return await SendClaimedAsync(claim, installation, reply, publicBase, budget, resumeSince: first.CreatedAt);
+            }
             if (time.GetUtcNow() >= deadline)
                 return new PushOutcome(503, new JsonObject { ["message"] = "An earlier push of this reply is still being sent; its outcome isn't known yet. It will not be sent twice." });
             await Task.Delay(PollInterval, time);

@@ -205,6 +205,54 @@ public sealed class ReplyTests : IAsyncLifetime
         Assert.Single(_twilio.Sent);
     }
 
+    /// <summary>A claim as a process killed mid-send leaves it: "sending", long past the push budget.</summary>
+    private async Task AbandonedClaimAsync(string deskThreadId, string extParentId)
+    {
+        await using var scope = _app.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<Web.Data.ChannelDbContext>();
+        db.Replies.Add(new Web.Data.Reply
+        {
+            OrgId = Fixtures.OrgId, DeskThreadId = deskThreadId, ExtParentId = extParentId,
+            State = Web.Data.ReplyState.Sending, CreatedAt = DateTime.UtcNow.AddMinutes(-5),
+        });
+        await db.SaveChangesAsync();
+    }
+
+    [Fact]
+    public async Task AReplyLeftSendingByAStoppedProcessIsAnsweredWithTheMessageFoundAtTwilioAndNotSentAgain()
+    {
+        // Before, every retry of such a reply got 503 "still being sent" for good (found by a black-box review: kill -9
+        // during a burst of pushes).
+        _twilio.AcceptMessages();
+        _twilio.ListMessages(FakeTwilio.Message("SMfound0000000000000000000000000002", Bob, Fixtures.SmsNumber, "Sent just before the crash"));
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+        await AbandonedClaimAsync("77000001", Bob);
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "Sent just before the crash", id: "77000001"));
+
+        Assert.Equal(200, status);
+        Assert.Equal("SMfound0000000000000000000000000002", (string?)body["extId"]);
+        Assert.Empty(_twilio.Sent);
+        Assert.Contains(_app.Logs.Lines, l => l.Contains("Desk reply 77000001 was left sending", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AReplyLeftSendingByAStoppedProcessIsSentOnceWhenTwilioDoesNotHaveIt()
+    {
+        _twilio.AcceptMessages();
+        _twilio.ListMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+        await AbandonedClaimAsync("77000002", Bob);
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "Never left before the crash", id: "77000002"));
+        var (again, repeated) = await _app.PushAsync(ReplyApp.Push(Bob, "Never left before the crash", id: "77000002"));
+
+        Assert.Equal(200, status);
+        Assert.Equal("Never left before the crash", Assert.Single(_twilio.Sent)["Body"]);
+        Assert.Equal(200, again);
+        Assert.Equal((string?)body["extId"], (string?)repeated["extId"]);
+    }
+
     [Fact]
     public async Task AServerErrorWithTheMessageNotFoundIsResentOnce()
     {
