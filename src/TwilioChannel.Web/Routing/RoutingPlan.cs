@@ -70,7 +70,12 @@ internal sealed class RoutingPlan
 
     public Dictionary<(string, string), PlannedOptOut> OptOuts { get; } = [];
 
-    public IEnumerable<ConversationState> Conversations => _conversations.Values;
+    /// <summary>Every conversation the plan touches, in the order they started: a batch can start a ticket and, after
+    /// Desk:NewTicketAfterHours of silence within the same batch (a backfill's history), its next generation too; both
+    /// must be written, the older first.</summary>
+    public IEnumerable<ConversationState> Conversations => _touched;
+
+    private readonly List<ConversationState> _touched = [];
 
     public void Add(PendingMessage message, ChannelNumber? number)
     {
@@ -86,6 +91,7 @@ internal sealed class RoutingPlan
         // What we sent (found by a backfill) neither opts anyone out nor opens the WhatsApp window.
         if (!message.Outbound) RecordOptOut(inbound, form, number);
         var conversation = ConversationFor(number.OrgId, message.Outbound ? inbound with { From = inbound.To, To = inbound.From, ProfileName = null } : inbound);
+        if (!conversation.Changed) _touched.Add(conversation);
         conversation.LastNumberId = number.Id;
         if (!message.Outbound && (conversation.LastInboundAt is null || message.ReceivedAt > conversation.LastInboundAt)) conversation.LastInboundAt = message.ReceivedAt;
         conversation.Changed = true;

@@ -166,6 +166,33 @@ public sealed class BackfillTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WithNewTicketsAfterSilenceAHistoryWithGapsBecomesOneTicketPerGeneration()
+    {
+        // A batch that started a ticket and then its next generation wrote only the newer one: the backfill failed with
+        // "Nullable object must have a value" and its messages never reached Desk (found by a black-box review).
+        await _app.DisposeAsync();
+        _app = new ChannelApp(_dataPath + "-gaps", new() { ["Twilio:ApiBaseUrl"] = _twilio.Url, ["Desk:NewTicketAfterHours"] = "24" });
+        await _app.SeedAsync();
+        const string Carla = "+14155557777";
+        foreach (var (sid, day) in new[] { ("SMgap0000000000000000000000000001", -12), ("SMgap0000000000000000000000000002", -9), ("SMgap0000000000000000000000000003", -1) })
+            _history.Add(sid, Carla, Fixtures.SmsNumber, $"Written on day {day}", Today.AddDays(day).AddHours(10), inbound: true);
+
+        var started = await StartAsync(Today.AddDays(-14).ToString("yyyy-MM-dd"));
+        var done = await WaitForAsync(started.GetProperty("id").GetInt64(), "completed", "failed");
+
+        Assert.Equal("completed", done.GetProperty("state").GetString());
+        Assert.Equal(3, done.GetProperty("messagesRouted").GetInt64());
+        using var pull = await _app.PullAsync();
+        var threads = pull.RootElement.GetProperty("data").GetProperty("threads").EnumerateArray()
+            .ToDictionary(t => t.GetProperty("extId").GetString()!, t => t.GetProperty("extParentId").GetString());
+        Assert.Equal(Carla, threads["SMgap0000000000000000000000000001"]);
+        Assert.Equal(Carla + "#2", threads["SMgap0000000000000000000000000002"]);
+        Assert.Equal(Carla + "#3", threads["SMgap0000000000000000000000000003"]);
+        var tickets = pull.RootElement.GetProperty("data").GetProperty("tickets").EnumerateArray().Select(t => t.GetProperty("extId").GetString()).ToHashSet();
+        Assert.Equal([Carla, Carla + "#2", Carla + "#3"], tickets.Order());
+    }
+
+    [Fact]
     public async Task TwoJobsForOneBackfillFetchEachPageOnce()
     {
         // After a restart the interrupted job (requeued by Hangfire) and the scheduler's new job both ran the backfill,
