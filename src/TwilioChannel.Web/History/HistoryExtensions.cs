@@ -28,13 +28,18 @@ internal sealed class ReconcileSchedule(IServiceScopeFactory scopes, IRecurringJ
 {
     public const string Prefix = "reconcile-number-";
 
-    public string Cron
+    public string Cron => CronFor(twilio.Value.ReconcileIntervalSeconds);
+
+    /// <summary>Recurring jobs run on whole minutes, and a cron step must fit its field: an interval is rounded up to whole
+    /// minutes below an hour, to whole hours below a day, else daily. ("*/60 * * * *", which 3,541 s and more gave
+    /// before, is refused by Hangfire and stopped every job sync, backfills included.)</summary>
+    internal static string CronFor(int seconds)
     {
-        get
-        {
-            var minutes = Math.Max(1, (int)Math.Ceiling(twilio.Value.ReconcileIntervalSeconds / 60.0));
-            return minutes == 1 ? Hangfire.Cron.Minutely() : $"*/{minutes} * * * *";
-        }
+        var minutes = Math.Max(1, (int)Math.Ceiling(seconds / 60.0));
+        if (minutes == 1) return Hangfire.Cron.Minutely();
+        if (minutes < 60) return $"*/{minutes} * * * *";
+        var hours = (int)Math.Ceiling(minutes / 60.0);
+        return hours < 24 ? $"0 */{hours} * * *" : Hangfire.Cron.Daily();
     }
 
     public async Task SyncAsync(CancellationToken ct = default)
@@ -80,12 +85,13 @@ internal sealed class HistoryScheduler(IServiceScopeFactory scopes, ReconcileSch
             {
                 // Recurring jobs only when something changed (each sync rewrites them); backfills on every pass, so one
                 // whose enqueue failed, or that another instance created, gets its job within a sweep.
+                // Backfills first: a failing recurring sync must not hold them up.
+                await EnqueueBackfillsAsync(resumeAll, stoppingToken);
                 if (_recurringChanged)
                 {
                     _recurringChanged = false;
                     await schedule.SyncAsync(stoppingToken);
                 }
-                await EnqueueBackfillsAsync(resumeAll, stoppingToken);
                 resumeAll = false;
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)

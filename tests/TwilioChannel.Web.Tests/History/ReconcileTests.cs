@@ -105,4 +105,22 @@ public sealed class ReconcileTests : IAsyncLifetime
         await Eventually.UntilAsync(() => !Recurring().Contains($"reconcile-number-{id}"), "the removed number's reconciliation to go");
         Assert.Equal([$"reconcile-number-{await _app.NumberIdAsync(Fixtures.WhatsAppNumber)}"], Recurring());
     }
+
+    [Theory]
+    [InlineData(60, "* * * * *")]
+    [InlineData(300, "*/5 * * * *")]
+    [InlineData(3540, "*/59 * * * *")]
+    [InlineData(3541, "0 */1 * * *")]
+    [InlineData(3600, "0 */1 * * *")]
+    [InlineData(7200, "0 */2 * * *")]
+    [InlineData(86_400, "0 0 * * *")]
+    public void AReconcileIntervalBecomesACronHangfireAccepts(int seconds, string cron)
+    {
+        Assert.Equal(cron, Web.History.ReconcileSchedule.CronFor(seconds));
+        // Hangfire refuses an invalid expression when a recurring job is added; "*/60 * * * *" was one.
+        var storage = new Hangfire.InMemory.InMemoryStorage();
+        new RecurringJobManager(storage).AddOrUpdate("probe", () => Console.WriteLine("probe"), Web.History.ReconcileSchedule.CronFor(seconds));
+        using var connection = storage.GetConnection();
+        Assert.Equal(cron, connection.GetRecurringJobs().Single().Cron);
+    }
 }
