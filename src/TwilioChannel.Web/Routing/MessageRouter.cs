@@ -73,7 +73,7 @@ internal sealed class MessageRouter(
         var pending = await ReceivedBatch(db).ToListAsync(ct);
         if (pending.Count == 0) return 0;
 
-        if (await PlanAndCommitAsync(db, pending, MessageState.Received, ct)) return pending.Count;
+        if (await PlanAndCommitAsync(db, pending, MessageState.Received, ct) is not null) return pending.Count;
         logger.LogInformation("A routing batch raced another router; re-planning.");
         return 1;
     }
@@ -97,20 +97,21 @@ internal sealed class MessageRouter(
     }
 
     /// <summary>
-    /// Routes messages a backfill held, in the order given (oldest first), in one transaction; returns how many it
-    /// routed, 0 when the chunk raced another router (a conversation started meanwhile, or another runner routed some):
-    /// the caller then reads what is still held and tries again.
+    /// Routes messages a backfill held, in the order given (oldest first), in one transaction; returns how many reached
+    /// a ticket (not those left unrouted: their number is gone), 0 also when the chunk raced another router (a
+    /// conversation started meanwhile, or another runner routed some): the caller then reads what is still held and
+    /// tries again.
     /// </summary>
     internal async Task<int> RouteHeldAsync(IReadOnlyList<PendingMessage> held, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
-        return await PlanAndCommitAsync(db, held, MessageState.Held, ct) ? held.Count : 0;
+        return (await PlanAndCommitAsync(db, held, MessageState.Held, ct))?.Messages.Count(m => m.State == MessageState.Routed) ?? 0;
     }
 
     /// <summary>Plans outside the write gate, then applies the plan in its own transaction under it and wakes the
-    /// delivery after the commit; false (rolled back) when the batch raced another router.</summary>
-    private async Task<bool> PlanAndCommitAsync(ChannelDbContext db, IReadOnlyList<PendingMessage> pending, MessageState claimFrom, CancellationToken ct)
+    /// delivery after the commit; null (rolled back) when the batch raced another router.</summary>
+    private async Task<RoutingPlan?> PlanAndCommitAsync(ChannelDbContext db, IReadOnlyList<PendingMessage> pending, MessageState claimFrom, CancellationToken ct)
     {
         await db.Database.OpenConnectionAsync(ct);
         var connection = db.Database.GetDbConnection();
@@ -124,11 +125,11 @@ internal sealed class MessageRouter(
         if (!await ApplyAsync(statements, plan, Claim(statements, claimFrom), CancellationToken.None))
         {
             await tx.RollbackAsync(CancellationToken.None);
-            return false;
+            return null;
         }
         await tx.CommitAsync(CancellationToken.None);
         if (plan.Messages.Any(m => m.Threads.Count > 0)) feed.Notify();
-        return true;
+        return plan;
     }
 
     private async Task<RoutingPlan> PlanAsync(ChannelDbContext db, RoutingStatements statements, IReadOnlyList<PendingMessage> pending, CancellationToken ct)

@@ -193,6 +193,27 @@ public sealed class BackfillTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ABackfillWhoseNumberIsRemovedMidwayCountsNoMessagesAsRouted()
+    {
+        // They stay unrouted (listed for the admin); the backfill said "messagesRouted": all of them (a black-box review).
+        SeedHistory();
+        _history.Delay = TimeSpan.FromMilliseconds(300);
+        var numberId = await _app.NumberIdAsync();
+        var started = await StartAsync(Today.AddDays(-3).ToString("yyyy-MM-dd"));
+        var id = started.GetProperty("id").GetInt64();
+        await Eventually.UntilAsync(() => _history.Requests >= 1, "the first page", 40, () => Jobs(id));
+        using (var admin = _app.Admin())
+            Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/admin/numbers/{numberId}")).StatusCode);
+
+        var done = await WaitForAsync(id, "completed", "failed");
+        Assert.True(done.GetProperty("messagesStored").GetInt64() > 0, done.GetRawText());
+        Assert.Equal(0, done.GetProperty("messagesRouted").GetInt64());
+        using var admin2 = _app.Admin();
+        var unrouted = await admin2.GetFromJsonAsync<JsonElement[]>("/api/admin/messages?state=unrouted");
+        Assert.Equal(done.GetProperty("messagesStored").GetInt64(), unrouted!.Length);
+    }
+
+    [Fact]
     public async Task TwoJobsForOneBackfillFetchEachPageOnce()
     {
         // After a restart the interrupted job (requeued by Hangfire) and the scheduler's new job both ran the backfill,
