@@ -34,12 +34,23 @@ internal sealed record ReplyTarget(string CustomerAddress, MessagingChannel Chan
         return (new ReplyTarget(customer, channel, number, conversation), null);
     }
 
-    /// <summary>A prepared statement on a long-lived read connection (Data/ReadConnections): a push's lookups through
-    /// EF prepared their SQL and built a delegate on every call.</summary>
+    /// <summary>
+    /// A prepared statement on a long-lived read connection (Data/ReadConnections): a push's lookups through EF prepared
+    /// their SQL and built a delegate on every call. The ticket must exist, but the number and the WhatsApp window come
+    /// from the customer's latest inbound message in the org, whatever ticket generation it opened
+    /// (Desk:NewTicketAfterHours): an agent answering in the older ticket is within the window the customer just opened,
+    /// and sends from the number the customer last wrote to. Both lookups are seeks on Conversations' unique indexes.
+    /// </summary>
     private static async Task<ConversationFacts?> FindConversationAsync(System.Data.Common.DbConnection connection, string orgId, string ticketExtId, CancellationToken ct)
     {
         await using var query = await PreparedCommand.CreateAsync(connection, null, """
-            SELECT "CustomerAddress", "LastNumberId", "LastInboundAt" FROM "Conversations" WHERE "OrgId" = @p0 AND "TicketExtId" = @p1
+            SELECT c."CustomerAddress", COALESCE(l."LastNumberId", c."LastNumberId"), l."LastInboundAt"
+            FROM "Conversations" c
+            LEFT JOIN "Conversations" l ON l."Id" = (
+                SELECT o."Id" FROM "Conversations" o
+                WHERE o."OrgId" = c."OrgId" AND o."CustomerAddress" = c."CustomerAddress" AND o."LastInboundAt" IS NOT NULL
+                ORDER BY o."LastInboundAt" DESC LIMIT 1)
+            WHERE c."OrgId" = @p0 AND c."TicketExtId" = @p1
             """, 2, ct);
         await using var row = await query.ReaderAsync(ct, orgId, ticketExtId);
         if (!await row.ReadAsync(ct)) return null;

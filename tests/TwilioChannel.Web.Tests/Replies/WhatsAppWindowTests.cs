@@ -81,6 +81,39 @@ public sealed class WhatsAppWindowTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AReplyInTheOlderTicketUsesTheWindowTheCustomerOpenedInTheirNewTicket()
+    {
+        // With NewTicketAfterHours the customer's message after two silent days opens ticket "…#2"; the agent may still
+        // answer in the old ticket, and the customer has just written: the window is open for both.
+        await using var app = new ChannelApp(settings: new() { ["Twilio:ApiBaseUrl"] = _twilio.Url, ["Desk:NewTicketAfterHours"] = "24" })
+        {
+            ConfigureServices = services => services.Replace(ServiceDescriptor.Singleton<TimeProvider>(_time)),
+        };
+        await app.SeedAsync();
+        await app.CustomerWritesAsync(Fixtures.WhatsApp("First question"));
+        _time.Advance(TimeSpan.FromHours(48));
+        await app.CustomerWritesAsync(Fixtures.WhatsApp("I'm back"));
+        await using (var scope = app.Services.CreateAsyncScope())
+            Assert.Contains(Ana + "#2", scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().Conversations.Select(c => c.TicketExtId).ToList());
+
+        var (status, body) = await app.PushAsync(ReplyApp.Push(Ana, "Answering your first question"));
+
+        Assert.True(status == 200, body.ToJsonString());
+        var sent = Assert.Single(_twilio.Sent);
+        Assert.Equal("Answering your first question", sent["Body"]);
+        Assert.False(sent.ContainsKey("ContentSid"));
+    }
+
+    [Fact]
+    public async Task AReplyToATicketGenerationThatDoesNotExistIsStillRefused()
+    {
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Ana + "#7", "Hello?"));
+        Assert.Equal(400, status);
+        Assert.Contains("24-hour window closed", (string?)body["message"]);
+        Assert.Empty(_twilio.Sent);
+    }
+
+    [Fact]
     public async Task ATemplateCanBeConfiguredThroughTheAdminApiOnlyOnWhatsAppSenders()
     {
         var admin = _app.Admin();
