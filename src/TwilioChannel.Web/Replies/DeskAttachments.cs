@@ -14,8 +14,10 @@ namespace TwilioChannel.Web.Replies;
 /// </summary>
 internal sealed class DeskAttachments(HttpClient http, ZohoOAuth oauth, ChannelDbContext db, IOptions<DeskOptions> desk, TimeProvider time)
 {
-    // Twilio's limits: WhatsApp 16 MB per media file; MMS 5 MB in total.
+    // Twilio's limits (shared reference, twilio.md): images ≤ 5 MB on every channel; WhatsApp ≤ 16 MB per message (one
+    // file each there); MMS 5 MB in total.
     private const long WhatsAppLimit = 16L * 1024 * 1024;
+    private const long ImageLimit = 5L * 1024 * 1024;
     private const long MmsLimit = 5L * 1024 * 1024;
 
     private static readonly string[] AllowedPrefixes = ["image/", "audio/", "video/"];
@@ -52,10 +54,11 @@ internal sealed class DeskAttachments(HttpClient http, ZohoOAuth oauth, ChannelD
             var type = response.Content.Headers.ContentType?.MediaType ?? "application/octet-stream";
             if (!AllowedTypes.Contains(type) && !AllowedPrefixes.Any(p => type.StartsWith(p, StringComparison.OrdinalIgnoreCase)))
                 return (null, $"The attachment '{name}' is of type {type}, which Twilio can't send.");
-            var limit = channel == MessagingChannel.WhatsApp ? WhatsAppLimit : MmsLimit - total;
-            if (response.Content.Headers.ContentLength > limit) return (null, TooLarge(name, channel));
+            var image = type.StartsWith("image/", StringComparison.OrdinalIgnoreCase);
+            var limit = channel == MessagingChannel.WhatsApp ? (image ? ImageLimit : WhatsAppLimit) : MmsLimit - total;
+            if (response.Content.Headers.ContentLength > limit) return (null, TooLarge(name, channel, image));
             var content = await ReadBoundedAsync(response.Content, limit, ct);
-            if (content is null) return (null, TooLarge(name, channel));
+            if (content is null) return (null, TooLarge(name, channel, image));
             total += content.Length;
             files.Add(new OutboundMedia { OrgId = installation.OrgId, ReplyId = reply.Id, FileName = name, ContentType = type, Content = content, CreatedAt = time.GetUtcNow().UtcDateTime });
         }
@@ -64,10 +67,12 @@ internal sealed class DeskAttachments(HttpClient http, ZohoOAuth oauth, ChannelD
         return (files, null);
     }
 
-    private static string TooLarge(string name, MessagingChannel channel) =>
-        channel == MessagingChannel.WhatsApp
-            ? $"The attachment '{name}' is larger than WhatsApp's 16 MB limit."
-            : $"The attachments are larger than the 5 MB an MMS can carry ('{name}').";
+    private static string TooLarge(string name, MessagingChannel channel, bool image) => (channel, image) switch
+    {
+        (MessagingChannel.WhatsApp, true) => $"The image '{name}' is larger than the 5 MB Twilio accepts for an image.",
+        (MessagingChannel.WhatsApp, false) => $"The attachment '{name}' is larger than WhatsApp's 16 MB limit.",
+        _ => $"The attachments are larger than the 5 MB an MMS can carry ('{name}').",
+    };
 
     /// <summary>The href re-rooted on Desk:ApiBaseUrl when configured, else accepted only on the org's Desk host.</summary>
     private Uri? DeskUrl(string? href, Installation installation)

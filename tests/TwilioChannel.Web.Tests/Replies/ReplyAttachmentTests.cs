@@ -35,6 +35,7 @@ public sealed class ReplyAttachmentTests : IAsyncLifetime
         File("/api/v1/threads/1/attachments/2/content", "application/pdf", Pdf);
         File("/api/v1/threads/1/attachments/3/content", "application/x-msdownload", [1, 2, 3]);
         File("/api/v1/threads/1/attachments/4/content", "image/jpeg", new byte[6 * 1024 * 1024]);
+        File("/api/v1/threads/1/attachments/5/content", "video/mp4", new byte[6 * 1024 * 1024]);
     }
 
     private void File(string path, string type, byte[] content) =>
@@ -113,6 +114,24 @@ public sealed class ReplyAttachmentTests : IAsyncLifetime
         Assert.Equal(400, status);
         Assert.Contains(reason, (string?)body["message"]);
         Assert.Empty(_twilio.Sent);
+    }
+
+    [Fact]
+    public async Task OnWhatsAppAnImageOverFiveMegabytesFailsTheReplyBeforeAnythingIsSent()
+    {
+        // Twilio takes images up to 5 MB on every channel; WhatsApp's 16 MB is for other media.
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Ana, "The photo", attachments: Attachments(1, 4)));
+        Assert.Equal(400, status);
+        Assert.Equal("The image 'file4' is larger than the 5 MB Twilio accepts for an image.", (string?)body["message"]);
+        Assert.Empty(_twilio.Sent);
+    }
+
+    [Fact]
+    public async Task OnWhatsAppAVideoOverFiveMegabytesIsSent()
+    {
+        var (status, _) = await _app.PushAsync(ReplyApp.Push(Ana, "The video", attachments: Attachments(5)));
+        Assert.Equal(200, status);
+        Assert.Equal(2, _twilio.Sent.Count);
     }
 
     [Fact]
