@@ -94,4 +94,11 @@ public sealed class DeskImportTests
         Assert.Equal(at, notice.CreatedTime);
         Assert.All(notice.ExtId, c => Assert.True(ExtId.IsAllowed(c)));
     }
+
+    [Fact]
+    public void TheNoticeOfAReplySentAsSeveralMessagesSaysWhichPartFailed()
+    {
+        var notice = ReplyStatusMapper.DeliveryNotice(Reply, "SM0002", "unknown handset", Reply.CreatedUtc, 255, part: 2, parts: 3);
+        Assert.Equal("⚠ Not delivered to the customer (part 2 of 3): unknown handset", notice.Content);
+    }
 }

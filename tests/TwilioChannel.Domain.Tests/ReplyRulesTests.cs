@@ -141,4 +141,20 @@ public sealed class ReplyRulesTests
         using var doc = JsonDocument.Parse("{\"resource\":{\"id\":12346000020202035,\"extParentId\":\"+14155550123\",\"content\":\"x\"}}");
         Assert.Equal("12346000020202035", DeskReply.Parse(doc.RootElement, out _)!.Id);
     }
+
+    [Fact]
+    public void AReplysStatusIsItsFirstFailedPartWhateverTheOthersReached()
+    {
+        var delivery = DeliveryStatus.OfReply([new PartStatus("delivered"), new PartStatus("failed", 30005, "unknown handset"), new PartStatus("read")]);
+        Assert.Equal(new ReplyDelivery("failed", 2, 30005, "unknown handset"), delivery);
+    }
+
+    [Fact]
+    public void AReplyIsDeliveredOnlyOnceEveryPartIs()
+    {
+        Assert.Equal("sent", DeliveryStatus.OfReply([new PartStatus("delivered"), new PartStatus("sent"), new PartStatus("read")]).Status);
+        Assert.Null(DeliveryStatus.OfReply([new PartStatus("delivered"), null]).Status);
+        Assert.Equal("delivered", DeliveryStatus.OfReply([new PartStatus("read"), new PartStatus("delivered")]).Status);
+        Assert.Equal("read", DeliveryStatus.OfReply([new PartStatus("read"), new PartStatus("read")]).Status);
+    }
 }

@@ -29,10 +29,14 @@ public static class ReplyStatusMapper
             Extra: new SyncExtra("twilio_status_{{thread.id}}", value, status));
     }
 
-    /// <summary>"Not delivered to the customer: &lt;reason&gt;", one per failed message SID (redelivery is an update).</summary>
-    public static SyncThread DeliveryNotice(SentReply reply, string failedSid, string reason, DateTime atUtc, int contentLimit)
+    /// <summary>
+    /// "Not delivered to the customer: &lt;reason&gt;", one per failed message SID (redelivery is an update). For a reply
+    /// sent as several messages it says which one failed ("part 2 of 3"): the others may have reached the customer.
+    /// </summary>
+    public static SyncThread DeliveryNotice(SentReply reply, string failedSid, string reason, DateTime atUtc, int contentLimit, int part = 1, int parts = 1)
     {
-        var text = InboundMapper.Shorten($"⚠ Not delivered to the customer: {reason}", contentLimit);
+        var which = parts > 1 ? $" (part {part} of {parts})" : "";
+        var text = InboundMapper.Shorten($"⚠ Not delivered to the customer{which}: {reason}", contentLimit);
         return new SyncThread(
             ExtId.Encode(failedSid) + NoticeSuffix, reply.TicketExtId, atUtc, text, "in", "Twilio", [reply.To],
             new SyncActor("twilio-delivery-status", "Delivery status"), CanReply: false,

@@ -53,7 +53,8 @@ internal sealed class StatusStore(GroupCommit commits, ReplyStatusFeed feed, Rou
         var after = await ReadAsync(connection, tx, sid);
         if (after is not { ReplyId: { } reply } || !ReplyStatusFeed.IsNotable(after.Status)) return false;
         var changed = before is null || after.Rank > before.Rank || before.ReplyId is null;
-        return changed && await feed.AppendAsync(connection, tx, reply, sid, after.Status, after.ErrorCode, after.ErrorReason);
+        var heard = before is { ReplyId: not null } ? new PartStatus(before.Status, before.ErrorCode, before.ErrorReason) : null;
+        return changed && await feed.AppendAsync(connection, tx, reply, sid, heard, new PartStatus(after.Status, after.ErrorCode, after.ErrorReason));
     }
 
     private sealed record Row(string Status, int Rank, long? ReplyId, int? ErrorCode, string? ErrorReason);

@@ -81,4 +81,62 @@ public sealed class ReplyStatusDeliveryTests : IAsyncLifetime
         Assert.Equal([sid, sid + "-undelivered"], extIds);
         Assert.Equal([customer["From"]], next.RootElement.GetProperty("data").GetProperty("tickets").EnumerateArray().Select(t => t.GetProperty("extId").GetString()));
     }
+
+    /// <summary>A 3,659-character SMS reply, sent as three messages; the pull-only app, the SIDs, the pull's state.</summary>
+    private async Task<(ChannelApp App, List<string> Sids, string State)> LongReplyAsync(string deskId)
+    {
+        var app = new ChannelApp(settings: new() { ["Twilio:ApiBaseUrl"] = _twilio.Url }); // no connection: pull only
+        await app.SeedAsync();
+        var customer = Fixtures.Sms("hello", from: "+14155550178");
+        await app.CustomerWritesAsync(customer);
+        using var first = await app.PullAsync();
+        var text = string.Join(" ", Enumerable.Range(1, 104).Select(i => $"Step {i:000} of the procedure is here.")).PadRight(3659, '.');
+        Assert.Equal(3659, text.Length);
+        var (status, body) = await app.PushAsync(ReplyApp.Push(customer["From"], text, id: deskId));
+        Assert.Equal(200, status);
+        var sids = body["extra"]!["value"]!["sids"]!.AsArray().Select(s => (string)s!).ToList();
+        Assert.Equal(3, sids.Count);
+        return (app, sids, first.RootElement.GetProperty("channelState").GetString()!);
+    }
+
+    private static async Task<List<JsonElement>> PulledThreadsAsync(ChannelApp app, string state)
+    {
+        using var next = await app.PullAsync(state);
+        return next.RootElement.GetProperty("data").GetProperty("threads").EnumerateArray().Select(t => t.Clone()).ToList();
+    }
+
+    private static string StatusIn(JsonElement thread) => thread.GetProperty("extra").GetProperty("queriableValue").GetString()!;
+
+    [Fact]
+    public async Task ALaterPartThatFailedKeepsTheReplysThreadFailedWhenTheOtherPartsAreDelivered()
+    {
+        var (app, sids, state) = await LongReplyAsync("777003");
+        await using var _ = app;
+
+        (await app.StatusCallbackAsync(sids[1], "failed", "30005")).EnsureSuccessStatusCode();
+        (await app.StatusCallbackAsync(sids[0], "delivered")).EnsureSuccessStatusCode();
+        (await app.StatusCallbackAsync(sids[2], "delivered")).EnsureSuccessStatusCode();
+
+        var threads = await PulledThreadsAsync(app, state);
+        var updates = threads.Where(t => t.GetProperty("extId").GetString() == sids[0]).ToList();
+        Assert.Equal(["failed"], updates.Select(StatusIn));
+        Assert.Equal(30005, updates[0].GetProperty("extra").GetProperty("value").GetProperty("errorCode").GetInt32());
+        var notice = threads.Single(t => t.GetProperty("extId").GetString() == sids[1] + "-undelivered");
+        Assert.StartsWith("⚠ Not delivered to the customer (part 2 of 3):", notice.GetProperty("content").GetString());
+    }
+
+    [Fact]
+    public async Task ALongReplyIsDeliveredOnceEveryPartIsDelivered()
+    {
+        var (app, sids, state) = await LongReplyAsync("777004");
+        await using var _ = app;
+
+        (await app.StatusCallbackAsync(sids[0], "delivered")).EnsureSuccessStatusCode();
+        (await app.StatusCallbackAsync(sids[1], "read")).EnsureSuccessStatusCode();
+        Assert.DoesNotContain(await PulledThreadsAsync(app, state), t => t.GetProperty("extId").GetString() == sids[0]);
+
+        (await app.StatusCallbackAsync(sids[2], "delivered")).EnsureSuccessStatusCode();
+        var updates = (await PulledThreadsAsync(app, state)).Where(t => t.GetProperty("extId").GetString() == sids[0]).ToList();
+        Assert.Equal(["delivered"], updates.Select(StatusIn));
+    }
 }
