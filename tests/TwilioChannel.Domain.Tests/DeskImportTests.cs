@@ -62,7 +62,7 @@ public sealed class DeskImportTests
     [Fact]
     public void AStatusChangeRestatesTheReplyThreadWithTheStatusInExtra()
     {
-        var thread = ReplyStatusMapper.StatusUpdate(Reply, "failed", 63016, "WhatsApp 24-hour window closed");
+        var thread = Assert.Single(ReplyStatusMapper.StatusUpdate(Reply, "failed", 63016, "WhatsApp 24-hour window closed", 255));
 
         Assert.Equal("SM0001", thread.ExtId);
         Assert.Equal("whatsapp:+14155550123", thread.ExtParentId);
@@ -74,11 +74,18 @@ public sealed class DeskImportTests
     }
 
     [Fact]
-    public void ALongReplyIsRestatedWhole()
+    public void ALongReplyIsRestatedWithinTheContentLimitAndLosesNoText()
     {
         var body = string.Join(' ', Enumerable.Repeat("word", 400));
-        var thread = ReplyStatusMapper.StatusUpdate(Reply with { Body = body }, "delivered", null, null);
-        Assert.Equal(body, thread.Content);
+        var threads = ReplyStatusMapper.StatusUpdate(Reply with { Body = body }, "delivered", null, null, 255);
+
+        Assert.Equal(body, string.Concat(threads.Select(t => t.Content)));
+        Assert.All(threads, t => Assert.InRange(t.Content.Length, 1, 255));
+        Assert.Equal(["SM0001", "SM0001#2"], threads.Take(2).Select(t => t.ExtId));
+        Assert.Equal("delivered", threads[0].Extra!.QueriableValue);
+        Assert.All(threads.Skip(1), t => Assert.Null(t.Extra));
+        Assert.All(threads, t => Assert.Equal("out", t.Direction));
+        Assert.Equal(threads.Select(t => t.CreatedTime).Order(), threads.Select(t => t.CreatedTime));
     }
 
     [Fact]

@@ -17,16 +17,25 @@ public static class ReplyStatusMapper
     public const string NoticeSuffix = "-undelivered";
 
     /// <summary>
-    /// The reply's thread with its latest status. The content is the full text the customer was sent, never split:
-    /// continuation parts would add threads to an agent's reply, and Desk already holds that reply at its full length.
+    /// The reply's thread with its latest status. Desk documents thread content as string(255) (Desk:ThreadContentLimit),
+    /// and the restatement may replace the text Desk holds: the first part within the limit is the reply's thread, the
+    /// rest follow as ordered continuation threads ("SID#2", 1 ms apart) like a long inbound message, so no text is lost.
+    /// Restating them again with a later status only updates the same extIds.
     /// </summary>
-    public static SyncThread StatusUpdate(SentReply reply, string status, int? errorCode, string? reason)
+    public static IReadOnlyList<SyncThread> StatusUpdate(SentReply reply, string status, int? errorCode, string? reason, int contentLimit)
     {
         var value = new Dictionary<string, object?> { ["status"] = status, ["errorCode"] = errorCode, ["error"] = reason };
-        return new SyncThread(
-            ExtId.Encode(reply.FirstSid), reply.TicketExtId, reply.CreatedUtc, Content(reply.Body), "out", reply.From, [reply.To],
-            Sender(reply.From), CanReply: true,
-            Extra: new SyncExtra("twilio_status_{{thread.id}}", value, status));
+        var parts = ContentSplitter.Split(Content(reply.Body), contentLimit);
+        var baseId = ExtId.Encode(reply.FirstSid);
+        var threads = new SyncThread[parts.Count];
+        for (var i = 0; i < parts.Count; i++)
+        {
+            threads[i] = new SyncThread(
+                ExtId.Part(baseId, i + 1), reply.TicketExtId, reply.CreatedUtc.AddMilliseconds(i), parts[i], "out", reply.From, [reply.To],
+                Sender(reply.From), CanReply: true,
+                Extra: i == 0 ? new SyncExtra("twilio_status_{{thread.id}}", value, status) : null);
+        }
+        return threads;
     }
 
     /// <summary>

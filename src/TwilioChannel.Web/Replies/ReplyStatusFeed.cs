@@ -56,11 +56,11 @@ internal sealed class ReplyStatusFeed(IOptions<DeskOptions> desk, TimeProvider t
         var after = DeliveryStatus.OfReply(sids.Select(s => s == sid ? current : known.GetValueOrDefault(s)).ToList());
         var before = DeliveryStatus.OfReply(sids.Select(s => s == sid ? previous : known.GetValueOrDefault(s)).ToList());
 
-        var threads = new List<FeedAppend>(2);
+        var threads = new List<FeedAppend>();
         if (after.Status is { } status && IsNotable(status) && (after.Status, after.ErrorCode) != (before.Status, before.ErrorCode))
         {
-            var update = ReplyStatusMapper.StatusUpdate(reply, status, after.ErrorCode, after.Reason);
-            threads.Add(new FeedAppend(orgId, conversationId, 0, update.ExtId, 1, 0, DeskJson.Serialize(update)));
+            var update = ReplyStatusMapper.StatusUpdate(reply, status, after.ErrorCode, after.Reason, desk.Value.ThreadContentLimit);
+            threads.AddRange(update.Select((t, i) => new FeedAppend(orgId, conversationId, 0, t.ExtId, i + 1, 0, DeskJson.Serialize(t))));
         }
         if (DeliveryStatus.IsFinalFailure(current.Status))
         {

@@ -139,4 +139,20 @@ public sealed class ReplyStatusDeliveryTests : IAsyncLifetime
         var updates = (await PulledThreadsAsync(app, state)).Where(t => t.GetProperty("extId").GetString() == sids[0]).ToList();
         Assert.Equal(["delivered"], updates.Select(StatusIn));
     }
+
+    [Fact]
+    public async Task TheStatusOfALongReplyIsRestatedWithinDesksContentLimitWithoutLosingText()
+    {
+        var (app, sids, state) = await LongReplyAsync("777005");
+        await using var _ = app;
+        foreach (var sid in sids) (await app.StatusCallbackAsync(sid, "delivered")).EnsureSuccessStatusCode();
+
+        var threads = (await PulledThreadsAsync(app, state)).Where(t => t.GetProperty("direction").GetString() == "out").ToList();
+        Assert.All(threads, t => Assert.InRange(t.GetProperty("content").GetString()!.Length, 1, 255));
+        Assert.Equal(sids[0], threads[0].GetProperty("extId").GetString());
+        Assert.Equal("delivered", StatusIn(threads[0]));
+        Assert.Equal(3659, threads.Sum(t => t.GetProperty("content").GetString()!.Length));
+        Assert.StartsWith("Step 001 of the procedure", threads[0].GetProperty("content").GetString());
+        Assert.EndsWith("Step 104 of the procedure is here.....................", threads[^1].GetProperty("content").GetString());
+    }
 }
