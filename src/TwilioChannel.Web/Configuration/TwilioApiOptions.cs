@@ -19,6 +19,11 @@ public sealed class TwilioApiOptions : IValidatableObject
     [Range(1024, 1024L * 1024 * 1024)]
     public long MaxMediaBytes { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>How long /media waits for Twilio and its CDN: for the response headers (both hops together), then for
+    /// each next piece of the body. Past it the request answers 504 instead of holding Desk's download open.</summary>
+    [Range(1, 600)]
+    public int MediaTimeoutSeconds { get; set; } = 30;
+
     /// <summary>How often reconciliation compares each number's Twilio message list with what we stored (Hangfire's
     /// recurring jobs run on whole minutes: rounded up to one).</summary>
     [Range(60, 86_400)]

@@ -34,19 +34,24 @@ internal static class MediaEndpoint
         using var request = new HttpRequestMessage(HttpMethod.Get, twilioUrl);
         request.Headers.Authorization = new AuthenticationHeaderValue("Basic",
             Convert.ToBase64String(Encoding.UTF8.GetBytes($"{message.AccountSid}:{authToken}")));
-        var response = await clients.CreateClient(TwilioClient).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        var log = logs.CreateLogger(typeof(MediaEndpoint));
+        var timeout = TimeSpan.FromSeconds(options.Value.MediaTimeoutSeconds);
+        using var upstream = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        upstream.CancelAfter(timeout);
+        HttpResponseMessage? response = null;
         try
         {
+            response = await clients.CreateClient(TwilioClient).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, upstream.Token);
             if ((int)response.StatusCode is >= 300 and < 400 && response.Headers.Location is { } location)
             {
                 // The CDN URL is pre-signed: follow it with a client that carries no credentials.
                 var target = location.IsAbsoluteUri ? location : new Uri(twilioUrl, location);
                 response.Dispose();
-                response = await clients.CreateClient(CdnClient).GetAsync(target, HttpCompletionOption.ResponseHeadersRead, ct);
+                response = await clients.CreateClient(CdnClient).GetAsync(target, HttpCompletionOption.ResponseHeadersRead, upstream.Token);
             }
             if (!response.IsSuccessStatusCode)
             {
-                logs.CreateLogger(typeof(MediaEndpoint)).LogWarning("Twilio media for message {MessageId} #{Index} answered {Status}.", messageId, index, (int)response.StatusCode);
+                log.LogWarning("Twilio media for message {MessageId} #{Index} answered {Status}.", messageId, index, (int)response.StatusCode);
                 return TypedResults.StatusCode(response.StatusCode == System.Net.HttpStatusCode.NotFound ? 404 : 502);
             }
             if (response.Content.Headers.ContentLength > options.Value.MaxMediaBytes) return TypedResults.StatusCode(StatusCodes.Status502BadGateway);
@@ -54,13 +59,29 @@ internal static class MediaEndpoint
             http.Response.ContentType = response.Content.Headers.ContentType?.ToString() ?? form.GetValueOrDefault($"MediaContentType{index}") ?? "application/octet-stream";
             if (response.Content.Headers.ContentLength is { } length) http.Response.ContentLength = length;
             http.Response.Headers.CacheControl = "private, max-age=300";
-            await using var body = await response.Content.ReadAsStreamAsync(ct);
-            await CopyBoundedAsync(body, http.Response.Body, options.Value.MaxMediaBytes, ct);
+            await using var body = await response.Content.ReadAsStreamAsync(upstream.Token);
+            await CopyBoundedAsync(body, http.Response.Body, options.Value.MaxMediaBytes, upstream, timeout, ct);
             return TypedResults.Empty;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or HttpIOException || ex is OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            // Twilio or its CDN is slow or unreachable: the gateway's answer, one warning line, no stack trace.
+            var timedOut = ex is OperationCanceledException;
+            log.LogWarning("Twilio media for message {MessageId} #{Index} failed: {Reason}.", messageId, index,
+                timedOut ? $"no answer within {options.Value.MediaTimeoutSeconds} s (Twilio:MediaTimeoutSeconds)" : ex.Message);
+            if (http.Response.HasStarted)
+            {
+                // Part of the file is out already: only a cut connection tells Desk it is incomplete.
+                http.Abort();
+                return TypedResults.Empty;
+            }
+            return TypedResults.Problem(
+                timedOut ? $"Twilio did not deliver the file within {options.Value.MediaTimeoutSeconds} s." : "Twilio could not be reached for the file.",
+                statusCode: timedOut ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway);
         }
         finally
         {
-            response.Dispose();
+            response?.Dispose();
         }
     }
 
@@ -81,15 +102,20 @@ internal static class MediaEndpoint
         return new Uri(options.ApiBaseUri, url.PathAndQuery.TrimStart('/'));
     }
 
-    private static async Task CopyBoundedAsync(Stream source, Stream destination, long limit, CancellationToken ct)
+    /// <summary>Copies at most <paramref name="limit"/> bytes. Each read from upstream gets a fresh timeout; the timer is
+    /// off while we write, so a slow reader on our side is not taken for a slow Twilio.</summary>
+    private static async Task CopyBoundedAsync(Stream source, Stream destination, long limit, CancellationTokenSource upstream, TimeSpan timeout, CancellationToken ct)
     {
         var buffer = new byte[81920];
         long total = 0;
-        int read;
-        while ((read = await source.ReadAsync(buffer, ct)) > 0)
+        while (true)
         {
+            upstream.CancelAfter(timeout);
+            var read = await source.ReadAsync(buffer, upstream.Token);
+            if (read == 0) return;
             total += read;
             if (total > limit) throw new InvalidOperationException("Media larger than Twilio:MaxMediaBytes.");
+            upstream.CancelAfter(Timeout.InfiniteTimeSpan);
             await destination.WriteAsync(buffer.AsMemory(0, read), ct);
         }
     }

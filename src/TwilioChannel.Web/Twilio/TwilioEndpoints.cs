@@ -19,10 +19,11 @@ internal static class TwilioEndpoints
         builder.Services.AddSingleton<SignatureValidators>();
         builder.Services.AddScoped<TwilioSignatureFilter>();
         // Credentials only ever go to the Twilio API host, and never across a redirect: both clients follow none
-        // automatically, the second one carries no credentials at all.
-        builder.Services.AddHttpClient(MediaEndpoint.TwilioClient, c => c.Timeout = TimeSpan.FromSeconds(60))
+        // automatically, the second one carries no credentials at all. MediaEndpoint bounds each download with
+        // Twilio:MediaTimeoutSeconds (HttpClient.Timeout would not cover the body, and surfaces as an unhandled 500).
+        builder.Services.AddHttpClient(MediaEndpoint.TwilioClient, c => c.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
-        builder.Services.AddHttpClient(MediaEndpoint.CdnClient, c => c.Timeout = TimeSpan.FromSeconds(60))
+        builder.Services.AddHttpClient(MediaEndpoint.CdnClient, c => c.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
         return builder;
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Time.Testing;
@@ -93,6 +94,53 @@ public sealed class MediaTests : IAsyncLifetime
             Assert.True(response.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.NotFound, $"{candidate[..20]}… answered {response.StatusCode}");
         }
         Assert.Empty(_twilio.LogEntries);
+    }
+
+    [Theory]
+    [InlineData(MediaPath)]
+    [InlineData("/cdn/photo.jpg")]
+    public async Task ASlowTwilioOrCdnIsAGatewayTimeoutLoggedOnceAsAWarning(string slowPath)
+    {
+        var path = await MediaPathFromPullAsync();
+        _twilio.Given(Request.Create().WithPath(slowPath).UsingGet()).AtPriority(0)
+            .RespondWith(Response.Create().WithStatusCode(slowPath == MediaPath ? 307 : 200).WithDelay(TimeSpan.FromSeconds(5))
+                .WithHeader("Location", _twilio.Url + "/cdn/photo.jpg").WithBody(Jpeg));
+        using var quick = _app.WithWebHostBuilder(b => b.UseSetting("Twilio:MediaTimeoutSeconds", "1"));
+
+        var started = DateTime.UtcNow;
+        var response = await quick.CreateClient().GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(4), "the configured timeout bounds the wait");
+        AssertOneWarningAndNoError("no answer within 1 s");
+    }
+
+    [Fact]
+    public async Task AnUnreachableCdnIsABadGatewayLoggedOnceAsAWarning()
+    {
+        var path = await MediaPathFromPullAsync();
+        using var closed = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        closed.Start();
+        var port = ((IPEndPoint)closed.LocalEndpoint).Port;
+        closed.Stop();
+        _twilio.Given(Request.Create().WithPath(MediaPath).UsingGet()).AtPriority(0)
+            .RespondWith(Response.Create().WithStatusCode(307).WithHeader("Location", $"http://127.0.0.1:{port}/cdn/photo.jpg"));
+
+        var response = await _app.CreateClient().GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        AssertOneWarningAndNoError("failed");
+    }
+
+    private void AssertOneWarningAndNoError(string reason)
+    {
+        var lines = _app.Logs.Lines.ToList();
+        var warning = Assert.Single(lines, l => l.StartsWith("Warning ", StringComparison.Ordinal) && l.Contains("Twilio media", StringComparison.Ordinal));
+        Assert.Contains(reason, warning);
+        Assert.DoesNotContain("   at ", warning);
+        Assert.DoesNotContain(lines, l => l.StartsWith("Error ", StringComparison.Ordinal) || l.StartsWith("Critical ", StringComparison.Ordinal));
     }
 
     [Fact]
