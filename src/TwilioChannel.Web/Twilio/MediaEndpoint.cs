@@ -56,7 +56,8 @@ internal static class MediaEndpoint
             }
             if (response.Content.Headers.ContentLength > options.Value.MaxMediaBytes) return TypedResults.StatusCode(StatusCodes.Status502BadGateway);
 
-            http.Response.ContentType = response.Content.Headers.ContentType?.ToString() ?? form.GetValueOrDefault($"MediaContentType{index}") ?? "application/octet-stream";
+            var upstreamName = response.Content.Headers.ContentDisposition is { } disposition ? disposition.FileNameStar ?? disposition.FileName?.Trim('"') : null;
+            MediaHeaders.Apply(http.Response, response.Content.Headers.ContentType?.ToString() ?? form.GetValueOrDefault($"MediaContentType{index}"), upstreamName);
             if (response.Content.Headers.ContentLength is { } length) http.Response.ContentLength = length;
             http.Response.Headers.CacheControl = "private, max-age=300";
             await using var body = await response.Content.ReadAsStreamAsync(upstream.Token);
@@ -86,11 +87,14 @@ internal static class MediaEndpoint
     }
 
     /// <summary>GET /media/out/{token}: a reply attachment of ours, for Twilio to fetch.</summary>
-    public static async Task<IResult> GetOutboundAsync(string token, MediaTokens tokens, ChannelDbContext db, CancellationToken ct)
+    public static async Task<IResult> GetOutboundAsync(string token, HttpContext http, MediaTokens tokens, ChannelDbContext db, CancellationToken ct)
     {
         if (!tokens.TryReadOutbound(token, out var id)) return TypedResults.StatusCode(StatusCodes.Status403Forbidden);
         var file = await db.OutboundMedia.AsNoTracking().FirstOrDefaultAsync(m => m.Id == id, ct);
-        return file is null ? TypedResults.NotFound() : TypedResults.File(file.Content, file.ContentType, file.FileName);
+        if (file is null) return TypedResults.NotFound();
+        // A download for Twilio, named as the agent named it; served from our origin all the same.
+        MediaHeaders.Apply(http.Response, file.ContentType, file.FileName, download: true);
+        return TypedResults.Bytes(file.Content, http.Response.ContentType);
     }
 
     /// <summary>Twilio's media URL re-rooted on the configured API host, if it is a media resource of this account.</summary>

@@ -143,6 +143,88 @@ public sealed class MediaTests : IAsyncLifetime
         Assert.DoesNotContain(lines, l => l.StartsWith("Error ", StringComparison.Ordinal) || l.StartsWith("Critical ", StringComparison.Ordinal));
     }
 
+    private void CdnAnswers(string contentType, string? disposition = null)
+    {
+        var response = Response.Create().WithStatusCode(200).WithHeader("Content-Type", contentType).WithBody("<script>alert(document.cookie)</script>");
+        if (disposition is not null) response = response.WithHeader("Content-Disposition", disposition);
+        _twilio.Given(Request.Create().WithPath("/cdn/photo.jpg").UsingGet()).AtPriority(0).RespondWith(response);
+    }
+
+    [Theory]
+    [InlineData("text/html; charset=utf-8")]
+    [InlineData("application/xhtml+xml")]
+    [InlineData("image/svg+xml")]
+    [InlineData("text/xml")]
+    [InlineData("application/xml")]
+    [InlineData("application/javascript")]
+    [InlineData("application/x-unknown")]
+    public async Task ActiveContentFromTheCdnIsADownloadInASandboxNeverAPageOfOurOrigin(string contentType)
+    {
+        CdnAnswers(contentType);
+        var response = await _app.CreateClient().GetAsync(await MediaPathFromPullAsync());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Equal("attachment", response.Content.Headers.ContentDisposition?.DispositionType);
+        Assert.Equal("sandbox", response.Headers.GetValues("Content-Security-Policy").Single());
+    }
+
+    [Fact]
+    public async Task ASafeTypeIsShownInlineWithNosniffAndNoSandbox()
+    {
+        var response = await _app.CreateClient().GetAsync(await MediaPathFromPullAsync());
+
+        Assert.Equal("image/jpeg", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.False(response.Headers.Contains("Content-Security-Policy"));
+        Assert.Null(response.Content.Headers.ContentDisposition);
+    }
+
+    [Theory]
+    [InlineData("attachment; filename=\"photo.jpg\"", "photo.jpg")]
+    [InlineData("inline; filename*=UTF-8''Caf%C3%A9%20%D8%B5%D9%88%D8%B1%D8%A9.jpg", "Café صورة.jpg")]
+    [InlineData("attachment; filename*=UTF-8''a%0D%0ASet-Cookie%3A%20x%3D1%22.jpg", "aSet-Cookie: x=1.jpg")]
+    [InlineData("attachment; filename*=UTF-8''..%2F..%2Fetc%2Fpasswd.jpg", "passwd.jpg")]
+    public async Task TheUpstreamFileNameIsPassedOnSanitised(string upstream, string expected)
+    {
+        CdnAnswers("image/jpeg", upstream);
+        var response = await _app.CreateClient().GetAsync(await MediaPathFromPullAsync());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var disposition = response.Content.Headers.ContentDisposition;
+        Assert.Equal("inline", disposition?.DispositionType);
+        Assert.Equal(expected, disposition?.FileNameStar);
+        Assert.False(response.Headers.Contains("Set-Cookie"));
+        Assert.All(disposition!.FileName!, c => Assert.True(c < 128, "filename= stays ASCII"));
+    }
+
+    [Theory]
+    [InlineData("image/png", "logo.png", false)]
+    [InlineData("image/svg+xml", "logo\r\n\".svg", true)]
+    public async Task AReplyAttachmentIsADownloadWithItsSanitisedNameAndSandboxedWhenActive(string contentType, string name, bool sandboxed)
+    {
+        long id;
+        using (var scope = _app.Services.CreateScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<Web.Data.ChannelDbContext>();
+            var file = new Web.Data.OutboundMedia { OrgId = Fixtures.OrgId, ReplyId = 1, FileName = name, ContentType = contentType, Content = [1, 2, 3], CreatedAt = DateTime.UtcNow };
+            db.OutboundMedia.Add(file);
+            await db.SaveChangesAsync();
+            id = file.Id;
+        }
+        var token = _app.Services.GetRequiredService<Web.Twilio.MediaTokens>().CreateOutbound(id);
+
+        var response = await _app.CreateClient().GetAsync("/media/out/" + token);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(contentType, response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Equal("attachment", response.Content.Headers.ContentDisposition?.DispositionType);
+        Assert.Equal(name.Replace("\r\n\"", ""), response.Content.Headers.ContentDisposition?.FileNameStar);
+        Assert.Equal(sandboxed, response.Headers.Contains("Content-Security-Policy"));
+        Assert.Equal([1, 2, 3], await response.Content.ReadAsByteArrayAsync());
+    }
+
     [Fact]
     public void OnlyTheMessagesOwnAccountMediaPathsAreEverFetched()
     {
