@@ -9,7 +9,7 @@ using TwilioChannel.Web.Data;
 namespace TwilioChannel.Web.Twilio;
 
 /// <summary>
-/// GET /media/{token}: streams a customer's attachment from Twilio to Desk. Twilio media URLs need HTTP Basic auth;
+/// GET (and HEAD) /media/{token}: streams a customer's attachment from Twilio to Desk. Twilio media URLs need HTTP Basic auth;
 /// the credentials go only to the Twilio API host (Twilio:ApiBaseUrl), and only for the message's own account. Twilio
 /// answers with a redirect to a short-lived CDN URL, which we follow without credentials.
 /// </summary>
@@ -60,6 +60,8 @@ internal static class MediaEndpoint
             MediaHeaders.Apply(http.Response, response.Content.Headers.ContentType?.ToString() ?? form.GetValueOrDefault($"MediaContentType{index}"), upstreamName);
             if (response.Content.Headers.ContentLength is { } length) http.Response.ContentLength = length;
             http.Response.Headers.CacheControl = "private, max-age=300";
+            // HEAD: the upstream request is still a GET (the CDN URL is signed for GET), its body left unread.
+            if (HttpMethods.IsHead(http.Request.Method)) return TypedResults.Empty;
             await using var body = await response.Content.ReadAsStreamAsync(upstream.Token);
             await CopyBoundedAsync(body, http.Response.Body, options.Value.MaxMediaBytes, upstream, timeout, ct);
             return TypedResults.Empty;

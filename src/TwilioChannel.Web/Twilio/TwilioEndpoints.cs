@@ -32,8 +32,10 @@ internal static class TwilioEndpoints
     {
         var twilio = app.MapGroup("/twilio").AddEndpointFilter<TwilioSignatureFilter>();
         twilio.MapPost("/messages", InboundWebhook.ReceiveAsync);
-        app.MapGet("/media/{token}", MediaEndpoint.GetAsync);
-        app.MapGet("/media/out/{token}", MediaEndpoint.GetOutboundAsync);
+        // HEAD answers with the headers GET would send (a client checking type and size first), without the body.
+        string[] getOrHead = [HttpMethods.Get, HttpMethods.Head];
+        app.MapMethods("/media/{token}", getOrHead, MediaEndpoint.GetAsync);
+        app.MapMethods("/media/out/{token}", getOrHead, MediaEndpoint.GetOutboundAsync);
         return app;
     }
 }

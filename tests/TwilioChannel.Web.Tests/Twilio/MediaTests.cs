@@ -226,6 +226,21 @@ public sealed class MediaTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task HeadAnswersTheHeadersOfGetWithoutTheBody()
+    {
+        var path = await MediaPathFromPullAsync();
+        var response = await _app.CreateClient().SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("image/jpeg", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.True(response.Headers.CacheControl?.Private);
+        Assert.Empty(await response.Content.ReadAsByteArrayAsync());
+        // The CDN URL is signed for GET: upstream it stays a GET.
+        Assert.Equal("GET", Assert.Single(_twilio.LogEntries, e => e.RequestMessage.Path == "/cdn/photo.jpg").RequestMessage.Method);
+    }
+
+    [Fact]
     public void OnlyTheMessagesOwnAccountMediaPathsAreEverFetched()
     {
         var options = new Configuration.TwilioApiOptions { ApiBaseUrl = "http://127.0.0.1:9999" };
