@@ -78,6 +78,7 @@ internal static class MediaEndpoint
                 http.Abort();
                 return TypedResults.Empty;
             }
+            http.Response.Clear(); // the file's headers (Content-Length, Content-Disposition) if its body never came
             return TypedResults.Problem(
                 timedOut ? $"Twilio did not deliver the file within {options.Value.MediaTimeoutSeconds} s." : "Twilio could not be reached for the file.",
                 statusCode: timedOut ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway);
