@@ -1,0 +1,165 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using TwilioChannel.Web.Tests.Infrastructure;
+
+namespace TwilioChannel.Web.Tests.Replies;
+
+/// <summary>Exactly once per Desk reply id: repeated and concurrent pushes, Twilio errors with unknown outcomes, and a send a stopped process left unfinished.</summary>
+public sealed class ReplyExactlyOnceTests : IAsyncLifetime
+{
+    private const string Ana = "whatsapp:+5511987654321";
+    private const string Bob = "+14155550123";
+    private const string OptOutService = "MG22222222222222222222222222222222"; // sms-opt-out-stop.form's
+    private readonly FakeTwilio _twilio = new();
+    private readonly ChannelApp _app;
+
+    public ReplyExactlyOnceTests() => _app = new ChannelApp(settings: new() { ["Twilio:ApiBaseUrl"] = _twilio.Url, ["Desk:PushTimeoutSeconds"] = "10" });
+
+    public Task InitializeAsync() => _app.SeedAsync();
+
+    public Task DisposeAsync()
+    {
+        _app.Dispose();
+        _twilio.Dispose();
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task ARepeatedPushOfOneReplyAnswersTheStoredResultAndSendsNothing()
+    {
+        _twilio.AcceptMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+        var push = ReplyApp.Push(Bob, "Only once, please.");
+
+        var first = await _app.PushAsync(push);
+        var second = await _app.PushAsync(push);
+
+        Assert.Equal(200, first.Status);
+        Assert.Equal(200, second.Status);
+        Assert.Equal((string?)first.Body["extId"], (string?)second.Body["extId"]);
+        Assert.Single(_twilio.Sent);
+    }
+
+    [Fact]
+    public async Task ConcurrentPushesOfOneReplySendItOnceAndAllAnswerTheSameSid()
+    {
+        _twilio.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath(FakeTwilio.MessagesPath).UsingPost())
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(201).WithHeader("Content-Type", "application/json")
+                .WithBody(FakeTwilio.Message("SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", Bob, Fixtures.SmsNumber, "x", "queued").ToJsonString())
+                .WithDelay(TimeSpan.FromMilliseconds(700)));
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+        var push = ReplyApp.Push(Bob, "Sent once even when Desk pushes twice at the same time.");
+
+        var client = _app.CreateClient();
+        var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => _app.PushAsync(push, client: client)));
+
+        Assert.All(answers, a => Assert.Equal(200, a.Status));
+        Assert.All(answers, a => Assert.Equal("SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", (string?)a.Body["extId"]));
+        Assert.Single(_twilio.Sent);
+    }
+
+    [Fact]
+    public async Task ARateLimitIsRetriedWithBackoffAndThenSucceeds()
+    {
+        _twilio.RefuseMessages(429, 20429, "Too Many Requests", "rate", null, "second");
+        _twilio.AcceptMessages("rate", "second", null);
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "After a rate limit"));
+
+        Assert.Equal(200, status);
+        Assert.StartsWith("SM", (string?)body["extId"]);
+        Assert.Equal(2, _twilio.Sent.Count);
+    }
+
+    [Fact]
+    public async Task AServerErrorIsNotResentWhenTheMessageTurnsOutToExist()
+    {
+        _twilio.RefuseMessages(500, 20500, "Internal Server Error");
+        _twilio.ListMessages(FakeTwilio.Message("SMfound0000000000000000000000000001", Bob, Fixtures.SmsNumber, "Did it go out?"));
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "Did it go out?"));
+
+        Assert.Equal(200, status);
+        Assert.Equal("SMfound0000000000000000000000000001", (string?)body["extId"]);
+        Assert.Single(_twilio.Sent);
+    }
+
+    /// <summary>A claim as a process killed mid-send leaves it: "sending", long past the push budget.</summary>
+    private async Task AbandonedClaimAsync(string deskThreadId, string extParentId)
+    {
+        await using var scope = _app.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<Web.Data.ChannelDbContext>();
+        db.Replies.Add(new Web.Data.Reply
+        {
+            OrgId = Fixtures.OrgId, DeskThreadId = deskThreadId, ExtParentId = extParentId,
+            State = Web.Data.ReplyState.Sending, CreatedAt = DateTime.UtcNow.AddMinutes(-5),
+        });
+        await db.SaveChangesAsync();
+    }
+
+    [Fact]
+    public async Task AReplyLeftSendingByAStoppedProcessIsAnsweredWithTheMessageFoundAtTwilioAndNotSentAgain()
+    {
+        // Before, every retry of such a reply got 503 "still being sent" for good (found by a black-box review: kill -9
+        // during a burst of pushes).
+        _twilio.AcceptMessages();
+        _twilio.ListMessages(FakeTwilio.Message("SMfound0000000000000000000000000002", Bob, Fixtures.SmsNumber, "Sent just before the crash"));
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+        await AbandonedClaimAsync("77000001", Bob);
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "Sent just before the crash", id: "77000001"));
+
+        Assert.Equal(200, status);
+        Assert.Equal("SMfound0000000000000000000000000002", (string?)body["extId"]);
+        Assert.Empty(_twilio.Sent);
+        Assert.Contains(_app.Logs.Lines, l => l.Contains("Desk reply 77000001 was left sending", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AReplyLeftSendingByAStoppedProcessIsSentOnceWhenTwilioDoesNotHaveIt()
+    {
+        _twilio.AcceptMessages();
+        _twilio.ListMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+        await AbandonedClaimAsync("77000002", Bob);
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "Never left before the crash", id: "77000002"));
+        var (again, repeated) = await _app.PushAsync(ReplyApp.Push(Bob, "Never left before the crash", id: "77000002"));
+
+        Assert.Equal(200, status);
+        Assert.Equal("Never left before the crash", Assert.Single(_twilio.Sent)["Body"]);
+        Assert.Equal(200, again);
+        Assert.Equal((string?)body["extId"], (string?)repeated["extId"]);
+    }
+
+    [Fact]
+    public async Task AServerErrorWithTheMessageNotFoundIsResentOnce()
+    {
+        _twilio.RefuseMessages(503, 20503, "Service Unavailable", "flaky", null, "recovered");
+        _twilio.AcceptMessages("flaky", "recovered", null);
+        _twilio.ListMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+
+        var (status, _) = await _app.PushAsync(ReplyApp.Push(Bob, "Second time lucky"));
+
+        Assert.Equal(200, status);
+        Assert.Equal(2, _twilio.Sent.Count);
+    }
+
+    [Fact]
+    public async Task AServerErrorTwiceWithTheMessageNeverFoundFailsWithAnUnknownOutcome()
+    {
+        _twilio.RefuseMessages(500, 20500, "Internal Server Error");
+        _twilio.ListMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "Lost in the void"));
+
+        Assert.Equal(502, status);
+        Assert.Contains("may or may not", (string?)body["message"]);
+        Assert.Equal(2, _twilio.Sent.Count);
+    }
+}

@@ -1,0 +1,119 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using TwilioChannel.Web.Tests.Infrastructure;
+
+namespace TwilioChannel.Web.Tests.Replies;
+
+/// <summary>SMS opt-out: STOP and START per sender, and a reply to an opted-out customer failing without calling Twilio.</summary>
+public sealed class ReplyOptOutTests : IAsyncLifetime
+{
+    private const string Ana = "whatsapp:+5511987654321";
+    private const string Bob = "+14155550123";
+    private const string OptOutService = "MG22222222222222222222222222222222"; // sms-opt-out-stop.form's
+    private readonly FakeTwilio _twilio = new();
+    private readonly ChannelApp _app;
+
+    public ReplyOptOutTests() => _app = new ChannelApp(settings: new() { ["Twilio:ApiBaseUrl"] = _twilio.Url, ["Desk:PushTimeoutSeconds"] = "10" });
+
+    public Task InitializeAsync() => _app.SeedAsync();
+
+    public Task DisposeAsync()
+    {
+        _app.Dispose();
+        _twilio.Dispose();
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task AnOptedOutSmsCustomerFailsAtOnceAndStartOptsThemBackIn()
+    {
+        _twilio.AcceptMessages();
+        await _app.CustomerWritesAsync(Fixtures.Sms("STOP", from: Bob));
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "Are you there?"));
+        Assert.Equal(400, status);
+        Assert.Contains("opted out", (string?)body["message"]);
+        Assert.Empty(_twilio.Sent);
+
+        await _app.CustomerWritesAsync(Fixtures.Sms("start", from: Bob));
+        Assert.Equal(200, (await _app.PushAsync(ReplyApp.Push(Bob, "Welcome back"))).Status);
+        Assert.Single(_twilio.Sent);
+    }
+
+    [Fact]
+    public async Task AnOptOutAppliesOnlyToTheSenderItWasSentTo()
+    {
+        _twilio.AcceptMessages();
+        (await _app.Admin().PostAsJsonAsync("/api/admin/numbers", new { address = "+14155550101", accountSid = Fixtures.AccountSid, orgId = Fixtures.OrgId })).EnsureSuccessStatusCode();
+        await _app.CustomerWritesAsync(Fixtures.Sms("STOP", from: Bob, to: Fixtures.SmsNumber));
+        await _app.CustomerWritesAsync(Fixtures.Sms("Hi again, on the other number", from: Bob, to: "+14155550101"));
+
+        var (status, _) = await _app.PushAsync(ReplyApp.Push(Bob, "Replying from the second number"));
+
+        Assert.Equal(200, status);
+        Assert.Equal("+14155550101", Assert.Single(_twilio.Sent)["From"]);
+    }
+
+    [Fact]
+    public async Task TheOptOutFixtureWithOptOutTypeMarksTheCustomerForItsMessagingService()
+    {
+        _twilio.AcceptMessages();
+        (await _app.Admin().PostAsJsonAsync("/api/admin/numbers", new { address = "+14155550111", accountSid = Fixtures.AccountSid, orgId = Fixtures.OrgId, messagingServiceSid = "MG22222222222222222222222222222222" })).EnsureSuccessStatusCode();
+        var form = Fixtures.Form("sms-opt-out-stop.form");
+        form["To"] = "+14155550111";
+        await _app.CustomerWritesAsync(form);
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push("+12125550188", "Hello?"));
+
+        Assert.Equal(400, status);
+        Assert.Contains("21610", (string?)body["message"]);
+        Assert.Empty(_twilio.Sent);
+    }
+
+    [Fact]
+    public async Task AStopThroughAMessagingServiceBlocksRepliesFromTheNumberItArrivedOn()
+    {
+        // The reviewer's case: the number is configured without a Messaging Service, but Twilio delivered the STOP
+        // through one (the fixture's MG2222…). Twilio blocks the number too, so the reply must not reach it.
+        _twilio.AcceptMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-opt-out-stop.form"));
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push("+12125550188", "Hello?"));
+
+        Assert.Equal(400, status);
+        Assert.Contains("opted out", (string?)body["message"]);
+        Assert.Empty(_twilio.Sent);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AStartOnTheNumberWithOrWithoutItsMessagingServiceClearsAStopThatCameThroughTheService(bool throughService)
+    {
+        _twilio.AcceptMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-opt-out-stop.form"));
+        var start = Fixtures.Sms("START", from: "+12125550188");
+        if (throughService) start["MessagingServiceSid"] = OptOutService;
+        await _app.CustomerWritesAsync(start);
+
+        var (status, _) = await _app.PushAsync(ReplyApp.Push("+12125550188", "Welcome back"));
+
+        Assert.Equal(200, status);
+        Assert.Equal(Fixtures.SmsNumber, Assert.Single(_twilio.Sent)["From"]);
+    }
+
+    [Fact]
+    public async Task AStopThroughAServiceOnAnotherNumberDoesNotBlockANumberOutsideThatService()
+    {
+        _twilio.AcceptMessages();
+        (await _app.Admin().PostAsJsonAsync("/api/admin/numbers", new { address = "+14155550101", accountSid = Fixtures.AccountSid, orgId = Fixtures.OrgId })).EnsureSuccessStatusCode();
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-opt-out-stop.form"));
+        await _app.CustomerWritesAsync(Fixtures.Sms("Hi again, on the other number", from: "+12125550188", to: "+14155550101"));
+
+        var (status, _) = await _app.PushAsync(ReplyApp.Push("+12125550188", "Replying from the second number"));
+
+        Assert.Equal(200, status);
+        Assert.Equal("+14155550101", Assert.Single(_twilio.Sent)["From"]);
+    }
+}
