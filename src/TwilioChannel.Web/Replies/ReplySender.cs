@@ -108,10 +108,12 @@ internal sealed class ReplySender(
             if (body.Length == 0)
                 return (null, PushOutcome.Unavailable("The service stopped while sending this reply, and whether its attachment reached the customer can't be checked. Check the conversation before sending it again."));
             var sent = await TwilioSend.FindRecentAsync(client, target.CustomerAddress, target.Number.Address, target.MessagingServiceSid, body, since, Positive(left() * 0.4));
-            if (sent is not null)
+            if (!sent.Answered)
+                return (null, PushOutcome.Unavailable("The service stopped while sending this reply, and Twilio's message list can't be read now to check whether it went out. Try again shortly."));
+            if (sent.Sid is { } already)
             {
-                Accepted.Add((sent, "accepted"));
-                return (sent, null);
+                Accepted.Add((already, "accepted"));
+                return (already, null);
             }
         }
         var startedAt = time.GetUtcNow().UtcDateTime;
@@ -131,11 +133,13 @@ internal sealed class ReplySender(
                 case SendResult.Unknown unknown:
                     logger.LogWarning("Twilio send outcome unknown ({Reason}); looking for the message before any resend.", unknown.Reason);
                     var found = await TwilioSend.FindRecentAsync(client, target.CustomerAddress, target.Number.Address, target.MessagingServiceSid, body, startedAt, Positive(left() * 0.5));
-                    if (found is not null)
+                    if (found.Sid is { } existing)
                     {
-                        Accepted.Add((found, "accepted"));
-                        return (found, null);
+                        Accepted.Add((existing, "accepted"));
+                        return (existing, null);
                     }
+                    if (!found.Answered)
+                        return (null, PushOutcome.Unavailable($"{unknown.Reason} and Twilio's message list can't be read to check: it may or may not have reached the customer. Check the conversation before sending it again."));
                     if (attempt == 2 || left() < TimeSpan.FromSeconds(1))
                         return (null, PushOutcome.Unavailable($"{unknown.Reason} and the message can't be found at Twilio: it may or may not have reached the customer. Check the conversation before sending it again."));
                     break;

@@ -62,23 +62,27 @@ internal static class TwilioSend
 
     /// <summary>
     /// After an unknown outcome: did Twilio create it anyway? Lists recent messages to the customer (from the sender)
-    /// and matches the body; Twilio's DateSent filter is by day, so the time edge is checked here.
+    /// and matches the body; Twilio's DateSent filter is by day, so the time edge is checked here. A list that can't be
+    /// read is not "not found": sending then could make a second copy.
     /// </summary>
-    public static async Task<string?> FindRecentAsync(ITwilioRestClient client, string to, string? from, string? messagingServiceSid, string body, DateTime since, TimeSpan timeout)
+    public static async Task<Lookup> FindRecentAsync(ITwilioRestClient client, string to, string? from, string? messagingServiceSid, string body, DateTime since, TimeSpan timeout)
     {
         try
         {
             var read = new ReadMessageOptions { To = new PhoneNumber(to), DateSentAfter = since.Date, PageSize = 50, Limit = 50 };
             if (messagingServiceSid is null) read.From = new PhoneNumber(from);
             var page = await MessageResource.ReadAsync(read, client).WaitAsync(timeout);
-            return page.FirstOrDefault(m =>
+            return new Lookup(Answered: true, page.FirstOrDefault(m =>
                 m.Body == body
                 && (m.DateCreated is null || m.DateCreated >= since.AddMinutes(-1))
-                && (messagingServiceSid is null || m.MessagingServiceSid == messagingServiceSid))?.Sid;
+                && (messagingServiceSid is null || m.MessagingServiceSid == messagingServiceSid))?.Sid);
         }
         catch (Exception e) when (e is ApiException or ApiConnectionException or TimeoutException or TaskCanceledException)
         {
-            return null;
+            return new Lookup(Answered: false, null);
         }
     }
+
+    /// <summary>Whether Twilio's list answered, and the matching message's SID if it has one.</summary>
+    public sealed record Lookup(bool Answered, string? Sid);
 }

@@ -50,6 +50,15 @@ public sealed class FakeTwilio : IDisposable
         return this;
     }
 
+    /// <summary>The Messages list (GET) answers a server error.</summary>
+    public FakeTwilio RefuseList(int status = 500)
+    {
+        Server.Given(Request.Create().WithPath(MessagesPath).UsingGet())
+            .RespondWith(Response.Create().WithStatusCode(status).WithHeader("Content-Type", "application/json")
+                .WithBody($$"""{"code": 20500, "message": "Internal Server Error", "more_info": "https://www.twilio.com/docs/errors/20500", "status": {{status}}}"""));
+        return this;
+    }
+
     public static JsonObject Message(string sid, string to, string from, string body, string status = "sent") => new()
     {
         ["sid"] = sid, ["account_sid"] = Fixtures.AccountSid, ["to"] = to, ["from"] = from, ["body"] = body, ["status"] = status,

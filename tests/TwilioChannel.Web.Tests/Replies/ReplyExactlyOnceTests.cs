@@ -162,4 +162,34 @@ public sealed class ReplyExactlyOnceTests : IAsyncLifetime
         Assert.Contains("may or may not", (string?)body["message"]);
         Assert.Equal(2, _twilio.Sent.Count);
     }
+
+    [Fact]
+    public async Task AServerErrorIsNotResentWhenTwilioCannotSayWhetherTheMessageExists()
+    {
+        // An unreadable list used to count as "not found", and the reply was sent a second time.
+        _twilio.RefuseMessages(500, 20500, "Internal Server Error");
+        _twilio.RefuseList();
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "Maybe out, maybe not"));
+
+        Assert.Equal(502, status);
+        Assert.Contains("can't be read", (string?)body["message"]);
+        Assert.Single(_twilio.Sent);
+    }
+
+    [Fact]
+    public async Task AnAbandonedReplyIsNotResentWhileTwilioCannotSayWhetherItWentOut()
+    {
+        _twilio.AcceptMessages();
+        _twilio.RefuseList();
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+        await AbandonedClaimAsync("77000003", Bob);
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "Out before the crash, or not", id: "77000003"));
+
+        Assert.NotEqual(200, status);
+        Assert.Contains("can't be read", (string?)body["message"]);
+        Assert.Empty(_twilio.Sent);
+    }
 }
