@@ -12,6 +12,18 @@ internal static class JsonBody
 {
     private static ReadOnlySpan<byte> Bom => [0xEF, 0xBB, 0xBF];
 
+    /// <summary>The request's JSON body, read whole (the body size is bounded: Common/RequestBodyLimit), checked with
+    /// <see cref="ThrowIfNotText"/> and parsed; null when the body is empty. Throws <see cref="JsonException"/>.</summary>
+    public static async Task<JsonDocument?> ReadAsync(HttpRequest request, CancellationToken ct)
+    {
+        using var buffer = new MemoryStream();
+        await request.Body.CopyToAsync(buffer, ct);
+        if (buffer.Length == 0) return null;
+        var body = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        ThrowIfNotText(body.Span);
+        return JsonDocument.Parse(body.Span.StartsWith(Bom) ? body[Bom.Length..] : body);
+    }
+
     /// <summary>Throws <see cref="JsonException"/> when the body is not JSON made of text (a leading BOM is allowed, as
     /// JsonDocument.Parse(Stream) allows it).</summary>
     public static void ThrowIfNotText(ReadOnlySpan<byte> utf8)

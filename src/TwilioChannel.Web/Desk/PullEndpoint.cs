@@ -47,13 +47,8 @@ internal static class PullEndpoint
     /// <summary>The channelState config param from either body shape; null when absent. An empty body is no params.</summary>
     internal static async Task<JsonElement?> ReadChannelStateAsync(HttpRequest request, CancellationToken ct)
     {
-        using var buffer = new MemoryStream();
-        await request.Body.CopyToAsync(buffer, ct);
-        if (buffer.Length == 0) return null;
-        var body = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
-        JsonBody.ThrowIfNotText(body.Span); // else a bad string only throws where it is read: a 500
-
-        using var doc = JsonDocument.Parse(body);
+        using var doc = await JsonBody.ReadAsync(request, ct); // checked as text: else a bad string throws where it is read, a 500
+        if (doc is null) return null;
         var root = doc.RootElement;
         switch (root.ValueKind)
         {

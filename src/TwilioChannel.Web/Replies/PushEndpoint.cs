@@ -16,11 +16,7 @@ internal static class PushEndpoint
         string? error;
         try
         {
-            using var body = new MemoryStream();
-            await http.Request.Body.CopyToAsync(body, ct);
-            JsonBody.ThrowIfNotText(body.GetBuffer().AsSpan(0, (int)body.Length));
-            body.Position = 0;
-            using var doc = JsonDocument.Parse(body);
+            using var doc = await JsonBody.ReadAsync(http.Request, ct) ?? throw new JsonException("The body is empty.");
             reply = DeskReply.Parse(doc.RootElement, out error);
         }
         catch (JsonException)

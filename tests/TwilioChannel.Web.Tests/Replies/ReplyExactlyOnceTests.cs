@@ -6,25 +6,8 @@ using TwilioChannel.Web.Tests.Infrastructure;
 namespace TwilioChannel.Web.Tests.Replies;
 
 /// <summary>Exactly once per Desk reply id: repeated and concurrent pushes, Twilio errors with unknown outcomes, and a send a stopped process left unfinished.</summary>
-public sealed class ReplyExactlyOnceTests : IAsyncLifetime
+public sealed class ReplyExactlyOnceTests : ReplyTestsBase
 {
-    private const string Ana = "whatsapp:+5511987654321";
-    private const string Bob = "+14155550123";
-    private const string OptOutService = "MG22222222222222222222222222222222"; // sms-opt-out-stop.form's
-    private readonly FakeTwilio _twilio = new();
-    private readonly ChannelApp _app;
-
-    public ReplyExactlyOnceTests() => _app = new ChannelApp(settings: new() { ["Twilio:ApiBaseUrl"] = _twilio.Url, ["Desk:PushTimeoutSeconds"] = "10" });
-
-    public Task InitializeAsync() => _app.SeedAsync();
-
-    public Task DisposeAsync()
-    {
-        _app.Dispose();
-        _twilio.Dispose();
-        return Task.CompletedTask;
-    }
-
     [Fact]
     public async Task ARepeatedPushOfOneReplyAnswersTheStoredResultAndSendsNothing()
     {
