@@ -7,6 +7,10 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Twilio.Clients;
+using Twilio.Exceptions;
+using Twilio.Rest.Api.V2010.Account;
+using Twilio.Types;
 
 namespace TwilioChannel.Bench;
 
@@ -14,10 +18,12 @@ namespace TwilioChannel.Bench;
 /// The floor for the reply path, hosted in the bench process: POST /desk/push parses Desk's JSON, forwards one form POST
 /// (To, From, Body, StatusCallback) with Basic auth to the Twilio Messages API through an HttpClient, reads the SID
 /// from the answer and replies 200 {"extId": sid}. No storage, no caller check, no exactly-once, no SDK.
+/// With <c>viaSdk</c> the same forward goes through the official Twilio SDK (MessageResource.CreateAsync on one
+/// TwilioRestClient, as the service sends): the ceiling for any server that must send with the SDK.
 /// </summary>
 internal sealed class BareForwarder(WebApplication app, HttpClient twilio) : IAsyncDisposable
 {
-    public static async Task<BareForwarder> StartAsync(int port, Uri twilioBase, string accountSid, string authToken, string from, CancellationToken ct)
+    public static async Task<BareForwarder> StartAsync(int port, Uri twilioBase, string accountSid, string authToken, string from, bool viaSdk, CancellationToken ct)
     {
         var builder = LoopbackHost.CreateBuilder(port);
 
@@ -29,7 +35,18 @@ internal sealed class BareForwarder(WebApplication app, HttpClient twilio) : IAs
         var messages = new Uri(twilioBase, $"/2010-04-01/Accounts/{accountSid}/Messages.json");
         var authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{accountSid}:{authToken}")));
         var statusCallback = $"http://127.0.0.1:{port}/twilio/status";
-        app.MapPost("/desk/push", (RequestDelegate)(http => ForwardAsync(http, twilio, messages, authorization, from, statusCallback)));
+        if (viaSdk)
+        {
+            // The SDK builds absolute api.twilio.com URLs: point them at the fake, as the service's TwilioHostRewriter does.
+            var sdkHttp = new HttpClient(new HostRewriter(twilioBase) { InnerHandler = new SocketsHttpHandler { UseProxy = false, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) } })
+            {
+                Timeout = TimeSpan.FromSeconds(30),
+            };
+            var client = new TwilioRestClient(accountSid, authToken, httpClient: new Twilio.Http.SystemNetHttpClient(sdkHttp));
+            var callback = new Uri(statusCallback);
+            app.MapPost("/desk/push", (RequestDelegate)(http => ForwardViaSdkAsync(http, client, new PhoneNumber(from), callback)));
+        }
+        else app.MapPost("/desk/push", (RequestDelegate)(http => ForwardAsync(http, twilio, messages, authorization, from, statusCallback)));
         await app.StartAsync(ct);
         return new BareForwarder(app, twilio);
     }
@@ -81,6 +98,42 @@ internal sealed class BareForwarder(WebApplication app, HttpClient twilio) : IAs
         }
         if (sid is null) await AnswerAsync(http, 502, "message", "Twilio's answer has no sid.");
         else await AnswerAsync(http, 200, "extId", sid);
+    }
+
+    private static async Task ForwardViaSdkAsync(HttpContext http, ITwilioRestClient client, PhoneNumber from, Uri statusCallback)
+    {
+        string to, body;
+        try
+        {
+            using var push = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted);
+            var resource = push.RootElement.GetProperty("resource");
+            to = resource.GetProperty("extParentId").GetString() ?? "";
+            body = resource.GetProperty("content").GetString() ?? "";
+        }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            await AnswerAsync(http, 400, "message", "The body must be Desk's push payload as JSON.");
+            return;
+        }
+
+        try
+        {
+            var message = await MessageResource.CreateAsync(new CreateMessageOptions(new PhoneNumber(to)) { From = from, Body = body, StatusCallback = statusCallback }, client);
+            await AnswerAsync(http, 200, "extId", message.Sid);
+        }
+        catch (Exception ex) when (ex is ApiException or ApiConnectionException or TaskCanceledException)
+        {
+            await AnswerAsync(http, 502, "message", $"Twilio call failed: {ex.GetType().Name}: {ex.Message}");
+        }
+    }
+
+    private sealed class HostRewriter(Uri target) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            request.RequestUri = new UriBuilder(request.RequestUri!) { Scheme = target.Scheme, Host = target.Host, Port = target.Port }.Uri;
+            return base.SendAsync(request, cancellationToken);
+        }
     }
 
     private static async Task AnswerAsync(HttpContext http, int status, string name, string value)

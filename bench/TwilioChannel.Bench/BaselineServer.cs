@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -13,24 +14,27 @@ namespace TwilioChannel.Bench;
 /// The floor: a bare ASP.NET Core endpoint, hosted in the bench process, doing what the webhook must do at minimum —
 /// read the form, check X-Twilio-Signature (HMAC-SHA1 of URL + sorted params, constant-time compare), answer empty
 /// TwiML. No storage, no filters, no DI scopes.
+/// With a <see cref="DurableJournal"/> (the "durable baseline"), each verified form is also written to it as JSON and
+/// answered only once it is on the disk: the floor for any endpoint that acks after a durable write.
 /// </summary>
-internal sealed class BaselineServer(WebApplication app) : IAsyncDisposable
+internal sealed class BaselineServer(WebApplication app, DurableJournal? journal) : IAsyncDisposable
 {
     private const string EmptyTwiml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>";
 
-    public static async Task<BaselineServer> StartAsync(int port, IReadOnlyDictionary<string, string> authTokens, CancellationToken ct)
+    public static async Task<BaselineServer> StartAsync(int port, IReadOnlyDictionary<string, string> authTokens, string? journalPath, CancellationToken ct)
     {
         var builder = LoopbackHost.CreateBuilder(port);
 
         var app = builder.Build();
         var publicBase = $"http://127.0.0.1:{port}";
         var keys = authTokens.ToDictionary(kv => kv.Key, kv => Encoding.UTF8.GetBytes(kv.Value), StringComparer.Ordinal);
-        app.MapPost(Payloads.Path, (RequestDelegate)(http => ReceiveAsync(http, publicBase, keys)));
+        var journal = journalPath is null ? null : new DurableJournal(journalPath);
+        app.MapPost(Payloads.Path, (RequestDelegate)(http => ReceiveAsync(http, publicBase, keys, journal)));
         await app.StartAsync(ct);
-        return new BaselineServer(app);
+        return new BaselineServer(app, journal);
     }
 
-    private static async Task ReceiveAsync(HttpContext http, string publicBase, Dictionary<string, byte[]> keys)
+    private static async Task ReceiveAsync(HttpContext http, string publicBase, Dictionary<string, byte[]> keys, DurableJournal? journal)
     {
         var request = http.Request;
         var signature = request.Headers["X-Twilio-Signature"].ToString();
@@ -56,6 +60,13 @@ internal sealed class BaselineServer(WebApplication app) : IAsyncDisposable
         {
             http.Response.StatusCode = StatusCodes.Status403Forbidden;
             return;
+        }
+
+        if (journal is not null)
+        {
+            var fields = new Dictionary<string, string>(form.Count, StringComparer.Ordinal);
+            foreach (var (name, value) in form) fields[name] = value.ToString();
+            await journal.AppendAsync(JsonSerializer.SerializeToUtf8Bytes(fields));
         }
 
         http.Response.StatusCode = StatusCodes.Status200OK;
@@ -84,5 +95,6 @@ internal sealed class BaselineServer(WebApplication app) : IAsyncDisposable
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await app.StopAsync(stop.Token);
         await app.DisposeAsync();
+        journal?.Dispose();
     }
 }

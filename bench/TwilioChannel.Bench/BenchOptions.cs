@@ -23,6 +23,12 @@ internal sealed record BenchOptions
     public string? ResultsDir { get; init; }
     public bool KeepData { get; init; }
 
+    /// <summary>replies: also run the forwarder with the create through the Twilio SDK (the SDK's own ceiling).</summary>
+    public bool SdkReference { get; init; } = true;
+
+    /// <summary>webhook: also run the bare endpoint acking after an fsync of the form (the durable write's own floor).</summary>
+    public bool DurableBaseline { get; init; } = true;
+
     /// <summary>webhook (default), replies (RepliesScenario.cs), delivery, backfill or pull (their *Scenario.cs).</summary>
     public string Scenario { get; init; } = WebhookScenario;
     public bool ConcurrencyGiven { get; init; }
@@ -93,6 +99,8 @@ internal sealed record BenchOptions
           --web-dll PATH     TwilioChannel.Web.dll (default: src/TwilioChannel.Web/bin/Release/net10.0 of this repo)
           --results DIR      where the markdown report goes (default: bench/results)
           --keep-data        keep the service's temporary data folder
+          --no-sdk-reference replies: skip the third server, the forwarder sending through the Twilio SDK
+          --no-durable-baseline  webhook: skip the third server, the bare endpoint acking after an fsync
         """;
 
     /// <summary>Null when the arguments are wrong (the reason is printed) or help was asked for.</summary>
@@ -130,6 +138,8 @@ internal sealed record BenchOptions
                     "--web-dll" => options with { WebDll = Value() },
                     "--results" => options with { ResultsDir = Value() },
                     "--keep-data" => options with { KeepData = true },
+                    "--no-sdk-reference" => options with { SdkReference = false },
+                    "--no-durable-baseline" => options with { DurableBaseline = false },
                     "--scenario" => Value() switch
                     {
                         WebhookScenario => options with { Scenario = WebhookScenario },

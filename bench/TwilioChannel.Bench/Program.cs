@@ -79,7 +79,8 @@ namespace TwilioChannel.Bench
             Console.WriteLine($"Body ≈ {Payloads.ApproximateBodyBytes} bytes. The load generator shares the CPUs with the server under test.");
 
             var runs = new List<ServerRun>();
-            if (options.RunBaseline) runs.Add(await RunBaselineAsync(ct));
+            if (options.RunBaseline) runs.Add(await RunBaselineAsync(durable: false, ct));
+            if (options.RunBaseline && options.DurableBaseline) runs.Add(await RunBaselineAsync(durable: true, ct));
             if (options.RunService)
             {
                 if (!File.Exists(webDll))
@@ -99,13 +100,14 @@ namespace TwilioChannel.Bench
             return runs.Any(r => r.Failed) ? 1 : 0;
         }
 
-        private async Task<ServerRun> RunBaselineAsync(CancellationToken ct)
+        private async Task<ServerRun> RunBaselineAsync(bool durable, CancellationToken ct)
         {
-            var run = new ServerRun("baseline");
+            var run = new ServerRun(durable ? Report.DurableBaseline : "baseline");
             var port = FreePort();
             var url = new Uri($"http://127.0.0.1:{port}{Payloads.Path}");
-            Console.WriteLine($"[baseline] bare ASP.NET endpoint in this process on {url}");
-            await using var server = await BaselineServer.StartAsync(port, new Dictionary<string, string> { [Payloads.AccountSid] = Payloads.AuthToken }, ct);
+            var journal = durable ? Path.Combine(Path.GetTempPath(), $"twilio-channel-bench-journal-{Environment.ProcessId}.bin") : null;
+            Console.WriteLine($"[{run.Name}] bare ASP.NET endpoint in this process on {url}{(journal is null ? "" : $", acking after an fsync of {journal}")}");
+            await using var server = await BaselineServer.StartAsync(port, new Dictionary<string, string> { [Payloads.AccountSid] = Payloads.AuthToken }, journal, ct);
             Func<CpuSample> cpu = () => CpuSample.Take(TimeSpan.Zero);
             await MeasureAsync(run, url, cpu, betweenModes: null, ct);
             return run;

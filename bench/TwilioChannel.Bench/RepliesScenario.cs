@@ -34,7 +34,8 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
     private static readonly int[] DefaultLevels = [32, 64, 128];
     private const int PushTimeoutSeconds = 30;
     /// <summary>Push ids carry a phase digit (1..9): sanity pushes, then one digit per level for each server.</summary>
-    private const int SanityPhase = 1, BarePhase = 2, ServicePhase = 5, MaxLevels = 3;
+    private const int SanityPhase = 1, BarePhase = 2, ServicePhase = 5, SdkPhase = 8, MaxLevels = 3;
+    private const string SdkForwarder = "SDK forwarder";
 
     private readonly DateTime _started = DateTime.UtcNow;
     private readonly ReplyPayloads _payloads = new();
@@ -78,7 +79,9 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
         Console.WriteLine($"[twilio] fake Messages API in this process on {twilio.BaseUrl}");
 
         var runs = new List<ReplyServerRun>();
-        if (options.RunBaseline) runs.Add(await RunBareAsync(twilio, ct));
+        if (options.RunBaseline) runs.Add(await RunBareAsync(twilio, viaSdk: false, ct));
+        // The same forwarder sending through the official SDK, as the service must: what the SDK alone leaves of the bare rate.
+        if (options.RunBaseline && options.SdkReference) runs.Add(await RunBareAsync(twilio, viaSdk: true, ct));
         if (options.RunService) runs.Add(await RunServiceAsync(twilio, webDll, Path.Combine(resultsDir, $"replies-{stamp}-service.log"), ct));
 
         var git = root is null ? null : await BenchRun.GitStateAsync(root, ct);
@@ -91,13 +94,13 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
         return runs.Any(r => r.Failed) ? 1 : 0;
     }
 
-    private async Task<ReplyServerRun> RunBareAsync(FakeTwilioServer twilio, CancellationToken ct)
+    private async Task<ReplyServerRun> RunBareAsync(FakeTwilioServer twilio, bool viaSdk, CancellationToken ct)
     {
-        var run = new ReplyServerRun("bare forwarder");
+        var run = new ReplyServerRun(viaSdk ? SdkForwarder : "bare forwarder");
         var port = BenchRun.FreePort();
-        await using var forwarder = await BareForwarder.StartAsync(port, twilio.BaseUrl, Payloads.AccountSid, Payloads.AuthToken, ReplyPayloads.SmsNumber, ct);
+        await using var forwarder = await BareForwarder.StartAsync(port, twilio.BaseUrl, Payloads.AccountSid, Payloads.AuthToken, ReplyPayloads.SmsNumber, viaSdk, ct);
         var url = ReplyPayloads.PushUrl(new Uri($"http://127.0.0.1:{port}"));
-        Console.WriteLine($"[bare] forwarder in this process on {url.GetLeftPart(UriPartial.Path)}");
+        Console.WriteLine($"[{(viaSdk ? "sdk" : "bare")}] forwarder in this process on {url.GetLeftPart(UriPartial.Path)}");
         try
         {
             using (var client = Load.CreateClient(1))
@@ -107,7 +110,7 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
                 if (status != HttpStatusCode.OK || PushLoad.ExtId(body) is null)
                     throw new InvalidOperationException($"[bare] a push got {(int)status}: {body}");
             }
-            await MeasureAsync(run, twilio, url, BarePhase, () => CpuSample.Take(TimeSpan.Zero), ct);
+            await MeasureAsync(run, twilio, url, viaSdk ? SdkPhase : BarePhase, () => CpuSample.Take(TimeSpan.Zero), ct);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
@@ -202,7 +205,7 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
 
     private async Task MeasureAsync(ReplyServerRun run, FakeTwilioServer twilio, Uri url, int phase, Func<CpuSample> cpu, CancellationToken ct)
     {
-        var tag = run.Name == "service" ? "service" : "bare";
+        var tag = run.Name switch { "service" => "service", SdkForwarder => "sdk", _ => "bare" };
         for (var i = 0; i < Levels.Count; i++)
         {
             var workers = Levels[i];
@@ -292,19 +295,26 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
                     + $"| {l.Errors} ({l.ErrorsInWindow} in window) | {cpu} |");
             }
         }
-        var bare = runs.FirstOrDefault(r => r.Name != "service")?.Peak;
+        var bare = runs.FirstOrDefault(r => r.Name == "bare forwarder")?.Peak;
         var service = runs.FirstOrDefault(r => r.Name == "service")?.Peak;
         if (bare is { } b && service is { } sv)
         {
             var ratio = sv.Load.RepliesPerSecond / b.Load.RepliesPerSecond;
             md.AppendLine($"| **service ÷ bare** (peaks: {sv.Workers} / {b.Workers} workers) | | **{ratio:0.00}×** | {sv.Load.Latency.P50 / b.Load.Latency.P50:0.0}× "
                 + $"| {sv.Load.Latency.P99 / b.Load.Latency.P99:0.0}× | {sv.Load.Latency.P999 / b.Load.Latency.P999:0.0}× | {sv.Load.Latency.Max / b.Load.Latency.Max:0.0}× | | |");
-            var same = runs.Select(r => r.Levels.FirstOrDefault(l => l.Workers == Levels[0]).Load).ToList();
+            var same = runs.Where(r => r.Name != SdkForwarder).Select(r => r.Levels.FirstOrDefault(l => l.Workers == Levels[0]).Load).ToList();
             if (same is [{ } bareFirst, { } serviceFirst])
                 md.AppendLine($"| service ÷ bare at {Levels[0]} workers each | | {serviceFirst.RepliesPerSecond / bareFirst.RepliesPerSecond:0.00}× | | | | | | |");
             md.AppendLine();
             md.AppendLine($"Throughput ratio service ÷ bare forwarder, peak against peak: **{ratio:0.00}** (target ≥ 0.5: **{(ratio >= 0.5 ? "met" : "not met")}**). "
                 + "Latency ratios: above 1 = slower.");
+        }
+        if (bare is { } b2 && runs.FirstOrDefault(r => r.Name == SdkForwarder)?.Peak is { } sdk)
+        {
+            md.AppendLine();
+            md.AppendLine($"SDK forwarder ÷ bare forwarder, peak against peak: **{sdk.Load.RepliesPerSecond / b2.Load.RepliesPerSecond:0.00}×** — the same forward with the "
+                + "create through the official Twilio SDK and nothing else: the ceiling for any server that sends with the SDK."
+                + (service is { } sv2 ? $" Service ÷ SDK forwarder: {sv2.Load.RepliesPerSecond / sdk.Load.RepliesPerSecond:0.00}×." : ""));
         }
         md.AppendLine();
 

@@ -46,6 +46,13 @@ internal static class Report
             RatioRow(md, $"fixed {o.Rate:N0}/s", sf.AchievedPerSecond / bf.AchievedPerSecond, sf.FromScheduled, bf.FromScheduled);
         md.AppendLine();
         md.AppendLine("Ratio rows: service ÷ baseline (throughput: below 1 = slower; latency: above 1 = slower).");
+        if (baseline?.Saturation is { } b && runs.FirstOrDefault(r => r.Name == DurableBaseline) is { Saturation: { } ds } durable)
+        {
+            md.AppendLine();
+            md.AppendLine($"Durable baseline ÷ baseline at saturation: **{ds.RequestsPerSecond / b.RequestsPerSecond:0.00}×**"
+                + (durable.FixedRate is { } df ? $"; at fixed {df.Rate:N0}/s its p50 / p99 are {df.FromScheduled.P50:0.00} / {df.FromScheduled.P99:0.00} ms" : "")
+                + ". The same bare endpoint answering only after its form is fsynced to a file: the floor for any webhook that acks after a durable write.");
+        }
         md.AppendLine();
 
         md.AppendLine("## Notes");
@@ -91,7 +98,10 @@ internal static class Report
         md.AppendLine($"| **service ÷ baseline** | {mode} | **{throughput:0.00}×** | {service.P50 / baseline.P50:0.0}× | {service.P99 / baseline.P99:0.0}× "
             + $"| {service.P999 / baseline.P999:0.0}× | {service.Max / baseline.Max:0.0}× | | |");
 
-    private static string Cpu(ServerRun run, CpuUse cpu) => run.Name == "baseline"
+    /// <summary>The bare endpoint acking after an fsync (BaselineServer with a DurableJournal).</summary>
+    public const string DurableBaseline = "durable baseline";
+
+    private static string Cpu(ServerRun run, CpuUse cpu) => run.Name is "baseline" or DurableBaseline
         ? string.Create(Inv, $"{cpu.BenchCores:0.00} (both, one process) / {cpu.OtherCores:0.00}")
         : string.Create(Inv, $"{cpu.ServerCores:0.00} / {cpu.BenchCores:0.00} / {cpu.OtherCores:0.00}");
 }
