@@ -15,6 +15,7 @@ public sealed class ChannelDbContext(DbContextOptions<ChannelDbContext> options)
     public DbSet<Reply> Replies => Set<Reply>();
     public DbSet<OutboundStatus> OutboundStatuses => Set<OutboundStatus>();
     public DbSet<OptOut> OptOuts => Set<OptOut>();
+    public DbSet<TemplateInvite> TemplateInvites => Set<TemplateInvite>();
     public DbSet<OutboundMedia> OutboundMedia => Set<OutboundMedia>();
     public DbSet<DeliveryCursor> DeliveryCursors => Set<DeliveryCursor>();
     public DbSet<DeadLetter> DeadLetters => Set<DeadLetter>();
@@ -90,6 +91,12 @@ public sealed class ChannelDbContext(DbContextOptions<ChannelDbContext> options)
         });
         model.Entity<OutboundMedia>(e => e.HasIndex(x => x.ReplyId));
         model.Entity<OptOut>(e => e.HasIndex(x => new { x.SenderKey, x.CustomerAddress }).IsUnique());
+        model.Entity<TemplateInvite>(e =>
+        {
+            // At most one template per sender and customer while the window stays closed: the claim is this unique index.
+            e.HasIndex(x => new { x.SenderAddress, x.CustomerAddress }).IsUnique();
+            e.Property(x => x.State).HasConversion<int>();
+        });
         model.Entity<DeliveryCursor>(e =>
         {
             e.HasKey(x => x.OrgId);

@@ -186,6 +186,30 @@ public sealed class OptOut
     public DateTime UpdatedAt { get; set; }
 }
 
+/// <summary>What became of a re-engagement template send; only NotSent (Twilio certainly did not take it) lets the next
+/// window-closed reply send another one at once.</summary>
+public enum TemplateInviteState { Sending = 0, Sent = 1, Unknown = 2, NotSent = 3 }
+
+/// <summary>
+/// The latest WhatsApp re-engagement template sent from one sender (the number whose window closed) to one customer:
+/// one row per pair, claimed by a conditional upsert before the template goes out, so concurrent window-closed replies
+/// (several agents, retries, several instances) send it once (Replies/TemplateInvites). The template's SID is also on
+/// its Reply row and in OutboundStatuses, like any reply message.
+/// </summary>
+public sealed class TemplateInvite
+{
+    public long Id { get; set; }
+    public required string SenderAddress { get; set; }
+    public required string CustomerAddress { get; set; }
+    public required string OrgId { get; set; }
+    /// <summary>The reply whose push sent it.</summary>
+    public long ReplyId { get; set; }
+    public TemplateInviteState State { get; set; }
+    /// <summary>When the send began: the time the next reply is told about, and what the once-a-day rule compares.</summary>
+    public DateTime StartedAt { get; set; }
+    public string? MessageSid { get; set; }
+}
+
 /// <summary>A file an agent attached to a reply, fetched from Desk and offered to Twilio at a signed URL of ours.</summary>
 public sealed class OutboundMedia
 {

@@ -626,6 +626,44 @@ namespace TwilioChannel.Web.Data.Migrations
                     b.ToTable("Replies");
                 });
 
+            modelBuilder.Entity("TwilioChannel.Web.Data.TemplateInvite", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("CustomerAddress")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("MessageSid")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("OrgId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ReplyId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("SenderAddress")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("StartedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("State")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("SenderAddress", "CustomerAddress")
+                        .IsUnique();
+
+                    b.ToTable("TemplateInvites");
+                });
+
             modelBuilder.Entity("TwilioChannel.Web.Data.TwilioAccount", b =>
                 {
                     b.Property<long>("Id")
