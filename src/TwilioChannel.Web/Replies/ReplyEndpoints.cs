@@ -10,6 +10,7 @@ internal static class ReplyEndpoints
         TwilioApiClients.Register(builder.Services);
         builder.Services.AddSingleton<StatusStore>();
         builder.Services.AddSingleton<ReplyStatusFeed>();
+        builder.Services.AddSingleton<TemplateInvites>();
         builder.Services.AddScoped<ReplySender>();
         builder.Services.AddScoped<ReplyService>();
         builder.Services.AddHttpClient<ZohoOAuth>(c => c.Timeout = TimeSpan.FromSeconds(10));

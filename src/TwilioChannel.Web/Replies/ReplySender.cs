@@ -15,13 +15,16 @@ namespace TwilioChannel.Web.Replies;
 /// once only if it isn't there, and fail with that reason if the outcome is still unknown.
 /// </summary>
 internal sealed class ReplySender(
-    ReadConnections reads, TwilioApiClients clients, DeskAttachments attachments, MediaTokens media,
+    ReadConnections reads, TwilioApiClients clients, DeskAttachments attachments, MediaTokens media, TemplateInvites invites,
     TimeProvider time, ILogger<ReplySender> logger)
 {
     private static readonly TimeSpan WhatsAppWindow = TimeSpan.FromHours(24);
 
     /// <summary>Messages Twilio accepted for this reply (SID, status), stored with the reply's outcome in one commit.</summary>
     public List<(string Sid, string Status)> Accepted { get; } = [];
+
+    /// <summary>What became of the re-engagement template this reply claimed, stored with the reply's outcome.</summary>
+    public TemplateInvites.Outcome? Invite { get; private set; }
 
     /// <param name="resumeSince">Resuming a send a stopped process left unfinished (Replies/ReplyService): when it started.
     /// Each message is then looked for at Twilio before it is sent.</param>
@@ -42,7 +45,7 @@ internal sealed class ReplySender(
             return PushOutcome.Refused(TwilioErrors.Describe(21610), 21610);
 
         if (target.Channel == MessagingChannel.WhatsApp && !WithinWindow(target.Conversation))
-            return await WindowClosedAsync(reply, target, client, statusCallback, Left());
+            return await WindowClosedAsync(reply, target, client, statusCallback, budget, Left);
 
         var text = desk.IsHtml ? HtmlToText.Convert(desk.Content, target.Channel == MessagingChannel.WhatsApp) : desk.Content.Trim();
         if (string.IsNullOrWhiteSpace(text) && desk.Attachments.Count == 0) return PushOutcome.Refused("The reply is empty once formatting is removed.");
@@ -148,21 +151,37 @@ internal sealed class ReplySender(
         return (null, PushOutcome.Unavailable("Twilio did not confirm the message."));
     }
 
-    private async Task<PushOutcome> WindowClosedAsync(Reply reply, ReplyTarget target, global::Twilio.Clients.ITwilioRestClient client, Uri statusCallback, TimeSpan left)
+    private async Task<PushOutcome> WindowClosedAsync(Reply reply, ReplyTarget target, global::Twilio.Clients.ITwilioRestClient client, Uri statusCallback, TimeSpan budget, Func<TimeSpan> left)
     {
         if (target.Number.WhatsAppTemplateSid is not { } template)
             return PushOutcome.Refused(TwilioErrors.Describe(63016), 63016);
 
+        // One invitation per sender and customer while the window stays closed (Replies/TemplateInvites). Half of
+        // what's left may go on waiting for a concurrent push's send, the rest is this push's own send.
+        var claim = await invites.ClaimAsync(target.Number.Address, target.CustomerAddress, reply.OrgId, reply.Id,
+            target.Conversation?.LastInboundAt, budget, left() * 0.5);
+        if (claim.Blocking is { } earlier) return PushOutcome.Refused(TemplateInvites.Blocked(earlier), 63016);
+
         var options = TwilioSend.Options(target.CustomerAddress, target.Number.Address, target.MessagingServiceSid, statusCallback);
         options.ContentSid = template;
-        var result = await TwilioSend.CreateAsync(client, options, Positive(left * 0.8));
-        if (result is SendResult.Accepted accepted)
+        var result = await TwilioSend.CreateAsync(client, options, Positive(left() * 0.8));
+        switch (result)
         {
-            Accepted.Add((accepted.Sid, accepted.Status));
-            Record(reply, [accepted.Sid]);
-            return PushOutcome.Refused("WhatsApp window closed — a template was sent inviting the customer to reply; send your message again when they answer.", 63016);
+            case SendResult.Accepted accepted:
+                Accepted.Add((accepted.Sid, accepted.Status));
+                Record(reply, [accepted.Sid]);
+                Invite = new(claim.Id!.Value, TemplateInviteState.Sent, accepted.Sid);
+                return PushOutcome.Refused("WhatsApp window closed — a template was sent inviting the customer to reply; send your message again when they answer.", 63016);
+            case SendResult.Unknown unknown:
+                // It may have gone out (a template can't be matched in Twilio's list by its text): it counts as sent,
+                // rather than risk the customer getting it twice.
+                Invite = new(claim.Id!.Value, TemplateInviteState.Unknown, null);
+                return PushOutcome.Refused(TemplateInvites.Unknown(unknown.Reason, claim.At), 63016);
+            default:
+                // Certainly not sent (refused, rate-limited, unreachable): the next reply may try again at once.
+                Invite = new(claim.Id!.Value, TemplateInviteState.NotSent, null);
+                return PushOutcome.Refused(TwilioErrors.Describe(63016) + " Sending the re-engagement template failed too.", 63016);
         }
-        return PushOutcome.Refused(TwilioErrors.Describe(63016) + " Sending the re-engagement template failed too.", 63016);
     }
 
     private bool WithinWindow(ReplyTarget.ConversationFacts? conversation) =>

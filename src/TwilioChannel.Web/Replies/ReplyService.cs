@@ -67,10 +67,11 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
         claim.ResponseJson = outcome.Body.ToJsonString();
         claim.CompletedAt = time.GetUtcNow().UtcDateTime;
 
-        // The outcome and the accepted messages' first statuses in one (group) commit.
+        // The outcome, the accepted messages' first statuses and a re-engagement template's outcome in one (group) commit.
         var fed = await commits.RunAsync(async (connection, tx) =>
         {
             await CompleteAsync(connection, tx, claim);
+            if (sender.Invite is { } invite) await TemplateInvites.CompleteAsync(connection, tx, invite);
             var any = false;
             foreach (var (sid, status) in sender.Accepted)
                 any |= await statuses.ApplyAsync(connection, tx, sid, status, null, installation.OrgId, claim.To, claim.From, claim.Id);
