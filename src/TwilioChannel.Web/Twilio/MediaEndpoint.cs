@@ -54,7 +54,8 @@ internal static class MediaEndpoint
                 log.LogWarning("Twilio media for message {MessageId} #{Index} answered {Status}.", messageId, index, (int)response.StatusCode);
                 return TypedResults.StatusCode(response.StatusCode == System.Net.HttpStatusCode.NotFound ? 404 : 502);
             }
-            if (response.Content.Headers.ContentLength > options.Value.MaxMediaBytes) return TypedResults.StatusCode(StatusCodes.Status502BadGateway);
+            var limit = options.Value.MaxMediaBytes;
+            if (response.Content.Headers.ContentLength > limit) return TooLarge(log, messageId, index, limit);
 
             var upstreamName = response.Content.Headers.ContentDisposition is { } disposition ? disposition.FileNameStar ?? disposition.FileName?.Trim('"') : null;
             MediaHeaders.Apply(http.Response, response.Content.Headers.ContentType?.ToString() ?? form.GetValueOrDefault($"MediaContentType{index}"), upstreamName);
@@ -63,7 +64,20 @@ internal static class MediaEndpoint
             // HEAD: the upstream request is still a GET (the CDN URL is signed for GET), its body left unread.
             if (HttpMethods.IsHead(http.Request.Method)) return TypedResults.Empty;
             await using var body = await response.Content.ReadAsStreamAsync(upstream.Token);
-            await CopyBoundedAsync(body, http.Response.Body, options.Value.MaxMediaBytes, upstream, timeout, ct);
+            var (outcome, sent) = await MediaCopy.CopyAsync(body, http.Response, limit, upstream, timeout, ct);
+            if (outcome == MediaCopy.Outcome.TooLargeNothingSent)
+            {
+                http.Response.Clear(); // the file's headers, for a file that is not coming
+                return TooLarge(log, messageId, index, limit);
+            }
+            if (outcome == MediaCopy.Outcome.TooLargePartSent)
+            {
+                // The status (200) and part of the file are out: ending the response normally would hand Desk a short
+                // file as if it were whole. Only a cut connection tells it the download failed.
+                log.LogWarning("Twilio media for message {MessageId} #{Index} is larger than Twilio:MaxMediaBytes ({Limit} bytes) and came without a Content-Length: the download was cut off after {Sent} bytes.",
+                    messageId, index, limit, sent);
+                http.Abort();
+            }
             return TypedResults.Empty;
         }
         catch (Exception ex) when (ex is HttpRequestException or HttpIOException || ex is OperationCanceledException && !ct.IsCancellationRequested)
@@ -109,21 +123,11 @@ internal static class MediaEndpoint
         return new Uri(options.ApiBaseUri, url.PathAndQuery.TrimStart('/'));
     }
 
-    /// <summary>Copies at most <paramref name="limit"/> bytes. Each read from upstream gets a fresh timeout; the timer is
-    /// off while we write, so a slow reader on our side is not taken for a slow Twilio.</summary>
-    private static async Task CopyBoundedAsync(Stream source, Stream destination, long limit, CancellationTokenSource upstream, TimeSpan timeout, CancellationToken ct)
+    /// <summary>A file over Twilio:MaxMediaBytes, known before anything of it was sent: the gateway's answer, one warning.</summary>
+    private static IResult TooLarge(ILogger log, long messageId, int index, long limit)
     {
-        var buffer = new byte[81920];
-        long total = 0;
-        while (true)
-        {
-            upstream.CancelAfter(timeout);
-            var read = await source.ReadAsync(buffer, upstream.Token);
-            if (read == 0) return;
-            total += read;
-            if (total > limit) throw new InvalidOperationException("Media larger than Twilio:MaxMediaBytes.");
-            upstream.CancelAfter(Timeout.InfiniteTimeSpan);
-            await destination.WriteAsync(buffer.AsMemory(0, read), ct);
-        }
+        log.LogWarning("Twilio media for message {MessageId} #{Index} is larger than Twilio:MaxMediaBytes ({Limit} bytes); not passed on.", messageId, index, limit);
+        return TypedResults.Problem($"The file is larger than the {limit} bytes this service passes on (Twilio:MaxMediaBytes).",
+            statusCode: StatusCodes.Status502BadGateway);
     }
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Time.Testing;
@@ -133,6 +134,75 @@ public sealed class MediaTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         AssertOneWarningAndNoError("failed");
+    }
+
+    /// <summary>The CDN answers with a body of <paramref name="size"/> bytes and no Content-Length (chunked), the way a
+    /// file of unknown length comes; the service runs with Twilio:MaxMediaBytes at <paramref name="limit"/>.</summary>
+    private async Task<WebApplicationFactory<Program>> UnknownLengthFileAsync(int size, long limit)
+    {
+        var file = new byte[size];
+        Random.Shared.NextBytes(file);
+        CdnServes(file);
+        using (var direct = new HttpClient())
+        using (var upstream = await direct.GetAsync(_twilio.Url + "/cdn/photo.jpg", HttpCompletionOption.ResponseHeadersRead))
+            Assert.Null(upstream.Content.Headers.ContentLength); // the case under test: no length known up front
+        return _app.WithWebHostBuilder(b => b.UseSetting("Twilio:MaxMediaBytes", limit.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
+    private static readonly Guid CdnFile = Guid.NewGuid();
+
+    /// <summary>Replaces the CDN's file (one mapping, by its guid).</summary>
+    private void CdnServes(byte[] file) =>
+        _twilio.Given(Request.Create().WithPath("/cdn/photo.jpg").UsingGet()).WithGuid(CdnFile).AtPriority(0)
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "image/jpeg").WithBody(file));
+
+    /// <summary>After a refused or cut-off file, the service serves the next one whole; a small file of unknown length
+    /// is held back until it ended, so it gets its Content-Length.</summary>
+    private async Task AssertServesTheNextFileAsync(HttpClient client, string path)
+    {
+        CdnServes(Jpeg);
+        var next = await client.GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+        Assert.Equal(Jpeg.Length, next.Content.Headers.ContentLength);
+        Assert.Equal(Jpeg, await next.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
+    public async Task AFileOfUnknownLengthOverTheLimitBeforeAnythingIsSentIsABadGateway()
+    {
+        var path = await MediaPathFromPullAsync();
+        using var host = await UnknownLengthFileAsync(size: 4096, limit: 1024);
+        using var client = host.CreateClient();
+
+        var response = await client.GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("Twilio:MaxMediaBytes", await response.Content.ReadAsStringAsync());
+        Assert.Null(response.Content.Headers.ContentDisposition);
+        AssertOneWarningAndNoError("larger than Twilio:MaxMediaBytes");
+        Assert.DoesNotContain(_app.Logs.Lines, l => l.Contains(path["/media/".Length..], StringComparison.Ordinal) || l.Contains(Fixtures.AuthToken, StringComparison.Ordinal));
+        await AssertServesTheNextFileAsync(client, path);
+    }
+
+    [Fact]
+    public async Task AFileOfUnknownLengthThatOutgrowsTheLimitWhileStreamingIsCutOffNotPassedOnAsComplete()
+    {
+        var path = await MediaPathFromPullAsync();
+        using var host = await UnknownLengthFileAsync(size: 300_000, limit: 200_000);
+        using var client = host.CreateClient();
+
+        using var response = await client.GetAsync(path, HttpCompletionOption.ResponseHeadersRead);
+
+        // The first part of the file is out before the limit is passed: all HTTP has left is to cut the transfer.
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Null(response.Content.Headers.ContentLength);
+        var cut = await Record.ExceptionAsync(() => response.Content.ReadAsByteArrayAsync());
+        Assert.True(cut is IOException or HttpRequestException, $"the download must fail, not end short: {cut?.GetType().Name ?? "it ended"}");
+        AssertOneWarningAndNoError("cut off");
+        Assert.DoesNotContain(_app.Logs.Lines, l => l.Contains(path["/media/".Length..], StringComparison.Ordinal) || l.Contains(Fixtures.AuthToken, StringComparison.Ordinal));
+
+        await AssertServesTheNextFileAsync(client, path);
     }
 
     private void AssertOneWarningAndNoError(string reason)
