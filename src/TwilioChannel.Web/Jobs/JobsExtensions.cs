@@ -47,6 +47,7 @@ internal static class JobsExtensions
     public static WebApplication MapJobsDashboard(this WebApplication app)
     {
         app.UseDashboardBasicAuth();
+        app.UseDashboardForms();
         app.UseHangfireDashboard(DashboardAuthorization.Path, new DashboardOptions
         {
             Authorization = [new DashboardAuthorization.Filter()],

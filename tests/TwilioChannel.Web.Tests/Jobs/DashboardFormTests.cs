@@ -1,0 +1,127 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Hangfire;
+using Hangfire.States;
+using Microsoft.Extensions.DependencyInjection;
+using TwilioChannel.Web.Tests.Infrastructure;
+
+namespace TwilioChannel.Web.Tests.Jobs;
+
+/// <summary>Requests to the dashboard without the form Hangfire reads from them answer 400 with the reason (they were
+/// 500s), and the dashboard's own requests still work.</summary>
+public sealed class DashboardFormTests : IClassFixture<DashboardTests.App>
+{
+    private readonly ChannelApp _app;
+    private readonly HttpClient _client;
+
+    public DashboardFormTests(DashboardTests.App app)
+    {
+        _app = app.Channel;
+        _client = _app.CreateClient();
+        _client.DefaultRequestHeaders.Authorization = new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"admin:{ChannelApp.AdminKey}")));
+    }
+
+    /// <summary>Every route whose Hangfire dispatcher reads a form: /stats and the batch commands.</summary>
+    public static readonly TheoryData<string> FormRoutes =
+    [
+        "/stats",
+        "/jobs/enqueued/delete", "/jobs/enqueued/requeue", "/jobs/processing/delete", "/jobs/processing/requeue",
+        "/jobs/scheduled/enqueue", "/jobs/scheduled/delete", "/jobs/succeeded/requeue", "/jobs/failed/requeue",
+        "/jobs/failed/delete", "/jobs/deleted/requeue", "/jobs/awaiting/enqueue", "/jobs/awaiting/delete",
+        "/recurring/remove", "/recurring/trigger",
+    ];
+
+    private static HttpRequestMessage Post(string path, HttpContent? content = null) => new(HttpMethod.Post, "/admin/jobs" + path) { Content = content };
+
+    private static FormUrlEncodedContent Jobs(IEnumerable<string> ids) => new(ids.Select(id => new KeyValuePair<string, string>("jobs[]", id)));
+
+    private static async Task AssertRefusedAsync(HttpResponseMessage response, string reason)
+    {
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Contains(reason, problem.RootElement.GetProperty("detail").GetString());
+    }
+
+    [Theory]
+    [MemberData(nameof(FormRoutes))]
+    public async Task APostWithoutABodyIsABadRequestSayingAFormIsExpected(string path)
+    {
+        await AssertRefusedAsync(await _client.SendAsync(Post(path)), "application/x-www-form-urlencoded");
+    }
+
+    [Theory]
+    [MemberData(nameof(FormRoutes))]
+    public async Task APostWithAnotherContentTypeIsABadRequestToo(string path)
+    {
+        await AssertRefusedAsync(await _client.SendAsync(Post(path, new StringContent("""{"jobs":["1"]}""", Encoding.UTF8, "application/json"))), "application/x-www-form-urlencoded");
+        await AssertRefusedAsync(await _client.SendAsync(Post(path, new StringContent("jobs[]=1", Encoding.UTF8, "text/plain"))), "application/x-www-form-urlencoded");
+    }
+
+    [Theory]
+    [InlineData("/stats")]
+    [InlineData("/recurring/trigger")]
+    public async Task AGetOfAFormRouteIsABadRequestToo(string path)
+    {
+        await AssertRefusedAsync(await _client.GetAsync("/admin/jobs" + path), "application/x-www-form-urlencoded");
+    }
+
+    [Fact]
+    public async Task AnonymousRequestsAreStillChallengedBeforeTheirFormIsLookedAt()
+    {
+        var response = await _app.CreateClient().SendAsync(Post("/recurring/trigger"));
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task TheDashboardsStatsPollStillAnswers()
+    {
+        // hangfire.js: $.post(statsUrl, { metrics: [...] }), jQuery's encoding with its charset.
+        var form = new FormUrlEncodedContent([new("metrics[]", "scheduled:count"), new("metrics[]", "failed:count")]);
+        form.Headers.ContentType = MediaTypeHeaderValue.Parse("application/x-www-form-urlencoded; charset=UTF-8");
+
+        var response = await _client.SendAsync(Post("/stats", form));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var stats = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.True(stats.RootElement.TryGetProperty("scheduled:count", out _));
+    }
+
+    [Fact]
+    public async Task TheDashboardsBatchCommandStillActsOnTheSelectedJobs()
+    {
+        var jobs = _app.Services.GetRequiredService<IBackgroundJobClient>();
+        var ids = Enumerable.Range(0, 2).Select(_ => jobs.Schedule<IdleJob>(job => job.Run(), TimeSpan.FromDays(1))).ToList();
+
+        var response = await _client.SendAsync(Post("/jobs/scheduled/delete", Jobs(ids)));
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.All(ids, id => Assert.Equal(DeletedState.StateName, StateOf(id)));
+    }
+
+    [Fact]
+    public async Task TheJobPagesBodilessCommandStillWorks()
+    {
+        // The job page's Delete button: $.post(url) with no data, so no body and no Content-Type.
+        var id = _app.Services.GetRequiredService<IBackgroundJobClient>().Schedule<IdleJob>(job => job.Run(), TimeSpan.FromDays(1));
+
+        var response = await _client.SendAsync(Post($"/jobs/actions/delete/{id}"));
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Equal(DeletedState.StateName, StateOf(id));
+    }
+
+    private string? StateOf(string id)
+    {
+        using var connection = _app.Services.GetRequiredService<JobStorage>().GetConnection();
+        return connection.GetStateData(id)?.Name;
+    }
+
+    /// <summary>A job for the dashboard to act on; scheduled a day out, it never runs.</summary>
+    public sealed class IdleJob
+    {
+        public void Run() { }
+    }
+}
