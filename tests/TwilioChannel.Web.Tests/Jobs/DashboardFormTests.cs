@@ -102,6 +102,24 @@ public sealed class DashboardFormTests : IClassFixture<DashboardTests.App>
     }
 
     [Fact]
+    public async Task SelectAllOnTheDashboardsLargestPageIsWithinTheFormLimits()
+    {
+        // The page size selector goes up to 5000; the service-wide limit of 200 form values (Twilio's) answered 500.
+        var ids = Enumerable.Range(0, 5000).Select(i => (100_000_000 + i).ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        var response = await _client.SendAsync(Post("/jobs/scheduled/delete", Jobs(ids)));
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task AFormOverTheDashboardsLimitsIsABadRequestSayingWhich()
+    {
+        var ids = Enumerable.Range(0, 10_001).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await AssertRefusedAsync(await _client.SendAsync(Post("/jobs/scheduled/delete", Jobs(ids))), "Form value count limit 10000 exceeded");
+    }
+
+    [Fact]
     public async Task TheJobPagesBodilessCommandStillWorks()
     {
         // The job page's Delete button: $.post(url) with no data, so no body and no Content-Type.
