@@ -48,6 +48,7 @@ internal static class JobsExtensions
     {
         app.UseDashboardBasicAuth();
         app.UseDashboardForms();
+        app.UseDashboardJobIds();
         app.UseHangfireDashboard(DashboardAuthorization.Path, new DashboardOptions
         {
             Authorization = [new DashboardAuthorization.Filter()],

@@ -119,6 +119,17 @@ public sealed class DashboardFormTests : IClassFixture<DashboardTests.App>
         await AssertRefusedAsync(await _client.SendAsync(Post("/jobs/scheduled/delete", Jobs(ids))), "Form value count limit 10000 exceeded");
     }
 
+    [Theory]
+    [InlineData("/jobs/scheduled/delete", "nope")]
+    [InlineData("/jobs/failed/requeue", "99999999999")]
+    [InlineData("/jobs/actions/delete/nope", null)]
+    [InlineData("/jobs/actions/requeue/99999999999", null)]
+    public async Task AJobIdTheStorageCannotReadIsABadRequest(string path, string? id)
+    {
+        var response = await _client.SendAsync(Post(path, id is null ? null : Jobs([id])));
+        await AssertRefusedAsync(response, "not one the job storage can read");
+    }
+
     [Fact]
     public async Task TheJobPagesBodilessCommandStillWorks()
     {
