@@ -130,6 +130,20 @@ public sealed class DashboardFormTests : IClassFixture<DashboardTests.App>
         await AssertRefusedAsync(response, "not one the job storage can read");
     }
 
+    [Theory]
+    [InlineData("nope")]
+    [InlineData("99999999999")]
+    public async Task TheJobPageOfAnIdTheStorageCannotReadIsABadRequest(string id)
+    {
+        await AssertRefusedAsync(await _client.GetAsync($"/admin/jobs/jobs/details/{id}"), "not one the job storage can read");
+    }
+
+    [Fact]
+    public async Task TheJobPageOfAnUnknownJobIsStillHangfiresOwn()
+    {
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/admin/jobs/jobs/details/123456789")).StatusCode);
+    }
+
     [Fact]
     public async Task TheJobPagesBodilessCommandStillWorks()
     {
