@@ -9,14 +9,14 @@ using TwilioChannel.Web.Tests.Infrastructure;
 
 namespace TwilioChannel.Web.Tests.Jobs;
 
-/// <summary>Requests to the dashboard without the form Hangfire reads from them answer 400 with the reason (they were
-/// 500s), and the dashboard's own requests still work.</summary>
-public sealed class DashboardFormTests : IClassFixture<DashboardTests.App>
+/// <summary>Bad requests to the dashboard (no form where Hangfire reads one, a form over the limits, a job id the
+/// storage can't read) answer 400 with the reason; they were 500s. The dashboard's own requests still work.</summary>
+public sealed class DashboardBadRequestTests : IClassFixture<DashboardTests.App>
 {
     private readonly ChannelApp _app;
     private readonly HttpClient _client;
 
-    public DashboardFormTests(DashboardTests.App app)
+    public DashboardBadRequestTests(DashboardTests.App app)
     {
         _app = app.Channel;
         _client = _app.CreateClient();
