@@ -35,6 +35,10 @@ internal static class JobsExtensions
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings()
             .UseLogProvider(new HostLogProvider(sp.GetRequiredService<ILoggerFactory>())));
+        // For the dashboard's commands (DashboardAntiforgery); Hangfire.AspNetCore uses it once it is registered. The
+        // antiforgery middleware .NET adds with it validates only endpoints that bind a form: none of ours do (the Twilio
+        // webhooks read theirs in a filter, Desk posts JSON), so it changes nothing else.
+        builder.Services.AddAntiforgery();
         builder.Services.AddHangfireServer((sp, server) =>
         {
             server.WorkerCount = sp.GetRequiredService<IOptions<JobsOptions>>().Value.WorkerCount;
@@ -48,6 +52,7 @@ internal static class JobsExtensions
     {
         app.UseDashboardBasicAuth();
         app.UseDashboardForms();
+        app.UseDashboardAntiforgery();
         app.UseDashboardJobIds();
         app.UseHangfireDashboard(DashboardAuthorization.Path, new DashboardOptions
         {

@@ -10,17 +10,19 @@ using TwilioChannel.Web.Tests.Infrastructure;
 namespace TwilioChannel.Web.Tests.Jobs;
 
 /// <summary>Bad requests to the dashboard (no form where Hangfire reads one, a form over the limits, a job id the
-/// storage can't read) answer 400 with the reason; they were 500s. The dashboard's own requests still work.</summary>
-public sealed class DashboardBadRequestTests : IClassFixture<DashboardTests.App>
+/// storage can't read) answer 400 with the reason; they were 500s. The dashboard's own requests still work. Each is sent
+/// as the dashboard's script sends it, with the antiforgery token of a page (DashboardAntiforgeryTests).</summary>
+public sealed class DashboardBadRequestTests(DashboardTests.App app) : IClassFixture<DashboardTests.App>, IAsyncLifetime
 {
-    private readonly ChannelApp _app;
-    private readonly HttpClient _client;
+    private readonly ChannelApp _app = app.Channel;
+    private HttpClient _client = null!;
 
-    public DashboardBadRequestTests(DashboardTests.App app)
+    public async Task InitializeAsync() => _client = await _app.SignedInAsync();
+
+    public Task DisposeAsync()
     {
-        _app = app.Channel;
-        _client = _app.CreateClient();
-        _client.DefaultRequestHeaders.Authorization = new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"admin:{ChannelApp.AdminKey}")));
+        _client.Dispose();
+        return Task.CompletedTask;
     }
 
     /// <summary>Every route whose Hangfire dispatcher reads a form: /stats and the batch commands.</summary>

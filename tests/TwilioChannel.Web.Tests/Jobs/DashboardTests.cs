@@ -1,6 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
 using TwilioChannel.Web.Tests.Infrastructure;
 
 namespace TwilioChannel.Web.Tests.Jobs;
@@ -18,9 +16,6 @@ public sealed class DashboardTests : IClassFixture<DashboardTests.App>
 
     public DashboardTests(App app) => _app = app.Channel;
 
-    private static AuthenticationHeaderValue Basic(string user, string password) =>
-        new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
-
     [Theory]
     [InlineData("/admin/jobs")]
     [InlineData("/admin/jobs/jobs/enqueued")]
@@ -37,7 +32,7 @@ public sealed class DashboardTests : IClassFixture<DashboardTests.App>
     public async Task AWrongKeyIsRefusedToo()
     {
         var client = _app.CreateClient();
-        client.DefaultRequestHeaders.Authorization = Basic("admin", "not-the-key");
+        client.DefaultRequestHeaders.Authorization = DashboardClient.Basic("admin", "not-the-key");
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/admin/jobs")).StatusCode);
     }
 
@@ -45,7 +40,7 @@ public sealed class DashboardTests : IClassFixture<DashboardTests.App>
     public async Task TheAdminKeyAsBasicPasswordOpensTheDashboard()
     {
         var client = _app.CreateClient();
-        client.DefaultRequestHeaders.Authorization = Basic("anyone", ChannelApp.AdminKey);
+        client.DefaultRequestHeaders.Authorization = DashboardClient.Basic("anyone", ChannelApp.AdminKey);
         var response = await client.GetAsync("/admin/jobs");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("TwilioChannel jobs", await response.Content.ReadAsStringAsync());
