@@ -12,11 +12,17 @@ namespace TwilioChannel.Web.Jobs;
 /// ASP.NET's own validation, and says why. GET, HEAD, OPTIONS and TRACE pass, as in ASP.NET's and Hangfire's checks:
 /// Hangfire acts on commands whatever the method, but reads their ids from a form body, which no browser sends
 /// cross-site with those methods.
+/// A request with the key as a Bearer token needs no token: a browser never attaches a Bearer header on its own, and
+/// another site's script can't set one without a CORS preflight this service doesn't answer, so only a holder of the key
+/// sends one, and scripts go on posting commands with the key alone. Everything else needs the token: Basic auth now,
+/// a sign-in cookie when the admin UI brings one. Hangfire's own check is switched off for Bearer requests only, by
+/// mounting the dashboard a second time for them (JobsExtensions): its switch is per mount, and it also decides whether
+/// pages carry the token, so it stays on for browsers.
 /// </summary>
 internal static class DashboardAntiforgery
 {
     private const string Refusal = "This dashboard command needs the antiforgery token of a dashboard page, which the " +
-        "dashboard's own buttons send: reload the page and try again.";
+        "dashboard's own buttons send: reload the page and try again. A script can send the admin key as a Bearer token instead.";
 
     /// <summary>Runs after the key check (anonymous requests get the 401 challenge) and after DashboardForms (a token
     /// sent as a form field is read within the dashboard's form limits).</summary>
@@ -36,8 +42,12 @@ internal static class DashboardAntiforgery
             await next(http);
         }));
 
+    /// <summary>A dashboard request from a script with the key as a Bearer token.</summary>
+    public static bool IsExempt(HttpContext http) =>
+        http.Request.Path.StartsWithSegments(DashboardAuthorization.Path) && DashboardAuthorization.IsBearerAdmin(http);
+
     private static bool NeedsToken(HttpContext http) =>
-        http.Request.Path.StartsWithSegments(DashboardAuthorization.Path) && !IsSafe(http.Request.Method);
+        http.Request.Path.StartsWithSegments(DashboardAuthorization.Path) && !IsSafe(http.Request.Method) && !IsExempt(http);
 
     private static bool IsSafe(string method) =>
         HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method);

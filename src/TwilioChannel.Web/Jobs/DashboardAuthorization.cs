@@ -41,6 +41,12 @@ internal static class DashboardAuthorization
         }
     }
 
+    /// <summary>The key as a Bearer token: a script's request, as no browser attaches one on its own (DashboardAntiforgery).</summary>
+    public static bool IsBearerAdmin(HttpContext http) =>
+        AuthenticationHeaderValue.TryParse(http.Request.Headers.Authorization, out var header)
+        && header.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase)
+        && http.RequestServices.GetRequiredService<AdminKey>().Matches(header.Parameter);
+
     /// <summary>Hangfire's own check, in case the dashboard is ever mapped without the middleware above.</summary>
     public sealed class Filter : IDashboardAuthorizationFilter
     {

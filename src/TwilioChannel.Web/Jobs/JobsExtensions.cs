@@ -54,12 +54,18 @@ internal static class JobsExtensions
         app.UseDashboardForms();
         app.UseDashboardAntiforgery();
         app.UseDashboardJobIds();
-        app.UseHangfireDashboard(DashboardAuthorization.Path, new DashboardOptions
-        {
-            Authorization = [new DashboardAuthorization.Filter()],
-            DashboardTitle = "TwilioChannel jobs",
-            AppPath = null,
-        });
+        // Scripts with the key as a Bearer token get a mount without Hangfire's antiforgery check (DashboardAntiforgery
+        // says why they need none); the predicate includes the path, so the admin API's Bearer requests pass by.
+        app.MapWhen(DashboardAntiforgery.IsExempt, scripts => scripts.UseHangfireDashboard(DashboardAuthorization.Path, Dashboard(ignoreAntiforgeryToken: true)));
+        app.UseHangfireDashboard(DashboardAuthorization.Path, Dashboard(ignoreAntiforgeryToken: false));
         return app;
     }
+
+    private static DashboardOptions Dashboard(bool ignoreAntiforgeryToken) => new()
+    {
+        Authorization = [new DashboardAuthorization.Filter()],
+        DashboardTitle = "TwilioChannel jobs",
+        AppPath = null,
+        IgnoreAntiforgeryToken = ignoreAntiforgeryToken,
+    };
 }

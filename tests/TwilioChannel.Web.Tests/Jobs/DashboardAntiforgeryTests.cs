@@ -58,6 +58,50 @@ public sealed class DashboardAntiforgeryTests(DashboardTests.App app) : IClassFi
     }
 
     [Fact]
+    public async Task AScriptWithTheKeyAsBearerTokenNeedsNoAntiforgeryToken()
+    {
+        // No browser sends a Bearer header on its own, so a Bearer request is not a forged one.
+        var id = ScheduleIdle();
+        var recurring = AddRecurring();
+        using var script = _app.Admin();
+
+        Assert.Equal(HttpStatusCode.NoContent, (await script.PostAsync($"/admin/jobs/jobs/actions/delete/{id}", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await script.PostAsync("/admin/jobs/recurring/trigger", Jobs(recurring))).StatusCode);
+
+        Assert.Equal(DeletedState.StateName, StateOf(id));
+        Assert.NotNull(LastJobOf(recurring));
+    }
+
+    [Fact]
+    public async Task AScriptsPagesSetNoAntiforgeryCookie()
+    {
+        using var script = _app.Admin();
+        var page = await script.GetAsync("/admin/jobs");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.False(page.Headers.Contains("Set-Cookie"));
+        Assert.DoesNotContain("csrf-token", await page.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task AWrongBearerKeyIsStillChallengedAndTheJobUntouched()
+    {
+        var id = ScheduleIdle();
+        using var client = _app.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", "not-the-key");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.PostAsync($"/admin/jobs/jobs/actions/delete/{id}", null)).StatusCode);
+        Assert.Equal(ScheduledState.StateName, StateOf(id));
+    }
+
+    [Fact]
+    public async Task TheAdminApiStillAnswersBearerRequests()
+    {
+        // The scripts' mount of the dashboard must take only the dashboard's paths.
+        using var admin = _app.Admin();
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/api/admin/numbers")).StatusCode);
+    }
+
+    [Fact]
     public async Task TheTokensCookieIsTheDashboardsOnly()
     {
         var page = await _app.BasicClient().GetAsync("/admin/jobs");
