@@ -34,6 +34,11 @@ internal static class PullEndpoint
         // import delivered is not served again. The cursor returned is the last position served (or the start).
         var orgId = installation.OrgId;
         var acknowledged = ChannelState.Parse(state).After;
+        // Every state we hand out is a position of this org's feed, and the feed only grows: one beyond its last position
+        // was not given out by this feed (a service re-installed on a new database while Desk kept its channelState, or
+        // another feed's cursor). Like any unreadable state it means "from the start"; kept, it would skip everything
+        // up to it.
+        if (acknowledged > 0 && acknowledged > await feed.LastPositionAsync(orgId, ct)) acknowledged = 0;
         if (acknowledged > 0) await deliveries.ConfirmPulledAsync(orgId, acknowledged);
         var imported = (await deliveries.FindAsync(orgId, ct))?.ImportedThrough ?? 0;
         var after = Math.Max(acknowledged, imported);

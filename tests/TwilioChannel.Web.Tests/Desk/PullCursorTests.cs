@@ -82,6 +82,22 @@ public sealed class PullCursorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AChannelStateBeyondTheOrgsFeedIsNotOursAndServesFromTheStart()
+    {
+        // Desk keeps channelState across our database's life: a service re-installed on a fresh database (or a cursor
+        // another feed gave out) sends back "after N" beyond anything this org's feed has. Serving after N answered
+        // nothing and returned N again, so a pull-only org got none of its messages until the feed passed N.
+        await PostManyAsync(2, i => Fixtures.Sms($"after restore {i}"), parallelism: 1);
+        await _app.RouteAsync();
+
+        using var pull = await _app.PullAsync("{\"v\":1,\"after\":1000000}");
+        Assert.Equal(["after restore 0", "after restore 1"], Threads(pull).Select(t => t.GetProperty("content").GetString()));
+        using var next = await _app.PullAsync(State(pull));
+        Assert.Empty(Threads(next));
+        Assert.Equal(State(pull), State(next));
+    }
+
+    [Fact]
     public async Task ConfigParamsAsANameValueArrayAreReadToo()
     {
         await PostManyAsync(2, i => Fixtures.Sms($"m{i}"), parallelism: 1);
