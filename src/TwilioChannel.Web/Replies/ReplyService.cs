@@ -71,6 +71,7 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
         var fed = await commits.RunAsync(async (connection, tx) =>
         {
             await CompleteAsync(connection, tx, claim);
+            if (outcome.Succeeded) await BreakSilenceAsync(connection, tx, claim);
             if (sender.Invite is { } invite) await TemplateInvites.CompleteAsync(connection, tx, invite);
             var any = false;
             foreach (var (sid, status) in sender.Accepted)
@@ -122,6 +123,19 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
         await update.ExecuteAsync(CancellationToken.None, (int)r.State, r.FailureReason, r.ErrorCode, r.ResponseStatus, r.ResponseJson,
             r.CompletedAt, r.Body, r.Sids, r.FirstSid, r.To, r.From, r.MessagingServiceSid, r.Id);
         return true;
+    }
+
+    /// <summary>
+    /// A reply that went out is the ticket's latest message, as a backfilled outbound message is: Desk:NewTicketAfterHours
+    /// counts silence from it, so the customer answering an agent's late reply stays in the ticket the agent answered
+    /// (it used to count from the customer's own last message and open "…#2").
+    /// </summary>
+    private static async Task BreakSilenceAsync(DbConnection connection, DbTransaction tx, Reply r)
+    {
+        await using var update = await PreparedCommand.CreateAsync(connection, tx, """
+            UPDATE "Conversations" SET "LastMessageAt" = @p0 WHERE "OrgId" = @p1 AND "TicketExtId" = @p2 AND "LastMessageAt" < @p0
+            """, 3, CancellationToken.None);
+        await update.ExecuteAsync(CancellationToken.None, r.CompletedAt!.Value, r.OrgId, r.ExtParentId);
     }
 
     private async Task<PushOutcome> AwaitFirstAsync(Installation installation, DeskReply reply, string publicBase, TimeSpan budget)
