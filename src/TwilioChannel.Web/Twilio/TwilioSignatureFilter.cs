@@ -9,7 +9,7 @@ namespace TwilioChannel.Web.Twilio;
 /// named by AccountSid (so Messaging-Service pools and proxies work). twilio-csharp's RequestValidator does the check,
 /// including the with/without default port variants (Twilio/SignatureValidators). Anything unauthenticated is a 403.
 /// </summary>
-internal sealed class TwilioSignatureFilter(AccountTokens tokens, SignatureValidators validators, IOptions<ChannelOptions> channel, Common.RefusalLog refusals) : IEndpointFilter
+internal sealed class TwilioSignatureFilter(AccountTokens tokens, SignatureValidators validators, IOptions<ChannelOptions> channel, Common.RefusalLog refusals, Common.PublicUrls urls) : IEndpointFilter
 {
     public const string FormItem = "twilio.form";
 
@@ -49,6 +49,10 @@ internal sealed class TwilioSignatureFilter(AccountTokens tokens, SignatureValid
 
         var url = SignedUrl(http.Request, channel.Value.PublicBaseUri);
         if (!validators.IsValid(token, url, fields, signature)) return Forbidden("bad signature");
+        // Without PublicBaseUrl, the import's attachment URLs use the last authenticated request's base: Twilio's
+        // webhooks count (their URL is signed), else after a start every import before Desk's first pull pointed at
+        // the local default URL.
+        urls.BaseFor(http.Request);
 
         http.Items[FormItem] = fields;
         return await next(context);

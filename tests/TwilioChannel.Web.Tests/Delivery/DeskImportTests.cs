@@ -62,6 +62,25 @@ public sealed class DeskImportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WithoutPublicBaseUrlImportedAttachmentsUseTheHostTwilioCalled()
+    {
+        // PublicBaseUrl is optional when no proxy sits in front (README). The import's attachment URLs then come from
+        // the last request seen, but only Desk's pulls and pushes counted, not Twilio's webhooks: after a start, every
+        // attachment imported before Desk's first pull pointed at http://localhost:5080, which Desk can't fetch.
+        await using var app = new ChannelApp(settings: new() { ["Desk:ApiBaseUrl"] = _desk.Url, ["PublicBaseUrl"] = "" });
+        await FakeDesk.SeedAsync(app);
+        var form = Fixtures.Form("whatsapp-image.form");
+        var request = new HttpRequestMessage(HttpMethod.Post, "/twilio/messages") { Content = new FormUrlEncodedContent(form) };
+        request.Headers.Add("X-Twilio-Signature", TwilioSigner.Sign("http://localhost/twilio/messages", form, Fixtures.AuthToken));
+        (await app.CreateClient().SendAsync(request)).EnsureSuccessStatusCode();
+
+        await Eventually.UntilAsync(() => _desk.Accepted.Count >= 1, "an import call");
+        var thread = _desk.Accepted[0].Body.GetProperty("data").GetProperty("threads").EnumerateArray().Single();
+        var url = Assert.Single(thread.GetProperty("attachmentUrls").EnumerateArray()).GetString()!;
+        Assert.StartsWith("http://localhost/media/", url);
+    }
+
+    [Fact]
     public async Task WhatImportDeliveredIsNotServedAgainByThePull()
     {
         (await _app.PostInboundAsync(Fixtures.Sms("first"))).EnsureSuccessStatusCode();
