@@ -10,6 +10,9 @@ internal static class TwilioAccountsApi
 {
     public sealed record CreateRequest(string? AccountSid, string? AuthToken, string? FriendlyName);
 
+    /// <summary>PUT: a new auth token (Twilio's token rotation) and/or a new friendly name; the SID never changes.</summary>
+    public sealed record UpdateRequest(string? AuthToken, string? FriendlyName);
+
     public sealed record AccountResponse(long Id, string AccountSid, string? FriendlyName, DateTime CreatedAt)
     {
         public static AccountResponse From(TwilioAccount a) => new(a.Id, a.AccountSid, a.FriendlyName, a.CreatedAt);
@@ -25,6 +28,7 @@ internal static class TwilioAccountsApi
                 ? Results.Ok(AccountResponse.From(found))
                 : Validation.NotFound("Twilio account", id));
         group.MapPost("/", CreateAsync);
+        group.MapPut("/{id:long}", UpdateAsync);
         group.MapDelete("/{id:long}", DeleteAsync);
         return admin;
     }
@@ -51,6 +55,27 @@ internal static class TwilioAccountsApi
         if (!await db.TrySaveUniqueAsync(ct)) return Validation.Conflict($"Twilio account {request.AccountSid} is already configured.");
         tokens.Invalidate(account.AccountSid);
         return TypedResults.Created($"/api/admin/twilio-accounts/{account.Id}", AccountResponse.From(account));
+    }
+
+    /// <summary>
+    /// Rotates the auth token (Twilio's secondary token promoted: the old one stops at once, so webhooks signed with the
+    /// new one must pass now) without touching the account's numbers. Takes effect at once on this instance; others
+    /// read it within their token cache's lifetime.
+    /// </summary>
+    private static async Task<IResult> UpdateAsync(long id, UpdateRequest request, ChannelDbContext db, SecretProtector secrets, AccountTokens tokens, CancellationToken ct)
+    {
+        var validation = new Validation()
+            .Optional("friendlyName", request.FriendlyName, 200);
+        if (request.AuthToken is not null) validation.Required("authToken", request.AuthToken, 256);
+        if (!validation.IsValid) return validation.Problem();
+
+        var account = await db.TwilioAccounts.FindAsync([id], ct);
+        if (account is null) return Validation.NotFound("Twilio account", id);
+        if (request.AuthToken is not null) account.AuthTokenProtected = secrets.Protect(request.AuthToken.Trim());
+        account.FriendlyName = request.FriendlyName ?? account.FriendlyName;
+        await db.SaveChangesAsync(ct);
+        tokens.Invalidate(account.AccountSid);
+        return TypedResults.Ok(AccountResponse.From(account));
     }
 
     private static async Task<IResult> DeleteAsync(long id, ChannelDbContext db, AccountTokens tokens, CancellationToken ct)

@@ -30,6 +30,37 @@ public sealed class AdminApiTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
+    // ---------- auth token rotation ----------
+
+    [Fact]
+    public async Task AnAccountsAuthTokenCanBeRotatedWhileItsNumbersStay()
+    {
+        // Twilio lets an owner promote the secondary auth token (after a leak, or routinely); the old one stops at once
+        // and every webhook is signed with the new one. POST refused the known account (409) and DELETE refused an
+        // account with numbers (409): the only way was to delete every number first, while webhooks got 403 (Twilio
+        // does not retry them) and reconciliation, calling Twilio with the old token, could not recover them.
+        await _app.SeedAsync();
+        var id = (await _admin.GetFromJsonAsync<JsonElement>("/api/admin/twilio-accounts")).EnumerateArray().Single().GetProperty("id").GetInt64();
+        const string rotated = "rotated-auth-token-0123456789";
+
+        using (var put = await _admin.PutAsJsonAsync($"/api/admin/twilio-accounts/{id}", new { authToken = rotated, friendlyName = "Main" }))
+        {
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+            var body = await put.Content.ReadAsStringAsync();
+            Assert.Contains("\"friendlyName\":\"Main\"", body);
+            Assert.DoesNotContain(rotated, body);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await _app.PostInboundAsync(Fixtures.Sms("signed with the new token"), token: rotated)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await _app.PostInboundAsync(Fixtures.Sms("signed with the old token"), token: Fixtures.AuthToken)).StatusCode);
+        Assert.DoesNotContain(_app.Logs.Lines, l => l.Contains(rotated));
+
+        using var missing = await _admin.PutAsJsonAsync("/api/admin/twilio-accounts/999999", new { authToken = rotated });
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        using var blank = await _admin.PutAsJsonAsync($"/api/admin/twilio-accounts/{id}", new { authToken = " " });
+        Assert.Equal(HttpStatusCode.BadRequest, blank.StatusCode);
+    }
+
     // ---------- authentication ----------
 
     [Theory]
