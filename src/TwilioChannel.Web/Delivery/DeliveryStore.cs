@@ -82,9 +82,10 @@ internal sealed class DeliveryStore(IServiceScopeFactory scopes, GroupCommit com
         WHERE "OrgId" = @p0 AND "Failures" = @p1 AND "NextAttemptAt" IS NOT NULL AND "ParkedReason" IS NULL
         """, orgId, attempt, Now) == 1;
 
-    /// <summary>Clears a park and any backoff; false when the org has no delivery state yet.</summary>
+    /// <summary>Clears a park and any backoff, and the error they showed (the next failure sets its own); false when
+    /// the org has no delivery state yet.</summary>
     public async Task<bool> ResumeAsync(string orgId) => await commits.ExecuteAsync("""
-        UPDATE "DeliveryCursors" SET "ParkedReason" = NULL, "ParkedAt" = NULL, "Failures" = 0, "NextAttemptAt" = NULL, "UpdatedAt" = @p1
+        UPDATE "DeliveryCursors" SET "ParkedReason" = NULL, "ParkedAt" = NULL, "Failures" = 0, "NextAttemptAt" = NULL, "LastError" = NULL, "UpdatedAt" = @p1
         WHERE "OrgId" = @p0
         """, orgId, Now) == 1;
 

@@ -262,6 +262,29 @@ public sealed class DeskImportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AResumedOrgNoLongerShowsTheParkAsItsLastError()
+    {
+        // Parked on a 401; meanwhile Desk's pull took everything and confirmed it, so after the resume there is
+        // nothing to import. The park's text ("… Import is parked …") stayed as lastError beside parkedReason null, and
+        // an admin reading the deliveries could not tell whether import was parked or not.
+        _desk.Answer(401, """{"errorCode":"INVALID_OAUTH","message":"revoked"}""");
+        (await _app.PostInboundAsync(Fixtures.Sms("before revoke noticed"))).EnsureSuccessStatusCode();
+        await Eventually.UntilAsync(() => DeliveryAsync().Result.GetProperty("parkedReason").ValueKind == JsonValueKind.String, "the org parked");
+        string state;
+        using (var pull = await _app.PullAsync()) state = pull.RootElement.GetProperty("channelState").GetString()!;
+        using (var confirm = await _app.PullAsync(state)) Assert.Empty(confirm.RootElement.GetProperty("data").GetProperty("threads").EnumerateArray());
+
+        _desk.Answer(200, """{"response":"{\"statusMessage\":\"SUCCESS\"}"}""");
+        using var admin = _app.Admin();
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.PostAsync($"/api/admin/deliveries/{Fixtures.OrgId}/resume", null)).StatusCode);
+
+        var delivery = await DeliveryAsync();
+        Assert.Equal(JsonValueKind.Null, delivery.GetProperty("parkedReason").ValueKind);
+        Assert.Equal(0, delivery.GetProperty("backlog").GetInt64());
+        Assert.Equal(JsonValueKind.Null, delivery.GetProperty("lastError").ValueKind);
+    }
+
+    [Fact]
     public async Task WhatThePullConfirmedIsNotImportedAgain()
     {
         await using var app = new ChannelApp(settings: new() { ["Desk:ApiBaseUrl"] = _desk.Url });
