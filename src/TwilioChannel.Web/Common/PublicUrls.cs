@@ -15,7 +15,8 @@ internal sealed class PublicUrls(IOptions<ChannelOptions> options)
     public string BaseFor(HttpRequest request)
     {
         var value = Base(request, options.Value.PublicBaseUri);
-        _lastSeen = value;
+        // Read on every webhook, written only on a change: no shared cache line bounced between the cores per request.
+        if (!string.Equals(_lastSeen, value, StringComparison.Ordinal)) _lastSeen = value;
         return value;
     }
 

@@ -51,8 +51,8 @@ internal sealed class TwilioSignatureFilter(AccountTokens tokens, SignatureValid
         if (!validators.IsValid(token, url, fields, signature)) return Forbidden("bad signature");
         // Without PublicBaseUrl, the import's attachment URLs use the last authenticated request's base: Twilio's
         // webhooks count (their URL is signed), else after a start every import before Desk's first pull pointed at
-        // the local default URL.
-        urls.BaseFor(http.Request);
+        // the local default URL. With PublicBaseUrl set there is nothing to learn.
+        if (channel.Value.PublicBaseUri is null) urls.BaseFor(http.Request);
 
         http.Items[FormItem] = fields;
         return await next(context);
