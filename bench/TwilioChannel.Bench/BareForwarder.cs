@@ -53,19 +53,7 @@ internal sealed class BareForwarder(WebApplication app, HttpClient twilio) : IAs
 
     private static async Task ForwardAsync(HttpContext http, HttpClient twilio, Uri messages, AuthenticationHeaderValue authorization, string from, string statusCallback)
     {
-        string to, body;
-        try
-        {
-            using var push = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted);
-            var resource = push.RootElement.GetProperty("resource");
-            to = resource.GetProperty("extParentId").GetString() ?? "";
-            body = resource.GetProperty("content").GetString() ?? "";
-        }
-        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
-        {
-            await AnswerAsync(http, 400, "message", "The body must be Desk's push payload as JSON.");
-            return;
-        }
+        if (await ReadPushAsync(http) is not var (to, body)) return;
 
         using var request = new HttpRequestMessage(HttpMethod.Post, messages)
         {
@@ -102,19 +90,7 @@ internal sealed class BareForwarder(WebApplication app, HttpClient twilio) : IAs
 
     private static async Task ForwardViaSdkAsync(HttpContext http, ITwilioRestClient client, PhoneNumber from, Uri statusCallback)
     {
-        string to, body;
-        try
-        {
-            using var push = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted);
-            var resource = push.RootElement.GetProperty("resource");
-            to = resource.GetProperty("extParentId").GetString() ?? "";
-            body = resource.GetProperty("content").GetString() ?? "";
-        }
-        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
-        {
-            await AnswerAsync(http, 400, "message", "The body must be Desk's push payload as JSON.");
-            return;
-        }
+        if (await ReadPushAsync(http) is not var (to, body)) return;
 
         try
         {
@@ -124,6 +100,22 @@ internal sealed class BareForwarder(WebApplication app, HttpClient twilio) : IAs
         catch (Exception ex) when (ex is ApiException or ApiConnectionException or TaskCanceledException)
         {
             await AnswerAsync(http, 502, "message", $"Twilio call failed: {ex.GetType().Name}: {ex.Message}");
+        }
+    }
+
+    /// <summary>The customer and the text of Desk's push; null once a 400 is answered.</summary>
+    private static async Task<(string To, string Body)?> ReadPushAsync(HttpContext http)
+    {
+        try
+        {
+            using var push = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted);
+            var resource = push.RootElement.GetProperty("resource");
+            return (resource.GetProperty("extParentId").GetString() ?? "", resource.GetProperty("content").GetString() ?? "");
+        }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            await AnswerAsync(http, 400, "message", "The body must be Desk's push payload as JSON.");
+            return null;
         }
     }
 
