@@ -44,9 +44,26 @@ public sealed class DeskImportTests
     [InlineData(429, "", ImportVerdict.RateLimited)]
     [InlineData(500, "<html>oops</html>", ImportVerdict.Retry)]
     [InlineData(503, "", ImportVerdict.Retry)]
-    [InlineData(200, "not json at all", ImportVerdict.Delivered)]
+    // A 2xx that is not the Invoke API's answer (a proxy's or captive portal's page, nothing) proves nothing reached Desk.
+    [InlineData(200, "not json at all", ImportVerdict.Retry)]
+    [InlineData(200, "<html><body>Sign in to the Wi-Fi</body></html>", ImportVerdict.Retry)]
+    [InlineData(200, "", ImportVerdict.Retry)]
+    [InlineData(204, "", ImportVerdict.Retry)]
+    [InlineData(200, "{}", ImportVerdict.Retry)]
+    [InlineData(200, "[]", ImportVerdict.Retry)]
+    [InlineData(200, """{"response":null}""", ImportVerdict.Retry)]
+    [InlineData(200, """{"response":{"statusMessage":"SUCCESS"}}""", ImportVerdict.Delivered)]
     public void DeskAnswersAreClassifiedByStatusAndErrorCode(int status, string body, ImportVerdict expected) =>
         Assert.Equal(expected, ImportOutcome.Classify(status, body).Verdict);
+
+    [Fact]
+    public void AnAnswerThatIsNotTheInvokeApisSaysSoForTheAdmin()
+    {
+        var outcome = ImportOutcome.Classify(200, "<html>captive portal</html>");
+        Assert.Contains("Not the Invoke API's answer", outcome.Message);
+        Assert.Contains("<html>captive portal</html>", outcome.Message);
+        Assert.Contains("body was empty", ImportOutcome.Classify(200, "").Message);
+    }
 
     [Fact]
     public void TheReasonOfARefusalIsKeptForTheAdmin()

@@ -23,7 +23,9 @@ public enum ImportVerdict
 /// <summary>
 /// What an Invoke API answer means for delivery. Desk answers the proxy call itself with an HTTP status, and the proxied
 /// import's own answer inside <c>{"response": "&lt;json&gt;"}</c>; errors may show in either place (an HTTP 200 whose
-/// response carries <c>statusCode</c> 4xx or an <c>errorCode</c>), so both are read.
+/// response carries <c>statusCode</c> 4xx or an <c>errorCode</c>), so both are read. A 2xx is only a delivery when its
+/// body is that answer: a proxy, captive portal or load balancer can answer 200 with an HTML page or nothing, and counting
+/// that as delivered moves the cursor past threads Desk never got (the pull serves after it too: silent loss).
 /// </summary>
 public sealed record ImportOutcome(ImportVerdict Verdict, int StatusCode, string Message)
 {
@@ -31,12 +33,17 @@ public sealed record ImportOutcome(ImportVerdict Verdict, int StatusCode, string
 
     public static ImportOutcome Classify(int httpStatus, string? body)
     {
-        var (innerStatus, errorCode, message) = Read(body);
+        var (innerStatus, errorCode, message, isInvokeAnswer) = Read(body);
         var status = httpStatus is >= 200 and < 300 && innerStatus is >= 400 ? innerStatus.Value : httpStatus;
         var text = message ?? (string.IsNullOrWhiteSpace(body) ? $"HTTP {status}" : Clip(body));
 
         if (status is >= 200 and < 300)
-            return errorCode is null ? new(ImportVerdict.Delivered, status, text) : new(ByCode(errorCode), status, $"{errorCode}: {text}");
+        {
+            if (errorCode is not null) return new(ByCode(errorCode), status, $"{errorCode}: {text}");
+            // Not Desk's answer, so we can't tell whether Desk took the batch: send it again later (same extIds are updates).
+            if (!isInvokeAnswer) return new(ImportVerdict.Retry, status, NotAnInvokeAnswer(body));
+            return new(ImportVerdict.Delivered, status, text);
+        }
 
         var verdict = status switch
         {
@@ -62,29 +69,36 @@ public sealed record ImportOutcome(ImportVerdict Verdict, int StatusCode, string
         _ => ImportVerdict.Invalid,
     };
 
-    /// <summary>Reads statusCode / errorCode / message from the answer, or from the JSON string in its "response".</summary>
-    private static (int? Status, string? ErrorCode, string? Message) Read(string? body)
+    private static string NotAnInvokeAnswer(string? body) => string.IsNullOrWhiteSpace(body)
+        ? "Not the Invoke API's answer: the body was empty; the batch may not have reached Desk and will be sent again."
+        : $"Not the Invoke API's answer ({{\"response\": …}} expected), the batch may not have reached Desk and will be sent again. Body: {Clip(body)}";
+
+    /// <summary>Reads statusCode / errorCode / message from the answer, or from the JSON string in its "response";
+    /// IsInvokeAnswer: the body is the Invoke API's shape, a JSON object with "response" (a string or an object).</summary>
+    private static (int? Status, string? ErrorCode, string? Message, bool IsInvokeAnswer) Read(string? body)
     {
-        if (string.IsNullOrWhiteSpace(body)) return (null, null, null);
+        if (string.IsNullOrWhiteSpace(body)) return (null, null, null, false);
         try
         {
             using var outer = JsonDocument.Parse(body);
-            if (outer.RootElement.ValueKind != JsonValueKind.Object) return (null, null, null);
+            if (outer.RootElement.ValueKind != JsonValueKind.Object) return (null, null, null, false);
             var (status, code, message) = Fields(outer.RootElement);
             if (outer.RootElement.TryGetProperty("response", out var response))
             {
+                var shaped = response.ValueKind is JsonValueKind.String or JsonValueKind.Object;
                 var inner = response.ValueKind == JsonValueKind.String ? TryParse(response.GetString()) : response.Clone();
                 if (inner is { ValueKind: JsonValueKind.Object } i)
                 {
                     var (s, c, m) = Fields(i);
-                    return (s ?? status, c ?? code, m ?? message);
+                    return (s ?? status, c ?? code, m ?? message, shaped);
                 }
+                return (status, code, message, shaped);
             }
-            return (status, code, message);
+            return (status, code, message, false);
         }
         catch (JsonException)
         {
-            return (null, null, null);
+            return (null, null, null, false);
         }
     }
 

@@ -164,6 +164,29 @@ public sealed class DeskImportTests : IAsyncLifetime
         Assert.Equal(0, state.GetProperty("backlog").GetInt64());
     }
 
+    [Theory]
+    [InlineData("<html><body>Please sign in to continue</body></html>", "sign in")]
+    [InlineData("", "body was empty")]
+    public async Task AnOkThatIsNotDesksAnswerIsRetriedNotCountedAsDelivered(string body, string shown)
+    {
+        // A proxy or captive portal answering 200 moved the cursor past the batch, and the pull serves only after it:
+        // the messages never reached Desk. Such an answer now fails like a 5xx, backs off and keeps the batch.
+        _desk.Answer(200, body);
+        var form = Fixtures.Sms("behind a captive portal");
+        (await _app.PostInboundAsync(form)).EnsureSuccessStatusCode();
+        await Eventually.UntilAsync(() => DeliveryAsync().Result.GetProperty("failures").GetInt32() >= 1, "a failed attempt");
+
+        var state = await DeliveryAsync();
+        Assert.Equal(1, state.GetProperty("backlog").GetInt64());
+        Assert.Contains("Not the Invoke API's answer", state.GetProperty("lastError").GetString());
+        Assert.Contains(shown, state.GetProperty("lastError").GetString());
+
+        _desk.Answer(200, """{"response":"{\"statusMessage\":\"SUCCESS\"}"}""");
+        await Eventually.UntilAsync(() => _desk.Calls.Count(c => c.ThreadExtIds.Contains(form["MessageSid"])) >= 2 && DeliveryAsync().Result.GetProperty("backlog").GetInt64() == 0,
+            "the batch sent again and delivered", 30);
+        Assert.Equal(0, (await DeliveryAsync()).GetProperty("failures").GetInt32());
+    }
+
     [Fact]
     public async Task ABackoffShowsAsAScheduledJobThatRetriesAtOnceWhenRun()
     {
