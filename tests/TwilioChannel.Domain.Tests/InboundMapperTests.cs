@@ -124,6 +124,29 @@ public sealed class InboundMapperTests
         Assert.EndsWith("👟…", subject);
     }
 
+    [Theory]
+    [InlineData("Ana\u202E Souza")]
+    [InlineData("\u2067Ana Souza\u2069")]
+    [InlineData("Ana\u200E \u200FSouza\u061C")]
+    [InlineData("\u202AAna\u202B \u202CSouza\u202D\u2066\u2068")]
+    public void BidiControlsInTheProfileNameCannotReorderThePhoneInTheSubjectOrContact(string profileName)
+    {
+        // A right-to-left override in the name displayed the phone after it reversed: one customer could pass for another.
+        var m = Fixture("whatsapp-text.form") with { ProfileName = profileName, Body = "Hi \u202Eevil\u202C there" };
+        Assert.StartsWith("WhatsApp · Ana Souza (+5511987654321): ", InboundMapper.Subject(m));
+        Assert.Equal("Ana Souza", InboundMapper.Actor(m).Name);
+        // What the customer wrote stays exactly as written.
+        Assert.Equal("Hi \u202Eevil\u202C there", Assert.Single(InboundMapper.Threads(m, new TicketKey(m.From), 255)).Content);
+    }
+
+    [Fact]
+    public void AProfileNameOfOnlyBidiControlsFallsBackToThePhone()
+    {
+        var m = Fixture("whatsapp-text.form") with { ProfileName = "\u202E\u2066 \u200F" };
+        Assert.StartsWith("WhatsApp · +5511987654321: ", InboundMapper.Subject(m));
+        Assert.Equal("+5511987654321", InboundMapper.Actor(m).Name);
+    }
+
     [Fact]
     public void SubjectIsOneLine()
     {

@@ -37,7 +37,8 @@ public static class InboundMapper
     public static string Subject(InboundMessage first)
     {
         var address = ChannelAddress.Parse(first.From);
-        var who = string.IsNullOrWhiteSpace(first.ProfileName) ? address.Phone : $"{first.ProfileName!.Trim()} ({address.Phone})";
+        var name = DisplayName.Clean(first.ProfileName);
+        var who = name is null ? address.Phone : $"{name} ({address.Phone})";
         var text = string.Join(' ', Content(first).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
         return Shorten($"{ChannelAddress.ChannelName(address.Channel)} · {who}: {text}", SubjectLimit);
     }
@@ -45,7 +46,7 @@ public static class InboundMapper
     public static SyncActor Actor(InboundMessage m)
     {
         var address = ChannelAddress.Parse(m.From);
-        var name = string.IsNullOrWhiteSpace(m.ProfileName) ? address.Phone : m.ProfileName!.Trim();
+        var name = DisplayName.Clean(m.ProfileName) ?? address.Phone;
         return new SyncActor(ExtId.Encode(m.From), name, Phone: address.E164Phone);
     }
 

@@ -62,6 +62,25 @@ public sealed class PullMappingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task BidiControlsInAProfileNameReachDeskNeitherInTheSubjectNorTheContactButStayInTheMessage()
+    {
+        // "Ana\u202E" before "(+5511987654321)" showed the phone reversed in Desk: a customer could pass for another.
+        var form = Fixtures.WhatsApp("Hi \u202Eevil\u202C there");
+        form["ProfileName"] = "\u2067Ana\u202E Souza\u200F";
+        (await _app.PostInboundAsync(form)).EnsureSuccessStatusCode();
+        await _app.RouteAsync();
+        using var pull = await _app.PullAsync();
+        var root = JsonNode.Parse(pull.RootElement.GetRawText())!;
+        var ticket = Assert.Single(root["data"]!["tickets"]!.AsArray())!.AsObject();
+        var thread = Assert.Single(root["data"]!["threads"]!.AsArray())!.AsObject();
+
+        Assert.StartsWith("WhatsApp · Ana Souza (+5511987654321): ", (string?)ticket["subject"]);
+        Assert.Equal("Ana Souza", (string?)ticket["actor"]!["name"]);
+        Assert.Equal("Ana Souza", (string?)thread["actor"]!["name"]);
+        Assert.Equal("Hi \u202Eevil\u202C there", (string?)thread["content"]);
+    }
+
+    [Fact]
     public async Task WhatsAppLocationBecomesAddressAndMapLink()
     {
         var (ticket, thread) = await RoundTripAsync("whatsapp-location.form");
