@@ -12,16 +12,26 @@ internal static class JsonBody
 {
     private static ReadOnlySpan<byte> Bom => [0xEF, 0xBB, 0xBF];
 
+    private static readonly System.Buffers.SearchValues<byte> JsonWhitespace = System.Buffers.SearchValues.Create(" \t\r\n"u8);
+
     /// <summary>The request's JSON body, read whole (the body size is bounded: Common/RequestBodyLimit), checked with
-    /// <see cref="ThrowIfNotText"/> and parsed; null when the body is empty. Throws <see cref="JsonException"/>.</summary>
+    /// <see cref="ThrowIfNotText"/> and parsed; null when the body is empty or only JSON whitespace (a pull's "\n" holds
+    /// no params, like an empty body; a caller that needs a payload, the push, refuses null). Throws <see cref="JsonException"/>.</summary>
     public static async Task<JsonDocument?> ReadAsync(HttpRequest request, CancellationToken ct)
     {
         using var buffer = new MemoryStream();
         await request.Body.CopyToAsync(buffer, ct);
-        if (buffer.Length == 0) return null;
         var body = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        if (IsBlank(body.Span)) return null;
         ThrowIfNotText(body.Span);
         return JsonDocument.Parse(body.Span.StartsWith(Bom) ? body[Bom.Length..] : body);
+    }
+
+    /// <summary>Nothing but the whitespace JSON allows between tokens (space, tab, CR, LF), after an optional BOM.</summary>
+    private static bool IsBlank(ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.StartsWith(Bom)) utf8 = utf8[Bom.Length..];
+        return utf8.IndexOfAnyExcept(JsonWhitespace) < 0;
     }
 
     /// <summary>Throws <see cref="JsonException"/> when the body is not JSON made of text (a leading BOM is allowed, as

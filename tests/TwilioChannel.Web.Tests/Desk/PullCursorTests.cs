@@ -133,6 +133,24 @@ public sealed class PullCursorTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("")]
+    [InlineData(" ")]
+    [InlineData("\r\n\t \n")]
+    [InlineData("\uFEFF\n")]
+    public async Task AnEmptyOrWhitespaceOnlyBodyIsAPullWithoutParams(string body)
+    {
+        // An empty body was a pull from the start and a "\n" a 400: both carry no params, so both are the same pull.
+        (await _app.PostInboundAsync(Fixtures.Sms("waiting"))).EnsureSuccessStatusCode();
+        await _app.RouteAsync();
+        var content = new ByteArrayContent(System.Text.Encoding.UTF8.GetBytes(body));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        var response = await _app.CreateClient().PostAsync($"/desk/pull?orgId={Fixtures.OrgId}&securityContext={Uri.EscapeDataString(Fixtures.SecurityContext)}", content);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var pull = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Single(Threads(pull));
+    }
+
+    [Theory]
     [InlineData("not json at all")]
     [InlineData("{\"channelState\":")]
     [InlineData("42")]

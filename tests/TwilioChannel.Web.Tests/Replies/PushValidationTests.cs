@@ -23,6 +23,21 @@ public sealed class PushValidationTests : ReplyTestsBase
     }
 
     [Theory]
+    [InlineData("")]
+    [InlineData(" ")]
+    [InlineData("\r\n\t \n")]
+    [InlineData("\uFEFF\n")]
+    public async Task APushWithoutAPayloadIsABadRequestEvenWhenItIsWhitespace(string body)
+    {
+        // The pull takes a blank body as "no params"; a push without its payload stays an error.
+        var (status, text) = await PostRawPushAsync(System.Text.Encoding.UTF8.GetBytes(body));
+
+        Assert.Equal(400, status);
+        Assert.Contains("message", text);
+        Assert.Empty(_twilio.Sent);
+    }
+
+    [Theory]
     [InlineData("content", "\"a\\ud800b\"")]        // the reviewer's case: a lone high surrogate
     [InlineData("content", "\"a\\udc00\\ud800b\"")] // a pair in the wrong order
     [InlineData("x\\udfff", "1")]                      // in a property name nobody reads
