@@ -74,7 +74,7 @@ public sealed class InboundMapperTests
     public void ButtonReplyShowsTheButtonText()
     {
         var m = Fixture("whatsapp-button-reply.form") with { Body = "" };
-        Assert.Equal("Yes, reschedule", InboundMapper.Content(m));
+        Assert.Equal("Yes, reschedule", InboundMapper.Text(m));
     }
 
     [Fact]

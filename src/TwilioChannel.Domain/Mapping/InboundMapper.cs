@@ -10,8 +10,16 @@ public static class InboundMapper
 {
     public const int SubjectLimit = 255;
 
-    /// <summary>What the agent reads. Never empty: media-only, location and unknown message types get a readable line.</summary>
+    /// <summary>What the agent reads: the message's <see cref="Text"/>, then WhatsApp's context about it (ContextLines).</summary>
     public static string Content(InboundMessage m)
+    {
+        var text = Text(m);
+        var context = ContextLines.For(m);
+        return context.Count == 0 ? text : text + "\n" + string.Join("\n", context);
+    }
+
+    /// <summary>The message itself. Never empty: media-only, location and unknown message types get a readable line.</summary>
+    public static string Text(InboundMessage m)
     {
         var body = m.Body ?? "";
         if (m.Location is { } loc)
@@ -39,7 +47,8 @@ public static class InboundMapper
         var address = ChannelAddress.Parse(first.From);
         var name = DisplayName.Clean(first.ProfileName);
         var who = name is null ? address.Phone : $"{name} ({address.Phone})";
-        var text = string.Join(' ', Content(first).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        // The message, not its context lines: "I saw your ad 📣 From an ad…" would crowd the ticket list.
+        var text = string.Join(' ', Text(first).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
         return Shorten($"{ChannelAddress.ChannelName(address.Channel)} · {who}: {text}", SubjectLimit);
     }
 
@@ -65,7 +74,7 @@ public static class InboundMapper
     /// </summary>
     public static IReadOnlyList<SyncThread> Threads(InboundMessage m, TicketKey ticket, int contentLimit, string direction)
     {
-        var parts = ContentSplitter.Split(Content(m), contentLimit);
+        var parts = Parts(m, contentLimit);
         var actor = Actor(m);
         var baseId = ExtId.Encode(m.MessageSid);
         var threads = new SyncThread[parts.Count];
@@ -76,6 +85,22 @@ public static class InboundMapper
                 Direction: direction, From: m.From, To: [m.To], Actor: actor, CanReply: true);
         }
         return threads;
+    }
+
+    /// <summary>
+    /// <see cref="Content"/> in parts of at most <paramref name="contentLimit"/>. The customer's text is split exactly as
+    /// it would be alone and the context lines only join its last part when they fit whole; otherwise they start a part of
+    /// their own, so a context line is never torn across two threads. The parts still concatenate to Content.
+    /// </summary>
+    public static IReadOnlyList<string> Parts(InboundMessage m, int contentLimit)
+    {
+        var parts = ContentSplitter.Split(Text(m), contentLimit).ToList();
+        var context = ContextLines.For(m);
+        if (context.Count == 0) return parts;
+        var tail = "\n" + string.Join("\n", context);
+        if (parts[^1].Length + tail.Length <= contentLimit) parts[^1] += tail;
+        else parts.AddRange(ContentSplitter.Split(tail, contentLimit));
+        return parts;
     }
 
     public static string Shorten(string text, int limit)

@@ -22,7 +22,8 @@ public sealed record InboundMessage(
     string? ButtonText,
     GeoLocation? Location,
     IReadOnlyList<MediaItem> Media,
-    DateTime ReceivedAtUtc)
+    DateTime ReceivedAtUtc,
+    MessageContext? Context = null)
 {
     public MessagingChannel Channel => ChannelAddress.Parse(From).Channel;
 
@@ -63,6 +64,6 @@ public sealed record InboundMessage(
             sid!, account!, from!, to!,
             form.TryGetValue("Body", out var body) ? body : "",
             Get("MessagingServiceSid"), Get("ProfileName"), Get("MessageType"), Get("ButtonText"),
-            location, media, DateTime.SpecifyKind(receivedAtUtc, DateTimeKind.Utc));
+            location, media, DateTime.SpecifyKind(receivedAtUtc, DateTimeKind.Utc), MessageContext.FromForm(Get));
     }
 }
