@@ -97,6 +97,29 @@ public sealed class PullMappingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AClickToWhatsAppAdReferralShowsTheAgentWhichAdItCameFrom()
+    {
+        // Before, only "I saw your ad" reached Desk; the ad stayed in the stored raw form.
+        var form = Fixtures.WhatsApp("I saw your ad");
+        form["ReferralHeadline"] = "Black Friday: 40% off sneakers";
+        form["ReferralSourceUrl"] = "https://fb.me/3xAmPlE";
+        form["ReferralSourceType"] = "ad";
+        form["ReferralSourceId"] = "120210000000000001";
+        form["ReferralCtwaClid"] = "ARAkLkA8rmlFeiCktEJQ";
+        form["ReferralNumMedia"] = "0";
+        (await _app.PostInboundAsync(form)).EnsureSuccessStatusCode();
+        await _app.RouteAsync();
+        using var pull = await _app.PullAsync();
+        var root = JsonNode.Parse(pull.RootElement.GetRawText())!;
+        var ticket = Assert.Single(root["data"]!["tickets"]!.AsArray())!.AsObject();
+        var thread = Assert.Single(root["data"]!["threads"]!.AsArray())!.AsObject();
+
+        Assert.Equal("I saw your ad\n📣 From an ad: Black Friday: 40% off sneakers — https://fb.me/3xAmPlE (ad 120210000000000001)",
+            (string?)thread["content"]);
+        Assert.Equal("WhatsApp · Ana Souza (+5511987654321): I saw your ad", (string?)ticket["subject"]);
+    }
+
+    [Fact]
     public async Task WhatsAppImageCarriesASignedMediaUrlOfOurs()
     {
         var (_, thread) = await RoundTripAsync("whatsapp-image.form");
