@@ -15,9 +15,12 @@ public sealed class PullMappingTests : IAsyncLifetime
 
     public Task DisposeAsync() { _app.Dispose(); return Task.CompletedTask; }
 
-    private async Task<(JsonObject Ticket, JsonObject Thread)> RoundTripAsync(string fixture)
+    private Task<(JsonObject Ticket, JsonObject Thread)> RoundTripAsync(string fixture) => RoundTripAsync(Fixtures.Form(fixture));
+
+    /// <summary>One signed webhook in, routed, pulled: the ticket and the thread Desk gets.</summary>
+    private async Task<(JsonObject Ticket, JsonObject Thread)> RoundTripAsync(Dictionary<string, string> form)
     {
-        var response = await _app.PostInboundAsync(Fixtures.Form(fixture));
+        var response = await _app.PostInboundAsync(form);
         response.EnsureSuccessStatusCode();
         await _app.RouteAsync();
         using var pull = await _app.PullAsync();
@@ -67,12 +70,7 @@ public sealed class PullMappingTests : IAsyncLifetime
         // "Ana\u202E" before "(+5511987654321)" showed the phone reversed in Desk: a customer could pass for another.
         var form = Fixtures.WhatsApp("Hi \u202Eevil\u202C there");
         form["ProfileName"] = "\u2067Ana\u202E Souza\u200F";
-        (await _app.PostInboundAsync(form)).EnsureSuccessStatusCode();
-        await _app.RouteAsync();
-        using var pull = await _app.PullAsync();
-        var root = JsonNode.Parse(pull.RootElement.GetRawText())!;
-        var ticket = Assert.Single(root["data"]!["tickets"]!.AsArray())!.AsObject();
-        var thread = Assert.Single(root["data"]!["threads"]!.AsArray())!.AsObject();
+        var (ticket, thread) = await RoundTripAsync(form);
 
         Assert.StartsWith("WhatsApp · Ana Souza (+5511987654321): ", (string?)ticket["subject"]);
         Assert.Equal("Ana Souza", (string?)ticket["actor"]!["name"]);
@@ -107,12 +105,7 @@ public sealed class PullMappingTests : IAsyncLifetime
         form["ReferralSourceId"] = "120210000000000001";
         form["ReferralCtwaClid"] = "ARAkLkA8rmlFeiCktEJQ";
         form["ReferralNumMedia"] = "0";
-        (await _app.PostInboundAsync(form)).EnsureSuccessStatusCode();
-        await _app.RouteAsync();
-        using var pull = await _app.PullAsync();
-        var root = JsonNode.Parse(pull.RootElement.GetRawText())!;
-        var ticket = Assert.Single(root["data"]!["tickets"]!.AsArray())!.AsObject();
-        var thread = Assert.Single(root["data"]!["threads"]!.AsArray())!.AsObject();
+        var (ticket, thread) = await RoundTripAsync(form);
 
         Assert.Equal("I saw your ad\n📣 From an ad: Black Friday: 40% off sneakers — https://fb.me/3xAmPlE (ad 120210000000000001)",
             (string?)thread["content"]);
