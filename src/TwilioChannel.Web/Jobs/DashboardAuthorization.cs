@@ -23,17 +23,21 @@ internal static class DashboardAuthorization
             await http.Response.WriteAsync("Sign in with any user name and the admin key as the password.");
         }));
 
-    public static bool IsAdmin(HttpContext http)
+    public static bool IsAdmin(HttpContext http) => IsBearerAdmin(http) || IsBasicAdmin(http);
+
+    /// <summary>The key as a Bearer token: a script's request, as no browser attaches one on its own (DashboardAntiforgery).</summary>
+    public static bool IsBearerAdmin(HttpContext http) =>
+        Credentials(http, "Bearer") is { } token && http.RequestServices.GetRequiredService<AdminKey>().Matches(token);
+
+    /// <summary>The key as the password of HTTP Basic auth, any user name: a browser's request.</summary>
+    private static bool IsBasicAdmin(HttpContext http)
     {
-        var key = http.RequestServices.GetRequiredService<AdminKey>();
-        if (!AuthenticationHeaderValue.TryParse(http.Request.Headers.Authorization, out var header)) return false;
-        if (header.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase)) return key.Matches(header.Parameter);
-        if (!header.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase) || header.Parameter is null) return false;
+        if (Credentials(http, "Basic") is not { } encoded) return false;
         try
         {
-            var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(header.Parameter));
+            var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(encoded));
             var colon = decoded.IndexOf(':');
-            return colon >= 0 && key.Matches(decoded[(colon + 1)..]);
+            return colon >= 0 && http.RequestServices.GetRequiredService<AdminKey>().Matches(decoded[(colon + 1)..]);
         }
         catch (FormatException)
         {
@@ -41,11 +45,10 @@ internal static class DashboardAuthorization
         }
     }
 
-    /// <summary>The key as a Bearer token: a script's request, as no browser attaches one on its own (DashboardAntiforgery).</summary>
-    public static bool IsBearerAdmin(HttpContext http) =>
+    /// <summary>The Authorization header's parameter when it uses <paramref name="scheme"/>.</summary>
+    private static string? Credentials(HttpContext http, string scheme) =>
         AuthenticationHeaderValue.TryParse(http.Request.Headers.Authorization, out var header)
-        && header.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase)
-        && http.RequestServices.GetRequiredService<AdminKey>().Matches(header.Parameter);
+        && header.Scheme.Equals(scheme, StringComparison.OrdinalIgnoreCase) ? header.Parameter : null;
 
     /// <summary>Hangfire's own check, in case the dashboard is ever mapped without the middleware above.</summary>
     public sealed class Filter : IDashboardAuthorizationFilter
