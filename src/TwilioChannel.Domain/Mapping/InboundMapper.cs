@@ -11,11 +11,13 @@ public static class InboundMapper
     public const int SubjectLimit = 255;
 
     /// <summary>What the agent reads: the message's <see cref="Text"/>, then WhatsApp's context about it (ContextLines).</summary>
-    public static string Content(InboundMessage m)
+    public static string Content(InboundMessage m) => Text(m) + ContextTail(m);
+
+    /// <summary>The context lines as they follow the text ("\n" + one per line), or "" when there are none.</summary>
+    private static string ContextTail(InboundMessage m)
     {
-        var text = Text(m);
         var context = ContextLines.For(m);
-        return context.Count == 0 ? text : text + "\n" + string.Join("\n", context);
+        return context.Count == 0 ? "" : "\n" + string.Join("\n", context);
     }
 
     /// <summary>The message itself. Never empty: media-only, location and unknown message types get a readable line.</summary>
@@ -95,9 +97,8 @@ public static class InboundMapper
     public static IReadOnlyList<string> Parts(InboundMessage m, int contentLimit)
     {
         var parts = ContentSplitter.Split(Text(m), contentLimit).ToList();
-        var context = ContextLines.For(m);
-        if (context.Count == 0) return parts;
-        var tail = "\n" + string.Join("\n", context);
+        var tail = ContextTail(m);
+        if (tail.Length == 0) return parts;
         if (parts[^1].Length + tail.Length <= contentLimit) parts[^1] += tail;
         else parts.AddRange(ContentSplitter.Split(tail, contentLimit));
         return parts;
