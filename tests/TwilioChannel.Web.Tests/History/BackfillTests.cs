@@ -223,9 +223,13 @@ public sealed class BackfillTests : IAsyncLifetime
         var since = Today.AddDays(-3).ToString("yyyy-MM-dd");
         var doubled = await StartAsync(since);
         var doubledId = doubled.GetProperty("id").GetInt64();
-        _app.Services.GetRequiredService<IBackgroundJobClient>().Enqueue<Web.History.BackfillJob>(job => job.RunAsync(doubledId, CancellationToken.None));
+        var second = _app.Services.GetRequiredService<IBackgroundJobClient>().Enqueue<Web.History.BackfillJob>(job => job.RunAsync(doubledId, CancellationToken.None));
         Assert.Equal("completed", (await WaitForAsync(doubledId, "completed", "failed")).GetProperty("state").GetString());
-        var doubledRequests = await SettledRequestsAsync(); // the second job, if it ran alongside, may still be fetching
+        // Counted only once the second job has ended too: under a loaded test run Hangfire picked it up after the count
+        // had settled, and a page it fetched then was missing from the count.
+        await Eventually.UntilAsync(() => JobState(second) is "Succeeded" or "Failed" or "Deleted", $"the second job {second} to end", 90, () => Jobs(doubledId));
+        Assert.Equal("Succeeded", JobState(second));
+        var doubledRequests = await SettledRequestsAsync(); // a page fetched ahead may still be in flight
 
         // The same history once more with one job: it pages through the same pages (and stores nothing new).
         var single = await StartAsync(since);
@@ -233,6 +237,12 @@ public sealed class BackfillTests : IAsyncLifetime
         var singleRequests = await SettledRequestsAsync() - doubledRequests;
 
         Assert.Equal(singleRequests, doubledRequests);
+    }
+
+    private string? JobState(string jobId)
+    {
+        using var connection = _app.Services.GetRequiredService<Hangfire.JobStorage>().GetConnection();
+        return connection.GetStateData(jobId)?.Name;
     }
 
     /// <summary>The fake's request count once it stops moving: a page fetched ahead at a phase's end may still be in
