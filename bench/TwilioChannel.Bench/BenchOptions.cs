@@ -15,6 +15,9 @@ internal sealed record BenchOptions
     /// connections the closed loop measures its latency, not its capacity.</summary>
     public IReadOnlyList<int> ConcurrencyLevels { get; init; } = [64, 256, 512];
     public int MaxInFlight { get; init; } = 512;
+
+    /// <summary>webhook: seconds sent at the fixed rate on the same connections before the measured ones.</summary>
+    public double FixedWarmupSeconds { get; init; } = 3;
     public int PoolRate { get; init; } = 60_000;
     public double SettleSeconds { get; init; } = 60;
     public bool RunBaseline { get; init; } = true;
@@ -89,6 +92,8 @@ internal sealed record BenchOptions
                              3 levels (default 32,64,128)
           --max-in-flight N  fixed-rate cap on outstanding requests (default 512); beyond it a request is not sent
                              and counts as an error
+          --fixed-warmup S   webhook: seconds at the fixed rate on the same connections before the measured
+                             window (default 3; 0..60)
           --only baseline|service
           --pool-rate R      pre-generated saturation requests per second of run (default 60000); the saturation
                              window ends early if the pool runs out
@@ -126,6 +131,7 @@ internal sealed record BenchOptions
                         .Select(v => (int)Number(name, v, 1, 4096)).ToArray() is { Length: > 0 } levels
                         ? options with { Concurrency = levels[0], ConcurrencyLevels = levels, ConcurrencyGiven = true }
                         : throw new ArgumentException("--concurrency needs at least one level."),
+                    "--fixed-warmup" => options with { FixedWarmupSeconds = Number(name, Value(), 0, 60) },
                     "--max-in-flight" => options with { MaxInFlight = (int)Number(name, Value(), 1, 16_384) },
                     "--pool-rate" => options with { PoolRate = (int)Number(name, Value(), 1000, 500_000) },
                     "--settle" => options with { SettleSeconds = Number(name, Value(), 0, 600) },

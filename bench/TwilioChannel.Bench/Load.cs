@@ -49,7 +49,15 @@ internal sealed record SaturationResult(
 
 internal sealed record FixedRateResult(
     int Rate, double Seconds, int Scheduled, long Ok, long Failed, long OverCap, double AchievedPerSecond,
-    LatencySummary FromScheduled, LatencySummary ServiceTime, LatencySummary DispatchLag, int PeakInFlight, CpuUse Cpu, string? FirstError);
+    LatencySummary FromScheduled, LatencySummary ServiceTime, LatencySummary DispatchLag, int PeakInFlight, CpuUse Cpu, string? FirstError)
+{
+    /// <summary>Requests sent at the same rate on the same connections before the measured ones (not in any figure).</summary>
+    public int WarmUp { get; init; }
+
+    /// <summary>p99 (ms, from the scheduled time) of each measured second: a steady tail and a burst of stalls give the
+    /// same overall p99, not the same line.</summary>
+    public IReadOnlyList<double> P99PerSecond { get; init; } = [];
+}
 
 /// <summary>The two load shapes. Requests are pre-generated; the client only sends and times.</summary>
 internal static class Load
@@ -198,9 +206,12 @@ internal static class Load
     /// everything due every ~1 ms; a request due while <paramref name="maxInFlight"/> are outstanding is not sent and
     /// counts as over cap. <paramref name="answeredAt"/> and <paramref name="scheduledAt"/>, when given, get each
     /// request's Stopwatch timestamps of its 200 answer (0: not answered 200) and of its scheduled send.
+    /// The first <paramref name="warmUp"/> requests go out at the same rate on the same client but count in no figure:
+    /// a fresh client opens its connections during the first second, and both sides' connection set-up then made that
+    /// second's p99 several times the steady one's, for every server (docs/benchmarks.md, session 11).
     /// </summary>
     public static async Task<FixedRateResult> FixedRateAsync(SignedRequests requests, int rate, int maxInFlight, Func<CpuSample> cpu, CancellationToken ct,
-        long[]? answeredAt = null, long[]? scheduledAt = null)
+        long[]? answeredAt = null, long[]? scheduledAt = null, int warmUp = 0)
     {
         const long Failed = -1, OverCap = -2;
         var total = requests.Count;
@@ -249,13 +260,15 @@ internal static class Load
         }
 
         var t0 = Stopwatch.GetTimestamp() + Ticks(0.05);
-        var before = cpu();
+        var measuredFrom = t0 + (long)(warmUp * perRequest);
+        var before = (CpuSample?)null;
         var dispatcher = new Thread(() =>
         {
             var i = 0;
             while (i < total && !ct.IsCancellationRequested)
             {
                 var now = Stopwatch.GetTimestamp();
+                if (before is null && now >= measuredFrom) before = cpu();
                 for (long due; i < total && (due = t0 + (long)(i * perRequest)) <= now; i++)
                 {
                     if (Volatile.Read(ref inFlight) >= maxInFlight)
@@ -286,14 +299,18 @@ internal static class Load
         dispatcher.Join(TimeSpan.FromSeconds(5));
         var after = cpu();
 
-        var ok = fromScheduled.Where(t => t >= 0).ToArray();
-        var overCap = fromScheduled.LongCount(t => t == OverCap);
-        var failed = total - ok.Length - overCap;
-        var elapsed = Math.Max(scheduledSeconds, (Volatile.Read(ref lastDone) - t0) / (double)Stopwatch.Frequency);
-        var sentIdx = Enumerable.Range(0, total).Where(i => fromScheduled[i] != OverCap).ToArray();
-        return new FixedRateResult(rate, scheduledSeconds, total, ok.Length, failed, overCap, ok.Length / elapsed,
+        var measured = fromScheduled.AsSpan(warmUp).ToArray();
+        var ok = measured.Where(t => t >= 0).ToArray();
+        var overCap = measured.LongCount(t => t == OverCap);
+        var failed = measured.Length - ok.Length - overCap;
+        var measuredSeconds = measured.Length / (double)rate;
+        var elapsed = Math.Max(measuredSeconds, (Volatile.Read(ref lastDone) - measuredFrom) / (double)Stopwatch.Frequency);
+        var sentIdx = Enumerable.Range(warmUp, measured.Length).Where(i => fromScheduled[i] != OverCap).ToArray();
+        var perSecond = measured.Chunk(rate).Select(second => LatencySummary.From(second.Where(t => t >= 0).ToArray()).P99).ToArray();
+        return new FixedRateResult(rate, measuredSeconds, measured.Length, ok.Length, failed, overCap, ok.Length / elapsed,
             LatencySummary.From(ok), LatencySummary.From(sentIdx.Select(i => serviceTime[i]).ToArray()),
-            LatencySummary.From(sentIdx.Select(i => lag[i]).ToArray()), Volatile.Read(ref peak), Cpu(before, after), firstError);
+            LatencySummary.From(sentIdx.Select(i => lag[i]).ToArray()), Volatile.Read(ref peak), Cpu(before ?? after, after), firstError)
+        { WarmUp = warmUp, P99PerSecond = perSecond };
     }
 
     private static void InterlockedMax(ref long target, long value)

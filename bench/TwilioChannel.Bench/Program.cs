@@ -207,10 +207,11 @@ namespace TwilioChannel.Bench
 
             if (betweenModes is not null) await betweenModes();
 
-            var fixedPool = Prepare(run.Name, "fixed rate", url, (int)Math.Max(1, Math.Round(options.Rate * options.DurationSeconds)));
+            var warmUp = (int)Math.Round(options.Rate * options.FixedWarmupSeconds);
+            var fixedPool = Prepare(run.Name, "fixed rate", url, warmUp + (int)Math.Max(1, Math.Round(options.Rate * options.DurationSeconds)));
             pools.Add(fixedPool);
-            Console.WriteLine($"[{run.Name}] fixed rate: {options.Rate}/s for {options.DurationSeconds:0.#} s");
-            run.FixedRate = await Load.FixedRateAsync(fixedPool, options.Rate, options.MaxInFlight, cpu, ct);
+            Console.WriteLine($"[{run.Name}] fixed rate: {options.Rate}/s, {options.FixedWarmupSeconds:0.#} s warm-up + {options.DurationSeconds:0.#} s");
+            run.FixedRate = await Load.FixedRateAsync(fixedPool, options.Rate, options.MaxInFlight, cpu, ct, warmUp: warmUp);
             Console.WriteLine($"[{run.Name}]   achieved {run.FixedRate.AchievedPerSecond:N0}/s, p50 {run.FixedRate.FromScheduled.P50:0.00} ms, "
                 + $"p99 {run.FixedRate.FromScheduled.P99:0.00} ms, failed {run.FixedRate.Failed}, over cap {run.FixedRate.OverCap}"
                 + (run.FixedRate.FirstError is { } f ? $" (first: {f})" : ""));

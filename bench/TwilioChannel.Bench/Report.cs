@@ -23,7 +23,8 @@ internal static class Report
         md.AppendLine($"- Saturation: closed loop at {string.Join(", ", o.ConcurrencyLevels)} workers / connections in turn ({o.WarmupSeconds:0.#} s warm-up before the first, "
             + $"{Math.Min(o.WarmupSeconds, 5):0.#} s before the others, {o.DurationSeconds:0.#} s measured each); each server's saturation is its peak across the levels "
             + "(a server whose ack waits for a disk flush needs more requests in flight than a bare endpoint to be saturated).");
-        md.AppendLine($"- Fixed rate: open loop, {o.Rate:N0} req/s for {o.DurationSeconds:0.#} s, latency from each request's scheduled send time "
+        md.AppendLine($"- Fixed rate: open loop, {o.Rate:N0} req/s for {o.DurationSeconds:0.#} s measured, after {o.FixedWarmupSeconds:0.#} s at the same rate on the same "
+            + $"connections (not measured: a fresh client's connection set-up), latency from each request's scheduled send time "
             + $"(no coordinated omission), at most {o.MaxInFlight} in flight (beyond: not sent, counted as errors).");
         md.AppendLine("- **The load generator runs on the same CPUs as the server under test** and takes a large share of them (see the CPU column); "
             + "the baseline server even runs inside the load generator's process. Absolute numbers are a floor for a dedicated server; the ratio is the point. "
@@ -63,6 +64,7 @@ internal static class Report
                 md.AppendLine($"- {run.Name}, fixed rate: {f.Ok:N0} of {f.Scheduled:N0} answered 200, {f.Failed} failed, {f.OverCap} over the in-flight cap "
                     + $"(peak in flight {f.PeakInFlight}). Time from actual send p50/p99/max {f.ServiceTime.P50:0.00}/{f.ServiceTime.P99:0.00}/{f.ServiceTime.Max:0.0} ms; "
                     + $"dispatch lag (send − schedule, the client's ~1 ms timer tick) p50/p99/max {f.DispatchLag.P50:0.00}/{f.DispatchLag.P99:0.00}/{f.DispatchLag.Max:0.0} ms."
+                    + (f.P99PerSecond.Count > 0 ? $" p99 of each measured second (ms): {string.Join(", ", f.P99PerSecond.Select(p => p.ToString("0.0", CultureInfo.InvariantCulture)))}." : "")
                     + (f.FirstError is { } fe ? $" First error: {fe}." : ""));
             foreach (var s in run.Sweep.Where(s => s.Errors > 0))
                 md.AppendLine($"- {run.Name}, saturation at {s.Workers} workers: {s.Errors} errors ({s.ErrorsInWindow} in the window); first: {s.FirstError}.");
