@@ -11,6 +11,7 @@ internal static class ReplyEndpoints
         builder.Services.AddSingleton<StatusStore>();
         builder.Services.AddSingleton<ReplyStatusFeed>();
         builder.Services.AddSingleton<TemplateInvites>();
+        builder.Services.AddTransient<UnclaimedStatusCleanup>();
         builder.Services.AddScoped<ReplySender>();
         builder.Services.AddScoped<ReplyService>();
         builder.Services.AddHttpClient<ZohoOAuth>(c => c.Timeout = TimeSpan.FromSeconds(10));

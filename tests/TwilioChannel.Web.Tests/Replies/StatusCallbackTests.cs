@@ -1,6 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Hangfire;
+using Hangfire.Storage;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using TwilioChannel.Web.Tests.Infrastructure;
 
@@ -106,5 +109,66 @@ public sealed class StatusCallbackTests : IAsyncLifetime
         var responses = await Task.WhenAll(statuses.Select(s => CallbackAsync(sid, s)));
         Assert.All(responses, r => Assert.Equal(HttpStatusCode.NoContent, r.StatusCode));
         Assert.Equal("read", await StatusOfAsync(sid));
+    }
+    [Fact]
+    public async Task StatusesNoReplyClaimedForAWeekAreDroppedAndClaimedOnesKept()
+    {
+        // A reply's own status: the callback came first, then the send claimed it (the race every reply may hit).
+        var claimed = JsonDocument.Parse(Fixtures.Text("twilio-message-created.json")).RootElement.GetProperty("sid").GetString()!;
+        await CallbackAsync(claimed, "delivered");
+        _twilio.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath(FakeTwilio.MessagesPath).UsingPost())
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(201).WithHeader("Content-Type", "application/json")
+                .WithBody(Fixtures.Text("twilio-message-created.json")));
+        (await _app.PostInboundAsync(Fixtures.Form("whatsapp-text.form"))).EnsureSuccessStatusCode();
+        await _app.RouteAsync();
+        var (status, _) = await _app.PushAsync(ReplyApp.Push("whatsapp:+5511987654321", "Hi Ana!", id: "4243"));
+        Assert.Equal(200, status);
+
+        // Another sender's messages (our URL on a Messaging Service others send through): nothing ever claims them.
+        const string foreignOld = "SM10000000000000000000000000000091", foreignRecent = "SM10000000000000000000000000000092";
+        await CallbackAsync(foreignOld, "delivered");
+        await CallbackAsync(foreignRecent, "delivered");
+        var eightDaysAgo = DateTime.UtcNow.AddDays(-8);
+        await using (var scope = _app.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>();
+            Assert.NotNull((await db.OutboundStatuses.SingleAsync(s => s.MessageSid == claimed)).ReplyId);
+            await db.OutboundStatuses.Where(s => s.MessageSid == claimed || s.MessageSid == foreignOld)
+                .ExecuteUpdateAsync(s => s.SetProperty(x => x.UpdatedAt, eightDaysAgo));
+        }
+
+        Assert.Equal(1, await _app.Services.GetRequiredService<Web.Replies.UnclaimedStatusCleanup>().RunAsync(CancellationToken.None));
+
+        await using var check = _app.Services.CreateAsyncScope();
+        var left = await check.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().OutboundStatuses.Select(s => s.MessageSid).ToListAsync();
+        Assert.Equal(new[] { claimed, foreignRecent }.Order(), left.Order());
+    }
+
+    [Fact]
+    public async Task TheCleanupGoesOnPastOneChunkAndIsScheduledDaily()
+    {
+        await using (var scope = _app.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>();
+            var old = DateTime.UtcNow.AddDays(-30);
+            db.OutboundStatuses.AddRange(Enumerable.Range(0, 2_500).Select(i => new Data.OutboundStatus
+            {
+                MessageSid = $"SM{i:D32}", Status = "delivered", Rank = 5, UpdatedAt = old,
+            }));
+            await db.SaveChangesAsync();
+        }
+
+        Assert.Equal(2_500, await _app.Services.GetRequiredService<Web.Replies.UnclaimedStatusCleanup>().RunAsync(CancellationToken.None));
+        await using (var scope = _app.Services.CreateAsyncScope())
+            Assert.Empty(scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().OutboundStatuses);
+
+        var storage = _app.Services.GetRequiredService<JobStorage>();
+        string? Cron()
+        {
+            using var connection = storage.GetConnection();
+            return connection.GetRecurringJobs().SingleOrDefault(j => j.Id == Web.Replies.UnclaimedStatusCleanup.JobId)?.Cron;
+        }
+        await Eventually.UntilAsync(() => Cron() is not null, "the daily cleanup to be registered");
+        Assert.Equal("0 0 * * *", Cron());
     }
 }
