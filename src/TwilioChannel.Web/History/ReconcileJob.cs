@@ -13,7 +13,9 @@ namespace TwilioChannel.Web.History;
 /// Recurring per number ("reconcile-number-{id}"): Twilio does not retry a webhook that failed, so while we were down
 /// or unreachable customers' messages reached Twilio and not us. This lists what Twilio received for the number since
 /// the watermark (minus an overlap, for messages whose DateSent lands late) and stores what we lack, oldest first, for
-/// the router. It also asks Twilio for the status of recent replies whose callbacks never came.
+/// the router. A number in a Messaging Service also covers the service's other senders that aren't configured
+/// themselves (History/MessagingServicePool): the webhook routes their messages by the service, so they were received
+/// for this org too. It also asks Twilio for the status of recent replies whose callbacks never came.
 /// </summary>
 internal sealed class ReconcileJob(IServiceScopeFactory scopes, TwilioApiClients clients, GroupCommit commits, StatusStore statuses,
     RouterWakeup router, TimeProvider time, ILogger<ReconcileJob> logger)
@@ -36,13 +38,15 @@ internal sealed class ReconcileJob(IServiceScopeFactory scopes, TwilioApiClients
 
         var started = time.GetUtcNow().UtcDateTime;
         var since = (number.ReconciledThrough ?? number.CreatedAt) - Overlap;
-        var recovered = await RecoverInboundAsync(number, client, since, ct);
+        var recovered = 0;
+        foreach (var address in await MessagingServicePool.AddressesAsync(number, client, scopes, logger, ct))
+            recovered += await RecoverInboundAsync(number, address, client, since, ct);
         var refreshed = await RefreshStatusesAsync(number, client, started, ct);
 
         await commits.ExecuteAsync("""UPDATE "Numbers" SET "ReconciledThrough" = @p1 WHERE "Id" = @p0""", numberId, started);
         if (recovered > 0)
         {
-            logger.LogWarning("Reconciliation recovered {Count} messages to {Number} that never reached our webhook.", recovered, number.Address);
+            logger.LogWarning("Reconciliation recovered {Count} messages to {Number} (or its Messaging Service's other senders) that never reached our webhook.", recovered, number.Address);
             router.Notify();
         }
         if (refreshed > 0) logger.LogInformation("Reconciliation refreshed {Count} reply statuses for {Number}.", refreshed, number.Address);
@@ -50,10 +54,10 @@ internal sealed class ReconcileJob(IServiceScopeFactory scopes, TwilioApiClients
 
     /// <summary>Stores inbound messages we lack. The window is short (interval + overlap), so it is read whole and
     /// stored oldest first: stored order is the feed's order per ticket.</summary>
-    private async Task<int> RecoverInboundAsync(ChannelNumber number, global::Twilio.Clients.ITwilioRestClient client, DateTime since, CancellationToken ct)
+    private async Task<int> RecoverInboundAsync(ChannelNumber number, string address, global::Twilio.Clients.ITwilioRestClient client, DateTime since, CancellationToken ct)
     {
         var found = new List<MessageResource>();
-        string? url = TwilioHistory.FirstPageUrl(number.AccountSid, to: number.Address, from: null, since);
+        string? url = TwilioHistory.FirstPageUrl(number.AccountSid, to: address, from: null, since);
         for (var pages = 0; url is not null && pages < MaxPages; pages++)
         {
             var page = await TwilioHistory.FetchAsync(client, url, ct);

@@ -62,6 +62,70 @@ public sealed class ReconcileTests : IAsyncLifetime
         Assert.NotNull((await scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().Numbers.SingleAsync(n => n.Address == Fixtures.SmsNumber)).ReconciledThrough);
     }
 
+    private const string Pool = "MG" + "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
+    private const string PoolNumber = "+14155550150", PoolOther = "+14155550151", PoolWhatsApp = "whatsapp:+14155550152";
+
+    /// <summary>A configured number in a Messaging Service whose pool Twilio lists as <paramref name="phones"/> and
+    /// <paramref name="senders"/> (null: the listing fails); returns the number's id.</summary>
+    private async Task<long> PoolNumberAsync(string[]? phones, string[]? senders)
+    {
+        using (var admin = _app.Admin())
+            (await admin.PostAsJsonAsync("/api/admin/numbers", new { address = PoolNumber, accountSid = Fixtures.AccountSid, orgId = Fixtures.OrgId, messagingServiceSid = Pool }))
+                .EnsureSuccessStatusCode();
+        void List(string resource, string key, IEnumerable<string>? items, Func<string, object> item)
+        {
+            var path = $"/v1/Services/{Pool}/{resource}";
+            var response = items is null
+                ? Response.Create().WithStatusCode(403).WithHeader("Content-Type", "application/json").WithBody("""{"code":20003,"message":"Authenticate","status":403}""")
+                : Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(JsonSerializer.Serialize(new Dictionary<string, object?>
+                {
+                    ["meta"] = new { page = 0, page_size = 50, first_page_url = "https://messaging.twilio.com" + path + "?PageSize=50&Page=0", previous_page_url = (string?)null,
+                        url = "https://messaging.twilio.com" + path + "?PageSize=50&Page=0", next_page_url = (string?)null, key },
+                    [key] = items.Select(item).ToArray(),
+                }));
+            _twilio.Server.Given(Request.Create().WithPath(path).UsingGet()).RespondWith(response);
+        }
+        List("PhoneNumbers", "phone_numbers", phones, p => new { sid = "PN" + Guid.NewGuid().ToString("N"), account_sid = Fixtures.AccountSid, service_sid = Pool, phone_number = p, country_code = "US" });
+        List("ChannelSenders", "senders", senders, s => new { sid = "XE" + Guid.NewGuid().ToString("N"), account_sid = Fixtures.AccountSid, messaging_service_sid = Pool, sender = s, sender_type = "WhatsApp" });
+        return await _app.NumberIdAsync(PoolNumber);
+    }
+
+    private async Task<List<string?>> PulledThreadIdsAsync()
+    {
+        await _app.RouteAsync();
+        using var pull = await _app.PullAsync();
+        return pull.RootElement.GetProperty("data").GetProperty("threads").EnumerateArray().Select(t => t.GetProperty("extId").GetString()).ToList();
+    }
+
+    [Fact]
+    public async Task ANumberInAMessagingServiceAlsoRecoversMessagesToThePoolsOtherSenders()
+    {
+        var now = DateTime.UtcNow;
+        var id = await PoolNumberAsync([PoolNumber, PoolOther, Fixtures.SmsNumber], [PoolWhatsApp]);
+        _history.Add("SMpool000000000000000000000000001", Carla, PoolOther, "to a pool number", now.AddMinutes(-3), inbound: true, messagingServiceSid: Pool);
+        _history.Add("SMpool000000000000000000000000002", "whatsapp:" + Carla, PoolWhatsApp, "to the pool's WhatsApp sender", now.AddMinutes(-2), inbound: true, messagingServiceSid: Pool);
+        // Fixtures.SmsNumber is in the pool but configured: its own job recovers its messages, not this one.
+        _history.Add("SMpool000000000000000000000000003", Carla, Fixtures.SmsNumber, "the configured number's own", now.AddMinutes(-1), inbound: true);
+
+        await _app.Services.GetRequiredService<ReconcileJob>().RunAsync(id, CancellationToken.None);
+
+        Assert.Equal(["SMpool000000000000000000000000001", "SMpool000000000000000000000000002"], await PulledThreadIdsAsync());
+    }
+
+    [Fact]
+    public async Task APoolTwilioWontListLeavesTheNumberItselfReconciled()
+    {
+        var now = DateTime.UtcNow;
+        var id = await PoolNumberAsync(phones: null, senders: null);
+        _history.Add("SMpool000000000000000000000000004", Carla, PoolNumber, "to the configured pool number", now.AddMinutes(-2), inbound: true, messagingServiceSid: Pool);
+        _history.Add("SMpool000000000000000000000000005", Carla, PoolOther, "to a pool number", now.AddMinutes(-1), inbound: true, messagingServiceSid: Pool);
+
+        await _app.Services.GetRequiredService<ReconcileJob>().RunAsync(id, CancellationToken.None);
+
+        Assert.Equal(["SMpool000000000000000000000000004"], await PulledThreadIdsAsync());
+        Assert.Contains(_app.Logs.Lines, l => l.Contains($"Listing the senders of Messaging Service {Pool} failed"));
+    }
+
     [Fact]
     public async Task AReplyWhoseCallbackNeverCameGetsItsStatusFromTwilio()
     {
