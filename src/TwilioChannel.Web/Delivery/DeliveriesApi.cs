@@ -10,7 +10,8 @@ namespace TwilioChannel.Web.Delivery;
 /// Real-time delivery as admins see it: GET /api/admin/deliveries (per org: import on/off and why, how far Desk has the
 /// feed, backlog, backoff, park reason, API calls today, what else holds the backlog back, and who holds the lease);
 /// POST /api/admin/deliveries/{orgId}/resume (after reinstalling, or to retry now); GET /api/admin/dead-letters and
-/// POST /api/admin/dead-letters/{id}/replay (appends the refused thread to the feed again, after whatever was fixed).
+/// POST /api/admin/dead-letters/{id}/replay (appends the refused thread to the feed again, after whatever was fixed);
+/// POST /api/admin/dead-letters/replay[?orgId=] replays every one not replayed yet, oldest first, up to 1,000 a call.
 /// </summary>
 internal static class DeliveriesApi
 {
@@ -20,12 +21,18 @@ internal static class DeliveriesApi
 
     public sealed record DeadLetterResponse(long Id, string OrgId, string ExtId, long Position, int StatusCode, string Reason, DateTime CreatedAt, DateTime? ReplayedAt);
 
+    /// <summary>What a bulk replay did, and what it left for the next call (it takes at most <see cref="MaxReplay"/>).</summary>
+    public sealed record ReplayAllResponse(int Replayed, int Remaining);
+
+    private const int MaxReplay = 1000;
+
     public static RouteGroupBuilder MapDeliveries(this RouteGroupBuilder admin)
     {
         admin.MapGet("/deliveries", ListAsync);
         admin.MapPost("/deliveries/{orgId}/resume", ResumeAsync);
         admin.MapGet("/dead-letters", DeadLettersAsync);
         admin.MapPost("/dead-letters/{id:long}/replay", ReplayAsync);
+        admin.MapPost("/dead-letters/replay", ReplayAllAsync);
         return admin;
     }
 
@@ -97,19 +104,49 @@ internal static class DeliveriesApi
         if (letter is null) return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such dead letter.");
         var thread = await db.FeedThreads.AsNoTracking().SingleAsync(t => t.Id == letter.FeedThreadId, ct);
 
-        var replayed = await commits.RunAsync(async (connection, tx) =>
-        {
-            // Claim first, so two concurrent replays append the thread once.
-            await using var claim = await PreparedCommand.CreateAsync(connection, tx,
-                """UPDATE "DeadLetters" SET "ReplayedAt" = @p1 WHERE "Id" = @p0 AND "ReplayedAt" IS NULL""", 2, CancellationToken.None);
-            if (await claim.ExecuteAsync(CancellationToken.None, id, time.GetUtcNow().UtcDateTime) == 0) return false;
-            await FeedAppender.AppendAsync(connection, tx,
-                [new FeedAppend(thread.OrgId, thread.ConversationId, thread.MessageId, thread.ExtId, thread.Part, thread.MediaCount, thread.ThreadJson)],
-                CancellationToken.None);
-            return true;
-        }, ct);
+        var replayed = await commits.RunAsync((connection, tx) => ClaimAndAppendAsync(connection, tx, id, thread, time.GetUtcNow().UtcDateTime), ct);
         if (!replayed) return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "This dead letter was already replayed.");
         feed.Notify();
         return TypedResults.Accepted((string?)null);
+    }
+
+    /// <summary>Every dead letter not replayed yet (of one org, or all), oldest first so the threads reach Desk in their
+    /// original order; at most <see cref="MaxReplay"/> a call, in group-commit pieces of 100. One a concurrent replay
+    /// took first is skipped, not counted.</summary>
+    private static async Task<IResult> ReplayAllAsync(string? orgId, ChannelDbContext db, GroupCommit commits, FeedWakeup feed, TimeProvider time, CancellationToken ct)
+    {
+        if (orgId is { Length: > 64 }) return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "orgId is at most 64 characters.");
+        var waiting = db.DeadLetters.AsNoTracking().Where(d => d.ReplayedAt == null);
+        if (!string.IsNullOrEmpty(orgId)) waiting = waiting.Where(d => d.OrgId == orgId);
+        var letters = await waiting.OrderBy(d => d.Id).Take(MaxReplay).Select(d => new { d.Id, d.FeedThreadId }).ToListAsync(ct);
+        var threadIds = letters.Select(l => l.FeedThreadId).ToList();
+        var threads = await db.FeedThreads.AsNoTracking().Where(t => threadIds.Contains(t.Id)).ToDictionaryAsync(t => t.Id, ct);
+
+        var replayed = 0;
+        foreach (var piece in letters.Chunk(100))
+        {
+            replayed += await commits.RunAsync(async (connection, tx) =>
+            {
+                var now = time.GetUtcNow().UtcDateTime;
+                var count = 0;
+                foreach (var letter in piece)
+                    if (await ClaimAndAppendAsync(connection, tx, letter.Id, threads[letter.FeedThreadId], now)) count++;
+                return count;
+            }, ct);
+        }
+        if (replayed > 0) feed.Notify();
+        return TypedResults.Ok(new ReplayAllResponse(replayed, await waiting.CountAsync(ct)));
+    }
+
+    /// <summary>Claims the dead letter first, so two concurrent replays append its thread once; false if already taken.</summary>
+    private static async Task<bool> ClaimAndAppendAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction tx, long id, FeedThread thread, DateTime now)
+    {
+        await using var claim = await PreparedCommand.CreateAsync(connection, tx,
+            """UPDATE "DeadLetters" SET "ReplayedAt" = @p1 WHERE "Id" = @p0 AND "ReplayedAt" IS NULL""", 2, CancellationToken.None);
+        if (await claim.ExecuteAsync(CancellationToken.None, id, now) == 0) return false;
+        await FeedAppender.AppendAsync(connection, tx,
+            [new FeedAppend(thread.OrgId, thread.ConversationId, thread.MessageId, thread.ExtId, thread.Part, thread.MediaCount, thread.ThreadJson)],
+            CancellationToken.None);
+        return true;
     }
 }

@@ -257,6 +257,42 @@ public sealed class DeskImportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EveryDeadLetterOfAnOrgIsReplayedInOneCallInTheirOriginalOrder()
+    {
+        _desk.Answer(200, """{"response":"{\"statusMessage\":\"SUCCESS\"}"}""");
+        _desk.AnswerWhenContains("SMpoison", 422, """{"errorCode":"INVALID_DATA","message":"content is not valid"}""");
+        var poison = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var form = Fixtures.Sms($"refused {i}", sid: "SMpoison" + Guid.NewGuid().ToString("N")[..24]);
+            poison.Add(form["MessageSid"]);
+            (await _app.PostInboundAsync(form)).EnsureSuccessStatusCode();
+        }
+        using var admin = _app.Admin();
+        await Eventually.UntilAsync(() => admin.GetFromJsonAsync<JsonElement>("/api/admin/dead-letters").Result.GetArrayLength() == 3, "three dead letters", 30);
+
+        Assert.Equal(HttpStatusCode.BadRequest, (await admin.PostAsync($"/api/admin/dead-letters/replay?orgId={new string('9', 65)}", null)).StatusCode);
+        var otherOrg = await (await admin.PostAsync("/api/admin/dead-letters/replay?orgId=99999", null)).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(0, otherOrg.GetProperty("replayed").GetInt32());
+        Assert.Equal(0, otherOrg.GetProperty("remaining").GetInt32());
+
+        // Desk fixed (here: accepts them now) → one call replays all three, oldest first.
+        _desk.Answer(200, """{"response":"{\"statusMessage\":\"SUCCESS\"}"}""");
+        var replay = await admin.PostAsync($"/api/admin/dead-letters/replay?orgId={Fixtures.OrgId}", null);
+        Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
+        var answer = await replay.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(3, answer.GetProperty("replayed").GetInt32());
+        Assert.Equal(0, answer.GetProperty("remaining").GetInt32());
+        await Eventually.UntilAsync(() => poison.All(p => _desk.Accepted.Any(c => c.ThreadExtIds.Contains(p))), "the replayed threads", 30);
+        Assert.Equal(poison, _desk.Accepted.SelectMany(c => c.ThreadExtIds).Where(poison.Contains));
+
+        var again = await (await admin.PostAsync("/api/admin/dead-letters/replay", null)).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(0, again.GetProperty("replayed").GetInt32());
+        Assert.All((await admin.GetFromJsonAsync<JsonElement>("/api/admin/dead-letters")).EnumerateArray(),
+            l => Assert.Equal(JsonValueKind.String, l.GetProperty("replayedAt").ValueKind));
+    }
+
+    [Fact]
     public async Task ARevokedInstallationParksImportAndThePullServesInstead()
     {
         _desk.Answer(401, """{"errorCode":"INVALID_OAUTH","message":"The OAuth token is invalid"}""");
