@@ -33,6 +33,18 @@ public sealed class StatusCallbackTests : IAsyncLifetime
         return scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().OutboundStatuses.Single(s => s.MessageSid == sid).Status;
     }
 
+    /// <summary>Ana writes on WhatsApp and an agent answers her (Desk thread <paramref name="deskThreadId"/>); Twilio
+    /// creates the fixture's message SID.</summary>
+    private async Task<(int Status, System.Text.Json.Nodes.JsonObject Body)> ReplyToAnaAsync(string deskThreadId)
+    {
+        _twilio.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath(FakeTwilio.MessagesPath).UsingPost())
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(201).WithHeader("Content-Type", "application/json")
+                .WithBody(Fixtures.Text("twilio-message-created.json")));
+        (await _app.PostInboundAsync(Fixtures.Form("whatsapp-text.form"))).EnsureSuccessStatusCode();
+        await _app.RouteAsync();
+        return await _app.PushAsync(ReplyApp.Push("whatsapp:+5511987654321", "Hi Ana!", id: deskThreadId));
+    }
+
     [Fact]
     public async Task TheFixturesAreAcceptedWith204()
     {
@@ -82,13 +94,7 @@ public sealed class StatusCallbackTests : IAsyncLifetime
         // Twilio's callback for the SID arrives before the create call returned to us.
         const string sid = "SMbe6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c";
         await CallbackAsync(sid, "undelivered", "63016");
-        _twilio.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath(FakeTwilio.MessagesPath).UsingPost())
-            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(201).WithHeader("Content-Type", "application/json")
-                .WithBody(Fixtures.Text("twilio-message-created.json")));
-        (await _app.PostInboundAsync(Fixtures.Form("whatsapp-text.form"))).EnsureSuccessStatusCode();
-        await _app.RouteAsync();
-
-        var (status, body) = await _app.PushAsync(ReplyApp.Push("whatsapp:+5511987654321", "Hi Ana!", id: "4242"));
+        var (status, body) = await ReplyToAnaAsync("4242");
         Assert.Equal(200, status);
         Assert.Equal(sid, (string?)body["extId"]);
         Assert.Equal("undelivered", await StatusOfAsync(sid));
@@ -110,18 +116,14 @@ public sealed class StatusCallbackTests : IAsyncLifetime
         Assert.All(responses, r => Assert.Equal(HttpStatusCode.NoContent, r.StatusCode));
         Assert.Equal("read", await StatusOfAsync(sid));
     }
+
     [Fact]
     public async Task StatusesNoReplyClaimedForAWeekAreDroppedAndClaimedOnesKept()
     {
         // A reply's own status: the callback came first, then the send claimed it (the race every reply may hit).
         var claimed = JsonDocument.Parse(Fixtures.Text("twilio-message-created.json")).RootElement.GetProperty("sid").GetString()!;
         await CallbackAsync(claimed, "delivered");
-        _twilio.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath(FakeTwilio.MessagesPath).UsingPost())
-            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(201).WithHeader("Content-Type", "application/json")
-                .WithBody(Fixtures.Text("twilio-message-created.json")));
-        (await _app.PostInboundAsync(Fixtures.Form("whatsapp-text.form"))).EnsureSuccessStatusCode();
-        await _app.RouteAsync();
-        var (status, _) = await _app.PushAsync(ReplyApp.Push("whatsapp:+5511987654321", "Hi Ana!", id: "4243"));
+        var (status, _) = await ReplyToAnaAsync("4243");
         Assert.Equal(200, status);
 
         // Another sender's messages (our URL on a Messaging Service others send through): nothing ever claims them.
