@@ -28,7 +28,8 @@ internal static class MessagingServicePool
         {
             var numbers = scope.ServiceProvider.GetRequiredService<ChannelDbContext>().Numbers.AsNoTracking();
             configured = (await numbers.Select(n => n.Address).ToListAsync(ct)).ToHashSet(StringComparer.Ordinal);
-            covers = await numbers.Where(n => n.MessagingServiceSid == service).MinAsync(n => n.Id, ct) == number.Id;
+            // Nullable: a number removed since the job read it leaves no member (MinAsync of nothing would throw).
+            covers = await numbers.Where(n => n.MessagingServiceSid == service).MinAsync(n => (long?)n.Id, ct) == number.Id;
         }
         if (!covers) return [number.Address];
 
