@@ -129,7 +129,9 @@ public sealed class Counter
     public const string Feed = "feed";
 }
 
-public enum ReplyState { Sending = 0, Sent = 1, Failed = 2 }
+/// <summary>NotSent: failed with nothing sent for certain (Twilio unreachable or rate-limiting): the next push of the
+/// reply sends it afresh, where Failed answers the stored outcome.</summary>
+public enum ReplyState { Sending = 0, Sent = 1, Failed = 2, NotSent = 3 }
 
 /// <summary>
 /// One agent reply pushed by Desk, keyed by Desk's thread id: the row is claimed before anything is sent, so a repeated

@@ -7,6 +7,10 @@ internal sealed record PushOutcome(int StatusCode, JsonObject Body, int? ErrorCo
 {
     public bool Succeeded => StatusCode == 200;
 
+    /// <summary>Twilio certainly did not take the message (unreachable, rate-limiting): Desk's next push of the reply
+    /// may send it, as the answer tells the agent ("Try again").</summary>
+    public bool NothingSent { get; init; }
+
     public static PushOutcome Sent(string firstSid, IReadOnlyList<string> sids, string from, string to, string extParentId, string channel) => new(200, new JsonObject
     {
         ["extId"] = firstSid,
@@ -26,4 +30,7 @@ internal sealed record PushOutcome(int StatusCode, JsonObject Body, int? ErrorCo
 
     /// <summary>Twilio's answer is unknown or Twilio is unreachable.</summary>
     public static PushOutcome Unavailable(string message, int? code = null) => new(502, new JsonObject { ["message"] = message }, code);
+
+    /// <summary>Twilio certainly did not process the create call: nothing went out, and a later push may try again.</summary>
+    public static PushOutcome NotSent(string message, int? code = null) => Unavailable(message, code) with { NothingSent = true };
 }

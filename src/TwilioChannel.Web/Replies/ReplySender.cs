@@ -132,7 +132,7 @@ internal sealed class ReplySender(
                 case SendResult.Refused refused:
                     return (null, PushOutcome.Refused(TwilioErrors.Describe(refused.Code, refused.Message), refused.Code));
                 case SendResult.NotSent notSent:
-                    return (null, PushOutcome.Unavailable($"{notSent.Reason}; nothing was sent. Try again.", notSent.Code));
+                    return (null, PushOutcome.NotSent($"{notSent.Reason}; nothing was sent. Try again.", notSent.Code));
                 case SendResult.Unknown unknown:
                     logger.LogWarning("Twilio send outcome unknown ({Reason}); looking for the message before any resend.", unknown.Reason);
                     var found = await TwilioSend.FindRecentAsync(client, target.CustomerAddress, target.Number.Address, target.MessagingServiceSid, body, startedAt, Positive(left() * 0.5));

@@ -60,7 +60,10 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
             outcome = PushOutcome.Unavailable("The reply could not be sent because of an internal error; it was not sent.");
         }
 
-        claim.State = outcome.Succeeded ? ReplyState.Sent : ReplyState.Failed;
+        // Only when no message of the reply went out: a retry of a half-sent reply would repeat its first parts.
+        claim.State = outcome.Succeeded ? ReplyState.Sent
+            : outcome.NothingSent && sender.Accepted.Count == 0 && sender.Invite is null ? ReplyState.NotSent
+            : ReplyState.Failed;
         claim.FailureReason = outcome.Succeeded ? null : outcome.Body["message"]?.GetValue<string>();
         claim.ErrorCode = outcome.ErrorCode;
         claim.ResponseStatus = outcome.StatusCode;
@@ -99,6 +102,25 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
         {
             Id = abandoned.Id, OrgId = abandoned.OrgId, DeskThreadId = abandoned.DeskThreadId, DeskTicketId = abandoned.DeskTicketId,
             ExtParentId = abandoned.ExtParentId, State = ReplyState.Sending, CreatedAt = now,
+        };
+    }
+
+    /// <summary>Claims again a reply that certainly wasn't sent; null when another push (or instance) took it first.</summary>
+    private async Task<Reply?> RetryAsync(Reply notSent)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var taken = await commits.RunAsync(async (connection, tx) =>
+        {
+            await using var update = await PreparedCommand.CreateAsync(connection, tx, """
+                UPDATE "Replies" SET "State" = @p0, "CreatedAt" = @p1 WHERE "Id" = @p2 AND "State" = @p3
+                """, 4, CancellationToken.None);
+            return await update.ExecuteAsync(CancellationToken.None, (int)ReplyState.Sending, now, notSent.Id, (int)ReplyState.NotSent) == 1;
+        });
+        if (!taken) return null;
+        return new Reply
+        {
+            Id = notSent.Id, OrgId = notSent.OrgId, DeskThreadId = notSent.DeskThreadId, DeskTicketId = notSent.DeskTicketId,
+            ExtParentId = notSent.ExtParentId, State = ReplyState.Sending, CreatedAt = now,
         };
     }
 
@@ -144,6 +166,9 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
         while (true)
         {
             var first = await db.Replies.AsNoTracking().FirstAsync(r => r.OrgId == installation.OrgId && r.DeskThreadId == reply.Id);
+            // Nothing went out last time and the answer said "Try again": this push is that try (one taker).
+            if (first.State == ReplyState.NotSent && await RetryAsync(first) is { } retry)
+                return await SendClaimedAsync(retry, installation, reply, publicBase, budget, resumeSince: null);
             if (first.State != ReplyState.Sending && first.ResponseJson is not null)
                 return new PushOutcome(first.ResponseStatus ?? 200, JsonNode.Parse(first.ResponseJson)!.AsObject(), first.ErrorCode);
             var abandonedBefore = time.GetUtcNow().UtcDateTime - budget - AbandonedAfter;

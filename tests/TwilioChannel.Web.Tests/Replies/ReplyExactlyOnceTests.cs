@@ -57,6 +57,27 @@ public sealed class ReplyExactlyOnceTests : ReplyTestsBase
     }
 
     [Fact]
+    public async Task AReplyTwilioCertainlyDidNotGetIsSentWhenDeskPushesItAgain()
+    {
+        // "Nothing was sent. Try again." used to be the stored answer to every later push of that reply: it never went out.
+        _twilio.RefuseMessages(429, 20429, "Too Many Requests");
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+        var push = ReplyApp.Push(Bob, "Sent once Twilio takes it");
+
+        var first = await _app.PushAsync(push);
+        _twilio.Server.ResetMappings();
+        _twilio.AcceptMessages();
+        var second = await _app.PushAsync(push);
+        var third = await _app.PushAsync(push);
+
+        Assert.Equal(502, first.Status);
+        Assert.Contains("nothing was sent", (string?)first.Body["message"]);
+        Assert.Equal(200, second.Status);
+        Assert.Equal((string?)second.Body["extId"], (string?)third.Body["extId"]);
+        Assert.Equal(1, _twilio.Server.LogEntries.Count(e => e.ResponseMessage.StatusCode is 201));
+    }
+
+    [Fact]
     public async Task AServerErrorIsNotResentWhenTheMessageTurnsOutToExist()
     {
         _twilio.RefuseMessages(500, 20500, "Internal Server Error");
