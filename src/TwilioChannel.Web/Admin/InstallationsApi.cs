@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Microsoft.EntityFrameworkCore;
 using TwilioChannel.Web.Data;
 using TwilioChannel.Web.Secrets;
@@ -6,7 +5,7 @@ using TwilioChannel.Web.Secrets;
 namespace TwilioChannel.Web.Admin;
 
 /// <summary>/api/admin/installations: one per Desk org. The securityContext is stored encrypted and never returned.</summary>
-internal static partial class InstallationsApi
+internal static class InstallationsApi
 {
     /// <summary>zohoClientId/zohoClientSecret/zohoRefreshToken: a Zoho OAuth client (scope Desk.tickets.READ) used only to
     /// download the attachments agents add to replies. All three together, stored encrypted, never returned.</summary>
@@ -78,7 +77,7 @@ internal static partial class InstallationsApi
     private static Validation Validate(InstallationRequest r)
     {
         var validation = new Validation()
-            .Required("orgId", r.OrgId, 64)
+            .OrgId(r.OrgId)
             .Optional("installationId", r.InstallationId, 64)
             .Optional("connectionLinkName", r.ConnectionLinkName, 100)
             .Optional("securityContext", r.SecurityContext, 4096)
@@ -88,7 +87,6 @@ internal static partial class InstallationsApi
             .Optional("zohoRefreshToken", r.ZohoRefreshToken, 500);
         var oauth = new[] { r.ZohoClientId, r.ZohoClientSecret, r.ZohoRefreshToken }.Count(v => !string.IsNullOrWhiteSpace(v));
         if (oauth is 1 or 2) validation.Add("zohoRefreshToken", "Give zohoClientId, zohoClientSecret and zohoRefreshToken together.");
-        if (r.OrgId is { Length: > 0 } org && !Token().IsMatch(org.Trim())) validation.Add("orgId", "orgId may contain letters, digits, '-' and '_' only.");
         if (r.DeskDomain is { Length: > 0 and <= 253 } domain && Uri.CheckHostName(domain) != UriHostNameType.Dns)
             validation.Add("deskDomain", "deskDomain must be a host name such as desk.zoho.com.");
         return validation;
@@ -104,7 +102,4 @@ internal static partial class InstallationsApi
             installation.ZohoOAuthProtected = secrets.Protect(System.Text.Json.JsonSerializer.Serialize(new Replies.ZohoOAuthClient(r.ZohoClientId!.Trim(), r.ZohoClientSecret!.Trim(), r.ZohoRefreshToken.Trim())));
         installation.UpdatedAt = now;
     }
-
-    [GeneratedRegex("^[A-Za-z0-9_-]+$")]
-    private static partial Regex Token();
 }

@@ -41,7 +41,7 @@ internal static class NumbersApi
         var validation = new Validation()
             .Required("address", request.Address, 64)
             .Sid("accountSid", request.AccountSid, "AC", required: true)
-            .Required("orgId", request.OrgId, 64)
+            .OrgId(request.OrgId)
             .Sid("messagingServiceSid", request.MessagingServiceSid, "MG", required: false)
             .Sid("whatsAppTemplateSid", request.WhatsAppTemplateSid, "HX", required: false);
         var address = default(ChannelAddress);

@@ -33,6 +33,16 @@ internal sealed partial class Validation
             : Add(field, $"{field} must be '{prefix}' followed by 32 hexadecimal characters.");
     }
 
+    /// <summary>A Desk org id (required): Desk names the org in the pull's and push's query, so one an installation
+    /// can't have would route a number's messages where nothing ever reads them.</summary>
+    public Validation OrgId(string? value)
+    {
+        Required("orgId", value, 64);
+        if (value is { Length: > 0 and <= 64 } && !string.IsNullOrWhiteSpace(value) && !OrgIdPattern().IsMatch(value.Trim()))
+            Add("orgId", "orgId may contain letters, digits, '-' and '_' only.");
+        return this;
+    }
+
     public IResult Problem() => TypedResults.ValidationProblem(_errors.ToDictionary(e => e.Key, e => e.Value.ToArray()));
 
     public static IResult Conflict(string detail) => TypedResults.Problem(detail, statusCode: StatusCodes.Status409Conflict, title: "Conflict");
@@ -41,4 +51,7 @@ internal sealed partial class Validation
 
     [GeneratedRegex("^[A-Z]{2}[0-9a-fA-F]{32}$")]
     private static partial Regex SidPattern();
+
+    [GeneratedRegex("^[A-Za-z0-9_-]+$")]
+    private static partial Regex OrgIdPattern();
 }

@@ -245,6 +245,18 @@ public sealed class AdminApiTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("org with spaces")]
+    [InlineData("28732/other")]
+    public async Task ANumberForAnOrgIdNoInstallationCouldHaveIsAValidationProblem(string orgId)
+    {
+        // The installation refused these org ids, the number took them: its customers' messages went to an org that
+        // Desk never pulls or pushes for (its orgId query can't name it), with no error anywhere.
+        await _app.SeedAsync(numbers: false);
+        await AssertValidationProblemAsync("numbers", JsonSerializer.Serialize(new { address = Fixtures.SmsNumber, accountSid = Fixtures.AccountSid, orgId }), "orgId");
+        Assert.Empty(await ListAsync("numbers"));
+    }
+
+    [Theory]
     [InlineData("twilio-accounts", "{\"accountSid\": \"AC11111111111111111111111111111111\", \"authToken\": ")]
     [InlineData("twilio-accounts", "{accountSid: 'AC11111111111111111111111111111111'}")]
     [InlineData("twilio-accounts", "{\"accountSid\": 42, \"authToken\": true}")]
