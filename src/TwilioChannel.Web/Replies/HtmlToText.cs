@@ -133,8 +133,11 @@ internal static class HtmlToText
         text.Append(lead).Append(mark).Append(trimmed).Append(mark).Append(tail);
     }
 
+    /// <summary>Ends the line at a block boundary. The whitespace before it (the source's indentation and newlines
+    /// between tags, collapsed to a space) is no line of its own: only &lt;br&gt; makes empty lines.</summary>
     private static void Block(StringBuilder text)
     {
+        while (text.Length > 0 && text[^1] == ' ') text.Length--;
         if (text.Length > 0 && text[^1] != '\n') text.Append('\n');
     }
 
@@ -163,7 +166,8 @@ internal static class HtmlToText
         return sb.ToString();
     }
 
-    /// <summary>Trims each line, keeps at most one empty line between paragraphs, trims the whole.</summary>
+    /// <summary>Trims each line, keeps at most one empty line between paragraphs (an empty line the agent typed stays,
+    /// several become one), trims the whole.</summary>
     private static string Normalise(string text)
     {
         // HTML collapses runs of spaces; element boundaries can leave two side by side.
@@ -173,7 +177,7 @@ internal static class HtmlToText
         foreach (var line in lines)
         {
             if (line.Length == 0) { blank++; continue; }
-            if (sb.Length > 0) sb.Append(blank > 1 ? "\n\n" : "\n");
+            if (sb.Length > 0) sb.Append(blank > 0 ? "\n\n" : "\n");
             sb.Append(line);
             blank = 0;
         }

@@ -17,6 +17,21 @@ public sealed class HtmlToTextTests
         Assert.Equal("Line one\nLine two\nParagraph two", HtmlToText.Convert("<p>Line one<br>Line two</p><p>Paragraph two</p>", whatsApp: false));
 
     [Fact]
+    public void AnEmptyLineTheAgentTypedIsKept() =>
+        // Desk's editor writes an empty line as <div><br></div>: it was dropped, so a greeting, the message and the
+        // signature reached the customer as one dense block.
+        Assert.Equal("Hi Ana,\n\nYour order shipped.\n\nPriya",
+            HtmlToText.Convert("<div>Hi Ana,<br></div><div><br></div><div>Your order shipped.<br></div><div><br></div><div>Priya<br></div>", whatsApp: false));
+
+    [Fact]
+    public void SeveralEmptyLinesBecomeOne() =>
+        Assert.Equal("a\n\nb", HtmlToText.Convert("a<br><br><br><br>b", whatsApp: false));
+
+    [Fact]
+    public void WhitespaceBetweenBlocksMakesNoEmptyLine() =>
+        Assert.Equal("a\nb\n• x\n• y\nc", HtmlToText.Convert("<p>a</p>\n  <p>b</p>\n<ul>\n  <li>x</li>\n  <li>y</li>\n</ul>\n<div> c </div>\n", whatsApp: false));
+
+    [Fact]
     public void ListsBecomeLines() =>
         Assert.Equal("Steps:\n1. Open the app\n2. Tap Orders\n• milk\n• eggs",
             HtmlToText.Convert("<p>Steps:</p><ol><li>Open the app</li><li>Tap Orders</li></ol><ul><li>milk</li><li>eggs</li></ul>", whatsApp: false));
