@@ -53,6 +53,10 @@ internal static class HtmlToText
                 case "br":
                     text.Append(state.Preformatted ? KeptNewline : '\n');
                     break;
+                case "hr":
+                    // A rule between two pieces of text: without a break they would run together ("ThanksPriya").
+                    Block(text);
+                    break;
                 case "pre" when !state.Preformatted:
                     Preformatted(e, text, whatsApp, state);
                     break;

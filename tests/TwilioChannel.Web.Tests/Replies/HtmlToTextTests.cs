@@ -32,6 +32,11 @@ public sealed class HtmlToTextTests
         Assert.Equal("a\nb\n• x\n• y\nc", HtmlToText.Convert("<p>a</p>\n  <p>b</p>\n<ul>\n  <li>x</li>\n  <li>y</li>\n</ul>\n<div> c </div>\n", whatsApp: false));
 
     [Fact]
+    public void AHorizontalRuleSeparatesTheTextAroundIt() =>
+        // It was dropped with nothing in its place: "Thanks" and "Priya" reached the customer as "ThanksPriya".
+        Assert.Equal("Thanks\nPriya", HtmlToText.Convert("<div>Thanks<hr>Priya</div>", whatsApp: false));
+
+    [Fact]
     public void ListsBecomeLines() =>
         Assert.Equal("Steps:\n1. Open the app\n2. Tap Orders\n• milk\n• eggs",
             HtmlToText.Convert("<p>Steps:</p><ol><li>Open the app</li><li>Tap Orders</li></ol><ul><li>milk</li><li>eggs</li></ul>", whatsApp: false));
