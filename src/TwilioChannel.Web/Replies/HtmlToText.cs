@@ -152,7 +152,9 @@ internal static class HtmlToText
         foreach (var c in s)
         {
             if (c is ' ' or '\t' or '\r' or '\n') { if (!space) sb.Append(' '); space = true; }
-            else if (c is not (KeptSpace or KeptTab or KeptNewline)) { sb.Append(c == '\u00A0' ? ' ' : c); space = false; }
+            // A no-break space stays one until Normalise: a paragraph holding only one (<p>&nbsp;</p>, how editors
+            // write an empty line) must survive Block's trimming as an empty line.
+            else if (c is not (KeptSpace or KeptTab or KeptNewline)) { sb.Append(c); space = false; }
         }
         return sb.ToString();
     }
@@ -175,7 +177,7 @@ internal static class HtmlToText
     private static string Normalise(string text)
     {
         // HTML collapses runs of spaces; element boundaries can leave two side by side.
-        var lines = text.Split('\n').Select(l => System.Text.RegularExpressions.Regex.Replace(l.Trim(), " {2,}", " "));
+        var lines = text.Split('\n').Select(l => System.Text.RegularExpressions.Regex.Replace(l.Replace('\u00A0', ' ').Trim(), " {2,}", " "));
         var sb = new StringBuilder();
         var blank = 0;
         foreach (var line in lines)

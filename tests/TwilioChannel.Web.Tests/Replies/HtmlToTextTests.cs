@@ -24,6 +24,11 @@ public sealed class HtmlToTextTests
             HtmlToText.Convert("<div>Hi Ana,<br></div><div><br></div><div>Your order shipped.<br></div><div><br></div><div>Priya<br></div>", whatsApp: false));
 
     [Fact]
+    public void AnEmptyParagraphHoldingOnlyANoBreakSpaceIsAnEmptyLine() =>
+        // Editors write an empty paragraph as <p>&nbsp;</p> (an empty one would collapse): the agent's empty line.
+        Assert.Equal("Hi Ana,\n\nThanks", HtmlToText.Convert("<p>Hi Ana,</p><p>&nbsp;</p><p>Thanks</p>", whatsApp: false));
+
+    [Fact]
     public void SeveralEmptyLinesBecomeOne() =>
         Assert.Equal("a\n\nb", HtmlToText.Convert("a<br><br><br><br>b", whatsApp: false));
 
