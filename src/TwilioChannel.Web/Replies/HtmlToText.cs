@@ -67,7 +67,9 @@ internal static class HtmlToText
                     break;
                 case "ul" or "ol":
                     Block(text);
-                    state.Counters.Push(e.LocalName == "ol" ? 0 : null);
+                    // An <ol start="3"> counts from 3: the agent's "step 3" must not reach the customer as "1.".
+                    state.Counters.Push(e.LocalName != "ol" ? null
+                        : int.TryParse(e.GetAttribute("start"), out var start) && start is > int.MinValue and < 100_000 ? start - 1 : 0);
                     Walk(e, text, whatsApp, state);
                     state.Counters.Pop();
                     Block(text);

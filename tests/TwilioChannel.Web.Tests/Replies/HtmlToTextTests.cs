@@ -47,6 +47,11 @@ public sealed class HtmlToTextTests
             HtmlToText.Convert("<p>Steps:</p><ol><li>Open the app</li><li>Tap Orders</li></ol><ul><li>milk</li><li>eggs</li></ul>", whatsApp: false));
 
     [Fact]
+    public void AnOrderedListKeepsTheNumberItStartsAt() =>
+        // <ol start="3"> went out as "1. …": the customer was told step 1 where the agent wrote step 3.
+        Assert.Equal("3. Restart the app\n4. Log in", HtmlToText.Convert("<ol start=\"3\"><li>Restart the app</li><li>Log in</li></ol>", whatsApp: false));
+
+    [Fact]
     public void LinksKeepTheirUrl() =>
         Assert.Equal("Track it here (https://example.com/t?a=1&b=2).", HtmlToText.Convert("Track it <a href=\"https://example.com/t?a=1&amp;b=2\">here</a>.", whatsApp: false));
 
