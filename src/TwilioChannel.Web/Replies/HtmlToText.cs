@@ -87,8 +87,12 @@ internal static class HtmlToText
                     Walk(e, text, whatsApp, state);
                     var label = text.ToString(before, text.Length - before).Trim();
                     var href = e.GetAttribute("href");
-                    if (!string.IsNullOrWhiteSpace(href) && !href.StartsWith("#", StringComparison.Ordinal) && label != href && !href.StartsWith("javascript:", StringComparison.OrdinalIgnoreCase))
-                        text.Append(label.Length == 0 ? href : $" ({href.Replace("mailto:", "")})");
+                    if (!string.IsNullOrWhiteSpace(href) && !href.StartsWith("#", StringComparison.Ordinal) && !href.StartsWith("javascript:", StringComparison.OrdinalIgnoreCase))
+                    {
+                        var shown = Shown(href);
+                        if (label.Length == 0) text.Append(shown);
+                        else if (!SameAddress(label, shown)) text.Append($" ({shown})");
+                    }
                     break;
                 case "b" or "strong" or "i" or "em" or "s" or "strike" or "del" or "code" when state.Preformatted:
                     Walk(e, text, whatsApp, state);
@@ -124,6 +128,22 @@ internal static class HtmlToText
         Block(text);
         text.Append(whatsApp ? $"```{content}```" : content);
         Block(text);
+    }
+
+    /// <summary>A link's target as a phone shows it: without "mailto:" or "tel:".</summary>
+    private static string Shown(string href)
+    {
+        foreach (var scheme in (string[])["mailto:", "tel:"])
+            if (href.StartsWith(scheme, StringComparison.OrdinalIgnoreCase)) return href[scheme.Length..];
+        return href;
+    }
+
+    /// <summary>Whether the link's text already is its target (Desk's editor links a typed address, e-mail or URL):
+    /// writing the target again made "help@example.com (help@example.com)".</summary>
+    private static bool SameAddress(string label, string shown)
+    {
+        static string Bare(string s) => System.Text.RegularExpressions.Regex.Replace(s.Trim(), "^https?://", "", System.Text.RegularExpressions.RegexOptions.IgnoreCase).TrimEnd('/');
+        return string.Equals(Bare(label), Bare(shown), StringComparison.OrdinalIgnoreCase);
     }
 
     private static void Wrap(IElement e, StringBuilder text, string mark, WalkState state)

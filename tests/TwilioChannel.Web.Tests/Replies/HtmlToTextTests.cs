@@ -56,6 +56,12 @@ public sealed class HtmlToTextTests
         Assert.Equal("Track it here (https://example.com/t?a=1&b=2).", HtmlToText.Convert("Track it <a href=\"https://example.com/t?a=1&amp;b=2\">here</a>.", whatsApp: false));
 
     [Fact]
+    public void AnAutoLinkedEmailOrPhoneIsWrittenOnce() =>
+        // Desk's editor links a typed address: "a@b.c (a@b.c)" went out.
+        Assert.Equal("Write to help@example.com or call +14155550100. Or write us (help@example.com).",
+            HtmlToText.Convert("Write to <a href=\"mailto:help@example.com\">help@example.com</a> or call <a href=\"tel:+14155550100\">+14155550100</a>. Or <a href=\"mailto:help@example.com\">write us</a>.", whatsApp: false));
+
+    [Fact]
     public void EntitiesAreDecoded() =>
         Assert.Equal("Tom & Jerry <3 café €5", HtmlToText.Convert("Tom &amp; Jerry &lt;3 caf&eacute; &euro;5", whatsApp: false));
 
