@@ -91,4 +91,16 @@ public sealed class HtmlToTextTests
     [Fact]
     public void WhitespaceOutsidePreStillCollapses() =>
         Assert.Equal("a b\n```x  y```\nc d", HtmlToText.Convert("a \n  b<pre>x  y</pre>c   d", whatsApp: true));
+
+    [Theory]
+    [InlineData("a<br><br>b")]
+    [InlineData("<p>a</p><p>&nbsp;</p><p>b</p>")]
+    [InlineData("a<br><br><br><br>b")]
+    public void EmptyLinesBetweenTextAreKeptAsOne(string html) =>
+        Assert.Equal("a\n\nb", HtmlToText.Convert(html, whatsApp: true));
+
+    [Fact]
+    public void WhitespaceBetweenBlocksInTheSourceAddsNoEmptyLine() =>
+        Assert.Equal("a\nb\n• c\n• d",
+            HtmlToText.Convert("<div>a</div>\n<div>b</div>\n\n<ul>\n  <li>c</li>\n  <li>d</li>\n</ul>\n", whatsApp: false));
 }
