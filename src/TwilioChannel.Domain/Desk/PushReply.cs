@@ -16,6 +16,9 @@ public sealed record DeskReply(
 {
     public bool IsHtml => ContentType.Contains("html", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>"private": a thread only agents see (the doc's visibility is public or private).</summary>
+    public bool IsPrivate => string.Equals(Visibility?.Trim(), "private", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>
     /// Reads {"configParams": …, "resource": {…}}. Ids are longs in the doc and strings in the samples: both are read.
     /// Returns null with the reason when the payload can't be a reply.

@@ -38,6 +38,9 @@ internal sealed class ReplySender(
         reply.From = target.FromDisplay;
         reply.MessagingServiceSid = target.MessagingServiceSid;
 
+        // Desk's reply object carries a visibility; a thread only agents may see must never reach the customer.
+        if (desk.IsPrivate) return PushOutcome.Refused("This reply is private (visible to agents only), so it was not sent to the customer.");
+
         var client = await clients.ForAccountAsync(target.Number.AccountSid, CancellationToken.None);
         if (client is null) return PushOutcome.Refused($"The Twilio account {target.Number.AccountSid} of {target.Number.Address} is not configured.");
 

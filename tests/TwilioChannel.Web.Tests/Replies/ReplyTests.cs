@@ -140,6 +140,26 @@ public sealed class ReplyTests : ReplyTestsBase
         Assert.Empty(_twilio.Sent);
     }
 
+    [Theory]
+    [InlineData("private")]
+    [InlineData("Private")]
+    public async Task APrivateReplyIsRefusedAndNeverReachesTheCustomer(string visibility)
+    {
+        _twilio.AcceptMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+        var push = ReplyApp.Push(Bob, "Internal: customer is a reseller, check discount");
+        push["resource"]!["visibility"] = visibility;
+
+        var (status, body) = await _app.PushAsync(push);
+
+        Assert.Equal(400, status);
+        Assert.Contains("private", (string?)body["message"]);
+        Assert.Empty(_twilio.Sent);
+        // The fixture's own "public" goes out as before.
+        Assert.Equal(200, (await _app.PushAsync(ReplyApp.Push(Bob, "Hello Bob"))).Status);
+        Assert.Single(_twilio.Sent);
+    }
+
     [Fact]
     public async Task AFailedAttemptIsKeptAndListedWithItsReason()
     {
