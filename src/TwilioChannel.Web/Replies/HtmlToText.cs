@@ -21,7 +21,7 @@ internal static class HtmlToText
     public static string Convert(string html, bool whatsApp)
     {
         var document = Parser.ParseDocument($"<body>{html}</body>");
-        foreach (var quote in document.QuerySelectorAll("blockquote, .zmail_extra, .gmail_quote, [class*='quote'], script, style, head").ToList())
+        foreach (var quote in document.QuerySelectorAll("blockquote, .zmail_extra, .gmail_quote, [class*='quote'], script, style, head, title").ToList())
             quote.Remove();
 
         var text = new StringBuilder();

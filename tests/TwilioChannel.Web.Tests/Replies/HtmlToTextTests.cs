@@ -94,4 +94,9 @@ public sealed class HtmlToTextTests
     [Fact]
     public void WhitespaceOutsidePreStillCollapses() =>
         Assert.Equal("a b\n```x  y```\nc d", HtmlToText.Convert("a \n  b<pre>x  y</pre>c   d", whatsApp: true));
+
+    [Fact]
+    public void ADocumentTitleIsNotPartOfTheMessage() =>
+        // A pasted page's <title> lands in the body when it follows text, and went out as a line of the reply.
+        Assert.Equal("Hello Ana", HtmlToText.Convert("<div>Hello Ana</div><title>Order #123 - Admin</title>", whatsApp: false));
 }
