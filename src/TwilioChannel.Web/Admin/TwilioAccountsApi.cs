@@ -11,7 +11,8 @@ internal static class TwilioAccountsApi
     public sealed record CreateRequest(string? AccountSid, string? AuthToken, string? FriendlyName);
 
     /// <summary>PUT: a new auth token (Twilio's token rotation) and/or a new friendly name; the SID never changes.</summary>
-    public sealed record UpdateRequest(string? AuthToken, string? FriendlyName);
+    /// <summary>accountSid may be sent (a script PUTting back what it read) but can't change.</summary>
+    public sealed record UpdateRequest(string? AuthToken, string? FriendlyName, string? AccountSid = null);
 
     public sealed record AccountResponse(long Id, string AccountSid, string? FriendlyName, DateTime CreatedAt)
     {
@@ -71,6 +72,9 @@ internal static class TwilioAccountsApi
 
         var account = await db.TwilioAccounts.FindAsync([id], ct);
         if (account is null) return Validation.NotFound("Twilio account", id);
+        // As for installations' orgId: silently keeping the old SID would tell a script its change was made.
+        if (request.AccountSid is not null && request.AccountSid.Trim() != account.AccountSid)
+            return new Validation().Add("accountSid", "accountSid can't change; add the other account with POST.").Problem();
         if (request.AuthToken is not null) account.AuthTokenProtected = secrets.Protect(request.AuthToken.Trim());
         account.FriendlyName = request.FriendlyName ?? account.FriendlyName;
         await db.SaveChangesAsync(ct);

@@ -59,6 +59,16 @@ public sealed class AdminApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         using var blank = await _admin.PutAsJsonAsync($"/api/admin/twilio-accounts/{id}", new { authToken = " " });
         Assert.Equal(HttpStatusCode.BadRequest, blank.StatusCode);
+
+        // The SID can't change: another SID is refused (it was ignored with a 200), the same one is fine.
+        using var other = await _admin.PutAsJsonAsync($"/api/admin/twilio-accounts/{id}", new { accountSid = "AC" + new string('f', 32), friendlyName = "Renamed" });
+        Assert.Equal(HttpStatusCode.BadRequest, other.StatusCode);
+        Assert.Contains("accountSid", await other.Content.ReadAsStringAsync());
+        using var same = await _admin.PutAsJsonAsync($"/api/admin/twilio-accounts/{id}", new { accountSid = Fixtures.AccountSid, friendlyName = "Renamed" });
+        Assert.Equal(HttpStatusCode.OK, same.StatusCode);
+        var account = await _admin.GetFromJsonAsync<JsonElement>($"/api/admin/twilio-accounts/{id}");
+        Assert.Equal(Fixtures.AccountSid, account.GetProperty("accountSid").GetString());
+        Assert.Equal("Renamed", account.GetProperty("friendlyName").GetString());
     }
 
     // ---------- authentication ----------
