@@ -86,41 +86,27 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
         return outcome;
     }
 
-    /// <summary>Takes over an abandoned claim; null when another push (or instance) took it first.</summary>
-    private async Task<Reply?> TakeOverAsync(Reply abandoned, DateTime abandonedBefore)
+    /// <summary>
+    /// Claims an earlier attempt of this reply again, with a conditional update so one push (or instance) wins: one that
+    /// certainly sent nothing (<see cref="ReplyState.NotSent"/>), or one abandoned mid-send (still Sending, started before
+    /// <paramref name="startedBefore"/>). Null when another took it first.
+    /// </summary>
+    private async Task<Reply?> ReclaimAsync(Reply earlier, ReplyState from, DateTime? startedBefore = null)
     {
         var now = time.GetUtcNow().UtcDateTime;
         var taken = await commits.RunAsync(async (connection, tx) =>
         {
             await using var update = await PreparedCommand.CreateAsync(connection, tx, """
-                UPDATE "Replies" SET "CreatedAt" = @p0 WHERE "Id" = @p1 AND "State" = @p2 AND "CreatedAt" < @p3
-                """, 4, CancellationToken.None);
-            return await update.ExecuteAsync(CancellationToken.None, now, abandoned.Id, (int)ReplyState.Sending, abandonedBefore) == 1;
+                UPDATE "Replies" SET "State" = @p0, "CreatedAt" = @p1
+                WHERE "Id" = @p2 AND "State" = @p3 AND (@p4 IS NULL OR "CreatedAt" < @p4)
+                """, 5, CancellationToken.None);
+            return await update.ExecuteAsync(CancellationToken.None, (int)ReplyState.Sending, now, earlier.Id, (int)from, startedBefore) == 1;
         });
         if (!taken) return null;
         return new Reply
         {
-            Id = abandoned.Id, OrgId = abandoned.OrgId, DeskThreadId = abandoned.DeskThreadId, DeskTicketId = abandoned.DeskTicketId,
-            ExtParentId = abandoned.ExtParentId, State = ReplyState.Sending, CreatedAt = now,
-        };
-    }
-
-    /// <summary>Claims again a reply that certainly wasn't sent; null when another push (or instance) took it first.</summary>
-    private async Task<Reply?> RetryAsync(Reply notSent)
-    {
-        var now = time.GetUtcNow().UtcDateTime;
-        var taken = await commits.RunAsync(async (connection, tx) =>
-        {
-            await using var update = await PreparedCommand.CreateAsync(connection, tx, """
-                UPDATE "Replies" SET "State" = @p0, "CreatedAt" = @p1 WHERE "Id" = @p2 AND "State" = @p3
-                """, 4, CancellationToken.None);
-            return await update.ExecuteAsync(CancellationToken.None, (int)ReplyState.Sending, now, notSent.Id, (int)ReplyState.NotSent) == 1;
-        });
-        if (!taken) return null;
-        return new Reply
-        {
-            Id = notSent.Id, OrgId = notSent.OrgId, DeskThreadId = notSent.DeskThreadId, DeskTicketId = notSent.DeskTicketId,
-            ExtParentId = notSent.ExtParentId, State = ReplyState.Sending, CreatedAt = now,
+            Id = earlier.Id, OrgId = earlier.OrgId, DeskThreadId = earlier.DeskThreadId, DeskTicketId = earlier.DeskTicketId,
+            ExtParentId = earlier.ExtParentId, State = ReplyState.Sending, CreatedAt = now,
         };
     }
 
@@ -167,12 +153,12 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
         {
             var first = await db.Replies.AsNoTracking().FirstAsync(r => r.OrgId == installation.OrgId && r.DeskThreadId == reply.Id);
             // Nothing went out last time and the answer said "Try again": this push is that try (one taker).
-            if (first.State == ReplyState.NotSent && await RetryAsync(first) is { } retry)
+            if (first.State == ReplyState.NotSent && await ReclaimAsync(first, ReplyState.NotSent) is { } retry)
                 return await SendClaimedAsync(retry, installation, reply, publicBase, budget, resumeSince: null);
             if (first.State != ReplyState.Sending && first.ResponseJson is not null)
                 return new PushOutcome(first.ResponseStatus ?? 200, JsonNode.Parse(first.ResponseJson)!.AsObject(), first.ErrorCode);
             var abandonedBefore = time.GetUtcNow().UtcDateTime - budget - AbandonedAfter;
-            if (first.CreatedAt < abandonedBefore && await TakeOverAsync(first, abandonedBefore) is { } claim)
+            if (first.CreatedAt < abandonedBefore && await ReclaimAsync(first, ReplyState.Sending, abandonedBefore) is { } claim)
             {
                 logger.LogWarning("Desk reply {DeskThreadId} was left sending since {ClaimedAt} (the service stopped mid-send); resuming it, each message looked for at Twilio before it is sent.",
                     reply.Id, first.CreatedAt);
