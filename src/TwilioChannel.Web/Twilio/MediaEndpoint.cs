@@ -58,7 +58,8 @@ internal static class MediaEndpoint
             if (response.Content.Headers.ContentLength > limit) return TooLarge(log, messageId, index, limit);
 
             var upstreamName = response.Content.Headers.ContentDisposition is { } disposition ? disposition.FileNameStar ?? disposition.FileName?.Trim('"') : null;
-            MediaHeaders.Apply(http.Response, response.Content.Headers.ContentType?.ToString() ?? form.GetValueOrDefault($"MediaContentType{index}"), upstreamName);
+            var contentType = response.Content.Headers.ContentType?.ToString() ?? form.GetValueOrDefault($"MediaContentType{index}");
+            MediaHeaders.Apply(http.Response, contentType, MediaHeaders.SafeFileName(upstreamName) ?? MediaHeaders.DefaultName(contentType, index));
             if (response.Content.Headers.ContentLength is { } length) http.Response.ContentLength = length;
             http.Response.Headers.CacheControl = "private, max-age=300";
             // HEAD: the upstream request is still a GET (the CDN URL is signed for GET), its body left unread.

@@ -37,6 +37,37 @@ internal static class MediaHeaders
         response.Headers.ContentDisposition = disposition.ToString();
     }
 
+    /// <summary>
+    /// The name of a customer's file Twilio gave none (WhatsApp photos and voice notes come without one): "media-1.jpg",
+    /// its place in the message and an extension from its type. Without it Desk had only our URL to go by, a token with
+    /// no extension, and agents got attachments their computer couldn't open.
+    /// </summary>
+    internal static string DefaultName(string? contentType, int index) => $"media-{index + 1}{Extension(contentType)}";
+
+    /// <summary>Twilio's common types first (the framework's table lists .jpe before .jpg, .mpga before .mp3), then the
+    /// ASP.NET Core static-files table read backwards; none for an unknown type.</summary>
+    private static string Extension(string? contentType)
+    {
+        if (!MediaTypeHeaderValue.TryParse(contentType, out var parsed) || parsed.MediaType.Value is not { } type) return "";
+        return Preferred.TryGetValue(type, out var preferred) ? preferred : FromTable.Value.GetValueOrDefault(type, "");
+    }
+
+    private static readonly Dictionary<string, string> Preferred = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["image/jpeg"] = ".jpg", ["image/png"] = ".png", ["image/gif"] = ".gif", ["image/webp"] = ".webp",
+        ["audio/ogg"] = ".ogg", ["audio/mpeg"] = ".mp3", ["audio/amr"] = ".amr", ["audio/mp4"] = ".m4a", ["audio/aac"] = ".aac",
+        ["video/mp4"] = ".mp4", ["video/3gpp"] = ".3gp", ["application/pdf"] = ".pdf",
+        ["text/vcard"] = ".vcf", ["text/x-vcard"] = ".vcf", ["text/plain"] = ".txt", ["text/csv"] = ".csv",
+    };
+
+    private static readonly Lazy<Dictionary<string, string>> FromTable = new(() =>
+    {
+        var byType = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (extension, type) in new Microsoft.AspNetCore.StaticFiles.FileExtensionContentTypeProvider().Mappings)
+            byType.TryAdd(type, extension);
+        return byType;
+    });
+
     internal static bool IsInlineSafe(string mediaType) =>
         InlineTypes.Contains(mediaType)
         || InlinePrefixes.Any(p => mediaType.StartsWith(p, StringComparison.OrdinalIgnoreCase))
