@@ -1,34 +1,19 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Time.Testing;
 using TwilioChannel.Web.Tests.Infrastructure;
 
 namespace TwilioChannel.Web.Tests.Replies;
 
 /// <summary>Desk:NewTicketAfterHours starts a new ticket after that much silence; an agent's reply breaks the silence.</summary>
-public sealed class NewTicketAfterSilenceTests : IAsyncLifetime
+public sealed class NewTicketAfterSilenceTests : ClockedReplyTestsBase
 {
     private const string Customer = "+14155550123";
-    private readonly FakeTwilio _twilio = new();
-    private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
-    private readonly ChannelApp _app;
 
-    public NewTicketAfterSilenceTests() => _app = new ChannelApp(settings: new() { ["Twilio:ApiBaseUrl"] = _twilio.Url, ["Desk:NewTicketAfterHours"] = "24" })
-    {
-        ConfigureServices = services => services.Replace(ServiceDescriptor.Singleton<TimeProvider>(_time)),
-    };
+    public NewTicketAfterSilenceTests() : base(new() { ["Desk:NewTicketAfterHours"] = "24" }) { }
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
         _twilio.AcceptMessages();
         await _app.SeedAsync();
-    }
-
-    public Task DisposeAsync()
-    {
-        _app.Dispose();
-        _twilio.Dispose();
-        return Task.CompletedTask;
     }
 
     private async Task<List<string>> TicketsAsync()

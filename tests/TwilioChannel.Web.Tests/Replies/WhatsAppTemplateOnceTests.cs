@@ -2,8 +2,6 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Time.Testing;
 using TwilioChannel.Web.Tests.Infrastructure;
 
 namespace TwilioChannel.Web.Tests.Replies;
@@ -13,22 +11,13 @@ namespace TwilioChannel.Web.Tests.Replies;
 /// black-box review, two window-closed pushes seconds apart each sent the template (billed twice, and spam).
 /// Each test starts with the customer's message 30 hours old and the WhatsApp number configured with a template.
 /// </summary>
-public sealed class WhatsAppTemplateOnceTests : IAsyncLifetime
+public sealed class WhatsAppTemplateOnceTests : ClockedReplyTestsBase
 {
     private const string Ana = "whatsapp:+5511987654321";
     private const string Template = "HX11111111111111111111111111111111";
     private const string Invited = "WhatsApp window closed — a template was sent inviting the customer to reply; send your message again when they answer.";
 
-    private readonly FakeTwilio _twilio = new();
-    private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
-    private readonly ChannelApp _app;
-
-    public WhatsAppTemplateOnceTests() => _app = new ChannelApp(settings: new() { ["Twilio:ApiBaseUrl"] = _twilio.Url })
-    {
-        ConfigureServices = services => services.Replace(ServiceDescriptor.Singleton<TimeProvider>(_time)),
-    };
-
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
         await _app.SeedAsync(numbers: false);
         using var admin = _app.Admin();
@@ -36,13 +25,6 @@ public sealed class WhatsAppTemplateOnceTests : IAsyncLifetime
             .EnsureSuccessStatusCode();
         await _app.CustomerWritesAsync(Fixtures.WhatsApp("Hello, anyone there?"));
         _time.Advance(TimeSpan.FromHours(30));
-    }
-
-    public Task DisposeAsync()
-    {
-        _app.Dispose();
-        _twilio.Dispose();
-        return Task.CompletedTask;
     }
 
     [Fact]

@@ -6,30 +6,15 @@ using TwilioChannel.Web.Tests.Infrastructure;
 
 namespace TwilioChannel.Web.Tests.Replies;
 
-public sealed class WhatsAppWindowTests : IAsyncLifetime
+public sealed class WhatsAppWindowTests : ClockedReplyTestsBase
 {
     private const string Ana = "whatsapp:+5511987654321";
-    private readonly FakeTwilio _twilio = new();
-    private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
-    private readonly ChannelApp _app;
 
-    public WhatsAppWindowTests() => _app = new ChannelApp(settings: new() { ["Twilio:ApiBaseUrl"] = _twilio.Url })
-    {
-        ConfigureServices = services => services.Replace(ServiceDescriptor.Singleton<TimeProvider>(_time)),
-    };
-
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
         _twilio.AcceptMessages();
         await _app.SeedAsync();
         await _app.CustomerWritesAsync(Fixtures.Form("whatsapp-text.form"));
-    }
-
-    public Task DisposeAsync()
-    {
-        _app.Dispose();
-        _twilio.Dispose();
-        return Task.CompletedTask;
     }
 
     [Fact]
