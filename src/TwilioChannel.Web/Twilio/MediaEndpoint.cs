@@ -59,7 +59,7 @@ internal static class MediaEndpoint
 
             var upstreamName = response.Content.Headers.ContentDisposition is { } disposition ? disposition.FileNameStar ?? disposition.FileName?.Trim('"') : null;
             var contentType = response.Content.Headers.ContentType?.ToString() ?? form.GetValueOrDefault($"MediaContentType{index}");
-            MediaHeaders.Apply(http.Response, contentType, MediaHeaders.SafeFileName(upstreamName) ?? MediaHeaders.DefaultName(contentType, index));
+            MediaHeaders.Apply(http.Response, contentType, upstreamName, unnamed: MediaHeaders.DefaultName(contentType, index));
             if (response.Content.Headers.ContentLength is { } length) http.Response.ContentLength = length;
             http.Response.Headers.CacheControl = "private, max-age=300";
             // HEAD: the upstream request is still a GET (the CDN URL is signed for GET), its body left unread.

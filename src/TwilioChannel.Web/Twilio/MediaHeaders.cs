@@ -20,7 +20,8 @@ internal static class MediaHeaders
     private const int MaxFileNameLength = 150;
 
     /// <param name="download">Content-Disposition attachment even for a safe type (files only Twilio fetches).</param>
-    public static void Apply(HttpResponse response, string? contentType, string? fileName, bool download = false)
+    /// <param name="unnamed">The name to give when <paramref name="fileName"/> is missing or has nothing usable left.</param>
+    public static void Apply(HttpResponse response, string? contentType, string? fileName, bool download = false, string? unnamed = null)
     {
         var type = MediaTypeHeaderValue.TryParse(contentType, out var parsed) && parsed.SubType.HasValue && !parsed.MatchesAllSubTypes
             ? parsed : new MediaTypeHeaderValue("application/octet-stream");
@@ -29,7 +30,7 @@ internal static class MediaHeaders
 
         var inline = IsInlineSafe(type.MediaType.Value!);
         if (!inline) response.Headers.ContentSecurityPolicy = "sandbox";
-        var name = SafeFileName(fileName);
+        var name = SafeFileName(fileName) ?? unnamed;
         if (inline && !download && name is null) return;
         var disposition = new ContentDispositionHeaderValue(inline && !download ? "inline" : "attachment");
         // filename= in ASCII for old clients, filename*=UTF-8''… (RFC 6266) with the real name.
