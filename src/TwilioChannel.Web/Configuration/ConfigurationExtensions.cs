@@ -34,6 +34,7 @@ internal static class ConfigurationExtensions
         builder.Services.AddOptions<ChannelOptions>().Bind(builder.Configuration).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<TwilioApiOptions>().BindConfiguration(TwilioApiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<DeskOptions>().BindConfiguration(DeskOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<InboundOptions>().BindConfiguration(InboundOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(TimeProvider.System);
         return builder;

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
 using TwilioChannel.Domain.Twilio;
+using TwilioChannel.Web.Configuration;
 using TwilioChannel.Web.Data;
 
 namespace TwilioChannel.Web.Twilio;
@@ -14,7 +16,8 @@ namespace TwilioChannel.Web.Twilio;
 /// be raised back without privileges, so threads started from it (the database's fsync thread, thread-pool workers)
 /// ended up at that priority too (docs/decisions.md, "Ack = durably in the inbox").
 /// </summary>
-internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, InboundWriter writer, InboundProjectorWakeup wakeup, ILogger<InboundProjector> logger)
+internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, InboundWriter writer, InboundProjectorWakeup wakeup,
+    IOptions<InboundOptions> options, TimeProvider time, ILogger<InboundProjector> logger)
     : BackgroundService
 {
     private const int BatchSize = 256;
@@ -31,14 +34,24 @@ internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, Inbou
     /// <summary>A drain this large means webhooks are arriving faster than ≈1,000/s (an inbox round every 1–3 ms).</summary>
     private const int BusyDrain = 8;
 
+    /// <summary>How often a waiting projection looks again at the rate (and at callers that need it now).</summary>
+    private static readonly TimeSpan BurstPoll = TimeSpan.FromMilliseconds(100);
+
     private long _projected;
     private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly BurstMeter _meter = new(time);
+    private long? _waitingSince;
+    private int _callersWaiting;
+    private readonly ManualResetEventSlim _callerWaiting = new();
 
     /// <summary>Waits until every webhook answered before this call is in the database, at most <paramref name="bound"/>;
     /// false if it is not by then.</summary>
     public async Task<bool> CaughtUpAsync(TimeSpan bound, CancellationToken ct)
     {
         var target = inbox.Acknowledged;
+        // A caller that needs the database to hold everything answered (the pull, the admin list) ends a burst's wait.
+        Interlocked.Increment(ref _callersWaiting);
+        _callerWaiting.Set();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(bound);
         try
@@ -53,6 +66,11 @@ internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, Inbou
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
             return false;
+        }
+        finally
+        {
+            // A Set racing this Reset only delays that caller by one BurstPoll: the count is checked on every look.
+            if (Interlocked.Decrement(ref _callersWaiting) == 0) _callerWaiting.Reset();
         }
     }
 
@@ -89,6 +107,11 @@ internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, Inbou
         read.Prepare();
         while (!stoppingToken.IsCancellationRequested)
         {
+            if (WaitForBurstToPass())
+            {
+                WaitHandle.WaitAny([stoppingToken.WaitHandle, _callerWaiting.WaitHandle], BurstPoll);
+                continue;
+            }
             var drained = 0;
             try
             {
@@ -102,6 +125,37 @@ internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, Inbou
             wakeup.WaitAsync(Sweep, stoppingToken).GetAwaiter().GetResult();
             if (drained >= BusyDrain) stoppingToken.WaitHandle.WaitOne(Linger);
         }
+    }
+
+    /// <summary>
+    /// True while webhooks arrive faster than Inbound:BurstRate and the projection should leave them in the inbox: its
+    /// database writes (≈2.5 pages per message, the random MessageSid index leaf among them) share the disk's flushes
+    /// with the inbox's, and at thousands per second they made every acknowledgement wait (docs/decisions.md, "Bursts:
+    /// the projection waits"). Waits at most Inbound:BurstMaxDelaySeconds at a time, and never while a caller needs
+    /// the database up to date (<see cref="CaughtUpAsync"/>).
+    /// </summary>
+    private bool WaitForBurstToPass()
+    {
+        var acknowledged = inbox.Acknowledged;
+        var rate = _meter.Observe(acknowledged);
+        var limit = options.Value;
+        var burst = limit.BurstRate > 0 && rate >= limit.BurstRate && Volatile.Read(ref _projected) < acknowledged;
+        if (!burst || Volatile.Read(ref _callersWaiting) > 0)
+        {
+            if (_waitingSince is not null) logger.LogInformation("Webhook burst over ({Rate:0}/s): moving the waiting webhooks into the database.", rate);
+            _waitingSince = null;
+            return false;
+        }
+        if (_waitingSince is not { } since)
+        {
+            _waitingSince = time.GetTimestamp();
+            logger.LogInformation("Webhooks arriving at {Rate:0}/s: they wait in the inbox (acknowledged) until the burst passes, at most {Delay} s.", rate, limit.BurstMaxDelaySeconds);
+            return true;
+        }
+        if (time.GetElapsedTime(since) < TimeSpan.FromSeconds(limit.BurstMaxDelaySeconds)) return true;
+        logger.LogInformation("Webhook burst still going after {Delay} s ({Rate:0}/s): moving the waiting webhooks into the database now.", limit.BurstMaxDelaySeconds, rate);
+        _waitingSince = null;
+        return false;
     }
 
     private int ProjectBatch(SqliteCommand read)

@@ -1,0 +1,105 @@
+using System.Net;
+using Microsoft.Data.Sqlite;
+using TwilioChannel.Web.Tests.Infrastructure;
+
+namespace TwilioChannel.Web.Tests.Twilio;
+
+/// <summary>
+/// Inbound:BurstRate: while webhooks arrive faster than it, they are acknowledged from the inbox and wait there; the
+/// projection moves them into the database once the burst passes, after Inbound:BurstMaxDelaySeconds at the latest,
+/// or at once when the pull or the admin list needs them. The thresholds here are tiny so a test's pace is a burst.
+/// </summary>
+public sealed class BurstTests
+{
+    [Fact]
+    public async Task WebhooksOfABurstWaitInTheInboxAndReachTheDatabaseOnceTheBurstPasses()
+    {
+        using var app = new ChannelApp(settings: new() { ["Inbound:BurstRate"] = "5", ["Inbound:BurstMaxDelaySeconds"] = "600" });
+        await app.SeedAsync();
+
+        var client = app.CreateClient();
+        for (var i = 0; i < 80; i++) await PostAsync(app, client, i);
+
+        // The last second ran far above 5/s: a moment later the latest webhooks are acknowledged but still not in the
+        // database (without the wait the projection takes each within milliseconds).
+        await Task.Delay(200);
+        Assert.True(StoredCount(app) < 80, $"{StoredCount(app)} of 80 already stored during the burst");
+        Assert.True(InboxRows.Count(app.DataPath) > 0);
+
+        // Nothing else asks for them: the projection moves them once the rate falls (within about a second).
+        await Eventually.UntilAsync(() => StoredCount(app) == 80, "every webhook of the burst in the database", seen: () => $"{StoredCount(app)} stored");
+        await Eventually.UntilAsync(() => InboxRows.Count(app.DataPath) == 0, "the inbox emptied once the database has them");
+    }
+
+    [Fact]
+    public async Task APullDuringABurstStillServesEveryAcknowledgedMessage()
+    {
+        using var app = new ChannelApp(settings: new() { ["Inbound:BurstRate"] = "5", ["Inbound:BurstMaxDelaySeconds"] = "600" });
+        await app.SeedAsync();
+        var client = app.CreateClient();
+        for (var i = 0; i < 40; i++) await PostAsync(app, client, i);
+        await Task.Delay(200);
+        Assert.True(StoredCount(app) < 40, "the burst's webhooks wait in the inbox");
+
+        // Desk's pull needs the database up to date: it ends the wait instead of missing the burst's messages.
+        using var pull = await app.PullAsync();
+        var threads = pull.RootElement.GetProperty("data").GetProperty("threads").EnumerateArray().Select(t => t.GetProperty("extId").GetString()!).ToHashSet();
+        Assert.Equal(Enumerable.Range(0, 40).Select(Sid).ToHashSet(), threads);
+    }
+
+    [Fact]
+    public async Task ABurstLongerThanTheLongestWaitIsMovedIntoTheDatabaseWhileItGoesOn()
+    {
+        using var app = new ChannelApp(settings: new() { ["Inbound:BurstRate"] = "5", ["Inbound:BurstMaxDelaySeconds"] = "1" });
+        await app.SeedAsync();
+        var client = app.CreateClient();
+        using var stop = new CancellationTokenSource();
+        var sent = 0;
+        var burst = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested) await PostAsync(app, client, sent++);
+        });
+        try
+        {
+            // Webhooks keep coming far above 5/s, yet the database gets them at most about a second late.
+            await Eventually.UntilAsync(() => StoredCount(app) >= 40, "messages stored while the burst goes on", seen: () => $"{StoredCount(app)} stored of {sent}");
+            Assert.False(burst.IsCompleted);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await burst;
+        }
+    }
+
+    [Fact]
+    public async Task WithBurstRateZeroEveryWebhookReachesTheDatabaseAtOnce()
+    {
+        using var app = new ChannelApp(settings: new() { ["Inbound:BurstRate"] = "0" });
+        await app.SeedAsync();
+        var client = app.CreateClient();
+        for (var i = 0; i < 40; i++) await PostAsync(app, client, i);
+
+        await Eventually.UntilAsync(() => StoredCount(app) == 40, "every webhook stored", seconds: 5, seen: () => $"{StoredCount(app)} stored");
+    }
+
+    private static string Sid(int i) => "SM" + i.ToString("x32");
+
+    private static async Task PostAsync(ChannelApp app, HttpClient client, int i)
+    {
+        var form = Fixtures.Form("whatsapp-text.form");
+        form["MessageSid"] = form["SmsSid"] = form["SmsMessageSid"] = Sid(i);
+        using var response = await app.PostInboundAsync(form, client: client, waitStored: false);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    /// <summary>Messages in the database file, read beside the service (not through the admin API, which waits for them).</summary>
+    private static int StoredCount(ChannelApp app)
+    {
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(app.DataPath, "twilio-channel.db")};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = """SELECT count(*) FROM "Messages" """;
+        return Convert.ToInt32(command.ExecuteScalar());
+    }
+}
