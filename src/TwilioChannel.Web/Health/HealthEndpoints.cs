@@ -7,7 +7,7 @@ namespace TwilioChannel.Web.Health;
 
 /// <summary>/health/live: the process answers. /health/ready: the database answers, every migration is applied and its
 /// log and the webhooks' inbox's can be flushed to disk (after a failed fsync nothing is acknowledged until a restart:
-/// Data/WalDurability).</summary>
+/// Data/WalDurability); Degraded while acknowledged webhooks are stuck in the inbox (Health/InboxLag).</summary>
 internal static class HealthEndpoints
 {
     public static IHostApplicationBuilder AddChannelHealth(this IHostApplicationBuilder builder)
@@ -17,7 +17,8 @@ internal static class HealthEndpoints
             .Add(new HealthCheckRegistration("database-log",
                 sp => new LogDurable(sp.GetRequiredService<WalDurability>(), "The database's log"), null, ["ready"]))
             .Add(new HealthCheckRegistration("inbox-log",
-                sp => new LogDurable(sp.GetRequiredKeyedService<WalDurability>(InboundInbox.Log), "The webhooks' inbox"), null, ["ready"]));
+                sp => new LogDurable(sp.GetRequiredKeyedService<WalDurability>(InboundInbox.Log), "The webhooks' inbox"), null, ["ready"]))
+            .AddCheck<InboxLag>("inbox-lag", tags: ["ready"]);
         return builder;
     }
 

@@ -44,6 +44,9 @@ internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, Inbou
     private int _callersWaiting;
     private readonly ManualResetEventSlim _callerWaiting = new();
 
+    /// <summary>The inbox id up to which every entry is in the database.</summary>
+    public long Projected => Volatile.Read(ref _projected);
+
     /// <summary>Waits until every webhook answered before this call is in the database, at most <paramref name="bound"/>;
     /// false if it is not by then.</summary>
     public async Task<bool> CaughtUpAsync(TimeSpan bound, CancellationToken ct)

@@ -14,13 +14,13 @@ public static class InboxRows
         return Convert.ToInt32(command.ExecuteScalar());
     }
 
-    /// <summary>An entry as the webhook appends it: the form as JSON, received now.</summary>
-    public static void Append(string dataPath, Dictionary<string, string> form)
+    /// <summary>An entry as the webhook appends it: the form as JSON, received now (or at <paramref name="receivedAt"/>).</summary>
+    public static void Append(string dataPath, Dictionary<string, string> form, DateTime? receivedAt = null)
     {
         using var connection = Open(dataPath);
         using var command = connection.CreateCommand();
         command.CommandText = """INSERT INTO "Inbox" ("ReceivedAt", "Form") VALUES ($at, $form)""";
-        command.Parameters.AddWithValue("$at", DateTime.UtcNow.Ticks);
+        command.Parameters.AddWithValue("$at", (receivedAt ?? DateTime.UtcNow).Ticks);
         command.Parameters.AddWithValue("$form", JsonSerializer.Serialize(form));
         command.ExecuteNonQuery();
     }
