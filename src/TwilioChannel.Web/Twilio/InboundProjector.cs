@@ -143,9 +143,13 @@ internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, Inbou
         var rate = _meter.Observe(acknowledged);
         var limit = options.Value;
         var burst = limit.BurstRate > 0 && rate >= limit.BurstRate && Volatile.Read(ref _projected) < acknowledged;
-        if (!burst || Volatile.Read(ref _callersWaiting) > 0)
+        var needed = Volatile.Read(ref _callersWaiting) > 0;
+        if (!burst || needed)
         {
-            if (_waitingSince is not null) logger.LogInformation("Webhook burst over ({Rate:0}/s): moving the waiting webhooks into the database.", rate);
+            if (_waitingSince is not null)
+                logger.LogInformation(needed
+                    ? "The pull or the admin list needs every acknowledged webhook ({Rate:0}/s): moving the waiting webhooks into the database."
+                    : "Webhook burst over ({Rate:0}/s): moving the waiting webhooks into the database.", rate);
             _waitingSince = null;
             return false;
         }
