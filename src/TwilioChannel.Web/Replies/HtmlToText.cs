@@ -10,28 +10,47 @@ namespace TwilioChannel.Web.Replies;
 /// containers) dropped. On WhatsApp, bold/italic/strike/code become WhatsApp's own markup (*b*, _i_, ~s~, ```m```).
 /// &lt;pre&gt; keeps its line breaks and indentation (a ``` block on WhatsApp): its whitespace is written as
 /// noncharacters that the whitespace clean-up can't touch, and turned back at the end.
+/// Images are never dropped silently (see <see cref="Image"/>): the ones to send as media, or that can't be sent, are
+/// reported for the sender to decide.
 /// </summary>
-internal static class HtmlToText
+internal static partial class HtmlToText
 {
     private static readonly HtmlParser Parser = new();
 
     // Unicode noncharacters: never text a reply can carry (dropped from input), so they safely stand for <pre>'s whitespace.
     private const char KeptSpace = '\uFDD0', KeptTab = '\uFDD1', KeptNewline = '\uFDD2';
 
-    public static string Convert(string html, bool whatsApp)
+    /// <summary>An &lt;img&gt; the text doesn't carry. <see cref="Url"/>: the Desk file to send as media; null when the
+    /// image can't be sent at all (pasted as a data: URI, no source, a relative one). <see cref="Src"/>: as written.</summary>
+    internal sealed record InlineImage(string Src, Uri? Url);
+
+    /// <summary>The text alone: every http(s) image is written like a link, none is reported as media.</summary>
+    public static string Convert(string html, bool whatsApp) => Convert(html, whatsApp, _ => false, out _);
+
+    /// <param name="onDesk">Whether an image's URL is a file on the org's Desk, to send as media (the sender's rule, so
+    /// the OAuth token only ever goes to Desk).</param>
+    /// <param name="images">The images to send or that can't be sent, in the order they appear; none from the dropped
+    /// quoted history.</param>
+    public static string Convert(string html, bool whatsApp, Func<Uri, bool> onDesk, out List<InlineImage> images)
     {
         var document = Parser.ParseDocument($"<body>{html}</body>");
         foreach (var quote in document.QuerySelectorAll("blockquote, .zmail_extra, .gmail_quote, [class*='quote'], script, style, head, title").ToList())
             quote.Remove();
 
         var text = new StringBuilder();
-        Walk(document.Body!, text, whatsApp, new WalkState());
+        var state = new WalkState(onDesk);
+        Walk(document.Body!, text, whatsApp, state);
+        images = state.Images;
         return Normalise(text.ToString()).Replace(KeptSpace, ' ').Replace(KeptTab, '\t').Replace(KeptNewline, '\n');
     }
 
-    private sealed class WalkState
+    private sealed class WalkState(Func<Uri, bool> onDesk)
     {
         public Stack<int?> Counters { get; } = new();
+
+        public Func<Uri, bool> OnDesk => onDesk;
+
+        public List<InlineImage> Images { get; } = [];
 
         /// <summary>Inside &lt;pre&gt;: whitespace is kept as written and no WhatsApp markup is added (a ``` block shows
         /// its content literally).</summary>
@@ -102,7 +121,7 @@ internal static class HtmlToText
                 case "s" or "strike" or "del" when whatsApp: Wrap(e, text, "~", state); break;
                 case "code" when whatsApp: Wrap(e, text, "```", state); break;
                 case "img":
-                    if (e.GetAttribute("alt") is { Length: > 0 } alt) text.Append(alt);
+                    Image(e, text, state);
                     break;
                 case "td" or "th":
                     Walk(e, text, whatsApp, state);
@@ -129,6 +148,32 @@ internal static class HtmlToText
         text.Append(whatsApp ? $"```{content}```" : content);
         Block(text);
     }
+
+    /// <summary>
+    /// An image on the org's Desk (the editor's inline image) goes as media: reported, its alt text kept only when it
+    /// says something (not when empty or a file name, which is what editors fill in and tells the customer nothing
+    /// beside the picture itself). An image elsewhere is written like a link, "alt (url)" or the bare url, and not
+    /// fetched: a public image is one tap away. One without a usable source (pasted as data:, none, relative) is
+    /// reported as unsendable: the reply must fail rather than go without it.
+    /// </summary>
+    private static void Image(IElement e, StringBuilder text, WalkState state)
+    {
+        var src = e.GetAttribute("src")?.Trim() ?? "";
+        var alt = CollapseWhitespace(e.GetAttribute("alt") ?? "").Trim();
+        // "/path" parses as an absolute file: URI on Unix: the scheme check refuses it with the rest.
+        if (!Uri.TryCreate(src, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+            state.Images.Add(new(src, null));
+        else if (state.OnDesk(url))
+        {
+            state.Images.Add(new(src, url));
+            if (alt.Length > 0 && !FileName().IsMatch(alt)) text.Append(alt);
+        }
+        else if (alt.Length == 0) text.Append(src);
+        else text.Append(alt).Append(SameAddress(alt, src) ? "" : $" ({src})");
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\S+\.[A-Za-z0-9]{2,5}$")]
+    private static partial System.Text.RegularExpressions.Regex FileName();
 
     /// <summary>A link's target as a phone shows it: without "mailto:" or "tel:".</summary>
     private static string Shown(string href)

@@ -99,4 +99,58 @@ public sealed class HtmlToTextTests
     public void ADocumentTitleIsNotPartOfTheMessage() =>
         // A pasted page's <title> lands in the body when it follows text, and went out as a line of the reply.
         Assert.Equal("Hello Ana", HtmlToText.Convert("<div>Hello Ana</div><title>Order #123 - Admin</title>", whatsApp: false));
+
+    private static readonly Func<Uri, bool> OnDesk = url => url.Host == "desk.zoho.com";
+
+    [Fact]
+    public void AnImageOnDeskIsReportedToGoAsMediaWithAMeaningfulAltKept()
+    {
+        // An inline image was dropped (only its alt text went out): the customer never saw the screenshot.
+        var text = HtmlToText.Convert("<p>Tap here:</p><img src=\"https://desk.zoho.com/api/v1/img/1\" alt=\"The Orders button\"><p>Thanks</p>",
+            whatsApp: false, OnDesk, out var images);
+        Assert.Equal("Tap here:\nThe Orders button\nThanks", text);
+        var image = Assert.Single(images);
+        Assert.Equal(new Uri("https://desk.zoho.com/api/v1/img/1"), image.Url);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData(" alt=\"screenshot.png\"")]
+    public void AnImageOnDeskWithAnEmptyOrFileNameAltLeavesNoTextBehind(string alt)
+    {
+        var text = HtmlToText.Convert($"See:<br><img src=\"https://desk.zoho.com/api/v1/img/1\"{alt}>", whatsApp: true, OnDesk, out var images);
+        Assert.Equal("See:", text);
+        Assert.Single(images);
+    }
+
+    [Fact]
+    public void AnImageElsewhereIsWrittenLikeALinkAndNotReported()
+    {
+        var text = HtmlToText.Convert("Our map: <img src=\"https://cdn.example.com/map.png\" alt=\"the shop\"> or <img src=\"https://cdn.example.com/b.png\">",
+            whatsApp: false, OnDesk, out var images);
+        Assert.Equal("Our map: the shop (https://cdn.example.com/map.png) or https://cdn.example.com/b.png", text);
+        Assert.Empty(images);
+    }
+
+    [Theory]
+    [InlineData("data:image/png;base64,iVBORw0KGgo=")]
+    [InlineData("")]
+    [InlineData("/api/v1/img/1")]
+    [InlineData("cid:image001.png")]
+    public void AnImageWithoutAUsableSourceIsReportedAsUnsendable(string src)
+    {
+        HtmlToText.Convert($"Look<img src=\"{src}\" alt=\"pasted\">", whatsApp: false, OnDesk, out var images);
+        var image = Assert.Single(images);
+        Assert.Null(image.Url);
+        Assert.Equal(src, image.Src);
+    }
+
+    [Fact]
+    public void ImagesAreReportedInTheirOrderAndNoneFromQuotedHistory()
+    {
+        HtmlToText.Convert("<img src=\"https://desk.zoho.com/a\"><p>text</p><img src=\"https://desk.zoho.com/b\">"
+            + "<blockquote>old <img src=\"https://desk.zoho.com/old\"><img src=\"data:image/png;base64,AA==\"></blockquote>",
+            whatsApp: false, OnDesk, out var images);
+        Assert.Equal(["https://desk.zoho.com/a", "https://desk.zoho.com/b"], images.Select(i => i.Src));
+    }
 }
