@@ -10,6 +10,10 @@ internal static class DeskHosts
 
     public static string HostOf(Installation installation) => installation.DeskDomain ?? Default;
 
+    /// <summary>Whether a URL is on the org's Desk host over https: the only place its OAuth token may be sent.</summary>
+    public static bool IsOnDesk(Uri url, Installation installation) =>
+        url.Scheme == "https" && url.Host.Equals(HostOf(installation), StringComparison.OrdinalIgnoreCase);
+
     /// <summary>Scheme and host for calls to the org's Desk: Desk:ApiBaseUrl when set (tests, proxies), else https + its host.</summary>
     public static string ApiBaseOf(DeskOptions options, Installation installation) =>
         options.ApiBaseUrl is { Length: > 0 } configured ? configured.TrimEnd('/') : $"https://{HostOf(installation)}";

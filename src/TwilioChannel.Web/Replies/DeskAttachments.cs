@@ -8,7 +8,7 @@ using TwilioChannel.Web.Data;
 namespace TwilioChannel.Web.Replies;
 
 /// <summary>
-/// Fetches the files an agent attached to a reply from the org's Desk host (Authorization: Zoho-oauthtoken) and keeps
+/// Fetches the files an agent attached to a reply, and the images inline in its text, from the org's Desk host (Authorization: Zoho-oauthtoken) and keeps
 /// them for Twilio to fetch from a signed URL of ours. All or nothing: a file that can't be fetched, is too large or of a
 /// type Twilio refuses fails the whole reply before anything is sent. The OAuth token only ever goes to the Desk host.
 /// </summary>
@@ -30,48 +30,69 @@ internal sealed class DeskAttachments(HttpClient http, ZohoOAuth oauth, ChannelD
         "application/vnd.openxmlformats-officedocument.presentationml.presentation",
     };
 
-    public async Task<(List<OutboundMedia>? Files, string? Error)> FetchAsync(Installation installation, Reply reply, IReadOnlyList<DeskAttachment> attachments, MessagingChannel channel, CancellationToken ct)
+    /// <summary>A file to fetch from Desk: an attachment of the reply, or an image inline in its text (so named in reasons).</summary>
+    public sealed record DeskFile(string Name, string? Href, bool Inline)
+    {
+        public static DeskFile Attached(DeskAttachment a) => new(a.Name ?? "attachment", a.Href, false);
+
+        /// <summary>Named after its URL's last segment: inline images carry no name of their own.</summary>
+        public static DeskFile InlineImage(Uri url) =>
+            new(Uri.UnescapeDataString(url.Segments[^1].Trim('/')) is { Length: > 0 } last ? last : "image", url.ToString(), true);
+
+        public string Noun => Inline ? "inline image" : "attachment";
+    }
+
+    public async Task<(List<OutboundMedia>? Files, string? Error)> FetchAsync(Installation installation, Reply reply, IReadOnlyList<DeskFile> files, MessagingChannel channel, CancellationToken ct)
     {
         var token = await oauth.AccessTokenAsync(installation, ct);
         if (token is null)
             return (null, installation.ZohoOAuthProtected is null
-                ? "This reply has attachments, and sending Desk attachments needs Zoho OAuth credentials for this org, which aren't configured. Send the text without the attachment, or ask an admin to configure Zoho OAuth."
-                : "The attachments could not be fetched from Desk: Zoho refused the OAuth credentials configured for this org. Ask an admin to renew them.");
-        if (channel == MessagingChannel.Sms && attachments.Count > 10) return (null, "An SMS/MMS carries at most 10 attachments.");
+                ? $"This reply has {Carried(files)}, and sending files from Desk needs Zoho OAuth credentials for this org, which aren't configured. Send the reply without the files, or ask an admin to configure Zoho OAuth."
+                : $"The {Carried(files, plural: true)} could not be fetched from Desk: Zoho refused the OAuth credentials configured for this org. Ask an admin to renew them.");
+        if (channel == MessagingChannel.Sms && files.Count > 10)
+            return (null, files.Any(f => f.Inline) ? "An SMS/MMS carries at most 10 files, attachments and inline images together." : "An SMS/MMS carries at most 10 attachments.");
 
-        var files = new List<OutboundMedia>();
+        var fetched = new List<OutboundMedia>();
         long total = 0;
-        foreach (var attachment in attachments)
+        foreach (var file in files)
         {
-            var name = attachment.Name ?? "attachment";
-            if (DeskUrl(attachment.Href, installation) is not { } url) return (null, $"The attachment '{name}' isn't on this org's Desk host, so it was not fetched.");
+            var name = file.Name;
+            if (DeskUrl(file.Href, installation) is not { } url) return (null, $"The {file.Noun} '{name}' isn't on this org's Desk host, so it was not fetched.");
             using var request = new HttpRequestMessage(HttpMethod.Get, url);
             request.Headers.Authorization = new AuthenticationHeaderValue("Zoho-oauthtoken", token);
             request.Headers.Add("orgId", installation.OrgId);
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
-            if (!response.IsSuccessStatusCode) return (null, $"The attachment '{name}' could not be fetched from Desk (HTTP {(int)response.StatusCode}).");
+            if (!response.IsSuccessStatusCode) return (null, $"The {file.Noun} '{name}' could not be fetched from Desk (HTTP {(int)response.StatusCode}).");
 
             var type = response.Content.Headers.ContentType?.MediaType ?? "application/octet-stream";
             if (!AllowedTypes.Contains(type) && !AllowedPrefixes.Any(p => type.StartsWith(p, StringComparison.OrdinalIgnoreCase)))
-                return (null, $"The attachment '{name}' is of type {type}, which Twilio can't send.");
+                return (null, $"The {file.Noun} '{name}' is of type {type}, which Twilio can't send.");
             var image = type.StartsWith("image/", StringComparison.OrdinalIgnoreCase);
             var limit = channel == MessagingChannel.WhatsApp ? (image ? ImageLimit : WhatsAppLimit) : MmsLimit - total;
-            if (response.Content.Headers.ContentLength > limit) return (null, TooLarge(name, channel, image));
+            if (response.Content.Headers.ContentLength > limit) return (null, TooLarge(file, channel, image));
             var content = await ReadBoundedAsync(response.Content, limit, ct);
-            if (content is null) return (null, TooLarge(name, channel, image));
+            if (content is null) return (null, TooLarge(file, channel, image));
             total += content.Length;
-            files.Add(new OutboundMedia { OrgId = installation.OrgId, ReplyId = reply.Id, FileName = name, ContentType = type, Content = content, CreatedAt = time.GetUtcNow().UtcDateTime });
+            fetched.Add(new OutboundMedia { OrgId = installation.OrgId, ReplyId = reply.Id, FileName = name, ContentType = type, Content = content, CreatedAt = time.GetUtcNow().UtcDateTime });
         }
-        db.OutboundMedia.AddRange(files);
+        db.OutboundMedia.AddRange(fetched);
         await db.SaveChangesAsync(ct);
-        return (files, null);
+        return (fetched, null);
     }
 
-    private static string TooLarge(string name, MessagingChannel channel, bool image) => (channel, image) switch
+    /// <summary>What the reply carries, for reasons: "attachments", "an inline image", "attachments and inline images"…</summary>
+    private static string Carried(IReadOnlyList<DeskFile> files, bool plural = false)
     {
-        (MessagingChannel.WhatsApp, true) => $"The image '{name}' is larger than the 5 MB Twilio accepts for an image.",
-        (MessagingChannel.WhatsApp, false) => $"The attachment '{name}' is larger than WhatsApp's 16 MB limit.",
-        _ => $"The attachments are larger than the 5 MB an MMS can carry ('{name}').",
+        var inline = files.Count(f => f.Inline);
+        var images = inline == 1 && !plural ? "an inline image" : "inline images";
+        return inline == 0 ? "attachments" : inline == files.Count ? images : $"attachments and {images}";
+    }
+
+    private static string TooLarge(DeskFile file, MessagingChannel channel, bool image) => (channel, image) switch
+    {
+        (MessagingChannel.WhatsApp, true) => $"The {(file.Inline ? "inline image" : "image")} '{file.Name}' is larger than the 5 MB Twilio accepts for an image.",
+        (MessagingChannel.WhatsApp, false) => $"The {file.Noun} '{file.Name}' is larger than WhatsApp's 16 MB limit.",
+        _ => $"The attachments are larger than the 5 MB an MMS can carry ('{file.Name}').",
     };
 
     /// <summary>The href re-rooted on Desk:ApiBaseUrl when configured, else accepted only on the org's Desk host.</summary>
@@ -83,8 +104,7 @@ internal sealed class DeskAttachments(HttpClient http, ZohoOAuth oauth, ChannelD
             var target = new Uri(configured);
             return new UriBuilder(url) { Scheme = target.Scheme, Host = target.Host, Port = target.Port }.Uri;
         }
-        var host = Desk.DeskHosts.HostOf(installation);
-        return url.Scheme == "https" && url.Host.Equals(host, StringComparison.OrdinalIgnoreCase) ? url : null;
+        return Desk.DeskHosts.IsOnDesk(url, installation) ? url : null;
     }
 
     private static async Task<byte[]?> ReadBoundedAsync(HttpContent content, long limit, CancellationToken ct)

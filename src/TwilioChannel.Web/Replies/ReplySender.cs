@@ -9,8 +9,9 @@ using TwilioChannel.Web.Twilio;
 namespace TwilioChannel.Web.Replies;
 
 /// <summary>
-/// Sends one agent reply: checks what would certainly fail first (opt-out, WhatsApp window, attachments), converts the
-/// content, then sends its parts in order. Filled into <paramref name="reply"/>: what was sent and the SIDs.
+/// Sends one agent reply: checks what would certainly fail first (opt-out, WhatsApp window, attachments and inline
+/// images), converts the content, then sends its parts in order. Filled into <paramref name="reply"/>: what was sent
+/// and the SIDs.
 /// A create call with an unknown outcome (5xx, timeout) is never blindly repeated: we look for the message first, resend
 /// once only if it isn't there, and fail with that reason if the outcome is still unknown.
 /// </summary>
@@ -50,17 +51,25 @@ internal sealed class ReplySender(
         if (target.Channel == MessagingChannel.WhatsApp && !WithinWindow(target.Conversation))
             return await WindowClosedAsync(reply, target, client, statusCallback, budget, Left);
 
-        var text = desk.IsHtml ? HtmlToText.Convert(desk.Content, target.Channel == MessagingChannel.WhatsApp) : desk.Content.Trim();
-        if (string.IsNullOrWhiteSpace(text) && desk.Attachments.Count == 0) return PushOutcome.Refused("The reply is empty once formatting is removed.");
+        List<HtmlToText.InlineImage> images = [];
+        var text = desk.IsHtml
+            ? HtmlToText.Convert(desk.Content, target.Channel == MessagingChannel.WhatsApp, url => Desk.DeskHosts.IsOnDesk(url, installation), out images)
+            : desk.Content.Trim();
+        // An image the agent sees in the reply must reach the customer or fail the reply, never be left out.
+        if (images.FirstOrDefault(i => i.Url is null) is { } unsendable) return PushOutcome.Refused(Unsendable(unsendable.Src));
+        // Inline images first, in the text's order (they are part of what the agent wrote), then the attachments (added
+        // to the reply, as an e-mail shows them after its body).
+        var files = images.Select(i => DeskAttachments.DeskFile.InlineImage(i.Url!)).Concat(desk.Attachments.Select(DeskAttachments.DeskFile.Attached)).ToList();
+        if (string.IsNullOrWhiteSpace(text) && files.Count == 0) return PushOutcome.Refused("The reply is empty once formatting is removed.");
         reply.Body = text;
 
         var mediaUrls = new List<Uri>();
-        if (desk.Attachments.Count > 0)
+        if (files.Count > 0)
         {
             using var fetchBudget = new CancellationTokenSource(Positive(Left() * 0.5));
-            var (files, error) = await attachments.FetchAsync(installation, reply, desk.Attachments, target.Channel, fetchBudget.Token);
-            if (files is null) return PushOutcome.Refused(error!);
-            mediaUrls.AddRange(files.Select(f => new Uri($"{publicBase}/media/out/{media.CreateOutbound(f.Id)}")));
+            var (fetched, error) = await attachments.FetchAsync(installation, reply, files, target.Channel, fetchBudget.Token);
+            if (fetched is null) return PushOutcome.Refused(error!);
+            mediaUrls.AddRange(fetched.Select(f => new Uri($"{publicBase}/media/out/{media.CreateOutbound(f.Id)}")));
         }
 
         var messages = Plan(text, mediaUrls, target.Channel);
@@ -84,11 +93,18 @@ internal sealed class ReplySender(
         return PushOutcome.Sent(sids[0], sids, target.FromDisplay, target.CustomerAddress, desk.ExtParentId, ChannelAddress.ChannelName(target.Channel));
     }
 
+    /// <summary>Why an image the text can't carry fails the reply: an image pasted into Desk's editor is a data: URI.</summary>
+    private static string Unsendable(string src) =>
+        src.StartsWith("data:", StringComparison.OrdinalIgnoreCase)
+            ? "The reply contains a pasted image that can't be sent; attach the file instead."
+            : "The reply contains an image without a web address it can be sent from; attach the file instead.";
+
     private sealed record Planned(string? Body, List<Uri> Media);
 
     /// <summary>
-    /// The messages a reply becomes, in order: the text in parts of ≤ 1600 characters; on SMS the attachments ride on the
-    /// first message (MMS, up to 10), on WhatsApp each attachment is a message of its own (one media file per message).
+    /// The messages a reply becomes, in order: the text in parts of ≤ 1600 characters; on SMS the files (inline images and
+    /// attachments) ride on the first message (MMS, up to 10), on WhatsApp each file is a message of its own (one media
+    /// file per message).
     /// </summary>
     private static List<Planned> Plan(string text, List<Uri> media, MessagingChannel channel)
     {

@@ -15,6 +15,9 @@ public sealed class ReplyAttachmentTests : IAsyncLifetime
     private const string Bob = "+14155550123";
     private static readonly byte[] Png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 1, 2, 3];
     private static readonly byte[] Pdf = "%PDF-1.4 fake"u8.ToArray();
+    private static readonly byte[] Gif = "GIF89a inline 1"u8.ToArray();
+    private static readonly byte[] Gif2 = "GIF89a inline 2"u8.ToArray();
+    private const string Inline = "https://desk.zoho.com/api/v1/threads/1/inlineImages";
 
     private readonly FakeTwilio _twilio = new();
     private readonly WireMockServer _desk = FakeServer.Start();
@@ -36,6 +39,8 @@ public sealed class ReplyAttachmentTests : IAsyncLifetime
         File("/api/v1/threads/1/attachments/3/content", "application/x-msdownload", [1, 2, 3]);
         File("/api/v1/threads/1/attachments/4/content", "image/jpeg", new byte[6 * 1024 * 1024]);
         File("/api/v1/threads/1/attachments/5/content", "video/mp4", new byte[6 * 1024 * 1024]);
+        File("/api/v1/threads/1/inlineImages/steps.gif", "image/gif", Gif);
+        File("/api/v1/threads/1/inlineImages/result.gif", "image/gif", Gif2);
     }
 
     private void File(string path, string type, byte[] content) =>
@@ -148,5 +153,72 @@ public sealed class ReplyAttachmentTests : IAsyncLifetime
     {
         var response = await _app.CreateClient().GetAsync("/media/out/CfDJ8forged");
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+    }
+
+    private static JsonObject Html(string extParentId, string html, JsonArray? attachments = null) =>
+        ReplyApp.Push(extParentId, html, contentType: "text/html", attachments: attachments);
+
+    [Fact]
+    public async Task OnSmsAnInlineDeskImageRidesOnTheMmsFromASignedUrlOfOurs()
+    {
+        // It was dropped: the customer got "Tap the button shown:" and no picture.
+        var (status, _) = await _app.PushAsync(Html(Bob, $"<div>Tap the button shown:</div><img src=\"{Inline}/steps.gif\" alt=\"steps.gif\">"));
+
+        Assert.Equal(200, status);
+        var sent = Assert.Single(_twilio.Sent);
+        Assert.Equal("Tap the button shown:", sent["Body"]);
+        Assert.StartsWith(ChannelApp.PublicBaseUrl + "/media/out/", sent["MediaUrl"]);
+        Assert.Equal(Gif, await _app.CreateClient().GetByteArrayAsync(new Uri(sent["MediaUrl"]).PathAndQuery));
+        var download = _desk.LogEntries.Single(e => e.RequestMessage.Path.EndsWith("/steps.gif"));
+        Assert.Equal("Zoho-oauthtoken zoho-access-1", download.RequestMessage.Headers!["Authorization"].Single());
+    }
+
+    [Fact]
+    public async Task OnWhatsAppTheTextAndTwoInlineImagesAreThreeMessagesInTheTextsOrder()
+    {
+        var (status, _) = await _app.PushAsync(Html(Ana,
+            $"<p>First this:</p><img src=\"{Inline}/steps.gif\"><p>and you get:</p><img src=\"{Inline}/result.gif\" alt=\"The order confirmed\">"));
+
+        Assert.Equal(200, status);
+        var sent = _twilio.Sent;
+        Assert.Equal(3, sent.Count);
+        Assert.Equal("First this:\nand you get:\nThe order confirmed", sent[0]["Body"]);
+        var client = _app.CreateClient();
+        Assert.Equal(Gif, await client.GetByteArrayAsync(new Uri(sent[1]["MediaUrl"]).PathAndQuery));
+        Assert.Equal(Gif2, await client.GetByteArrayAsync(new Uri(sent[2]["MediaUrl"]).PathAndQuery));
+    }
+
+    [Fact]
+    public async Task InlineImagesGoBeforeTheAttachments()
+    {
+        var (status, _) = await _app.PushAsync(Html(Ana, $"<p>See</p><img src=\"{Inline}/steps.gif\">", Attachments(2)));
+
+        Assert.Equal(200, status);
+        var sent = _twilio.Sent;
+        Assert.Equal(3, sent.Count);
+        var client = _app.CreateClient();
+        Assert.Equal(Gif, await client.GetByteArrayAsync(new Uri(sent[1]["MediaUrl"]).PathAndQuery));
+        Assert.Equal(Pdf, await client.GetByteArrayAsync(new Uri(sent[2]["MediaUrl"]).PathAndQuery));
+    }
+
+    [Fact]
+    public async Task AnInlineImageThatCantBeFetchedFailsTheWholeReplyNamingIt()
+    {
+        var (status, body) = await _app.PushAsync(Html(Bob, $"<p>Here</p><img src=\"{Inline}/missing.png\">", Attachments(1)));
+
+        Assert.Equal(400, status);
+        Assert.Equal("The inline image 'missing.png' could not be fetched from Desk (HTTP 404).", (string?)body["message"]);
+        Assert.Empty(_twilio.Sent);
+    }
+
+    [Fact]
+    public async Task OnSmsInlineImagesAndAttachmentsCountTogetherTowardsTheTenFiles()
+    {
+        var images = string.Concat(Enumerable.Range(0, 6).Select(_ => $"<img src=\"{Inline}/steps.gif\">"));
+        var (status, body) = await _app.PushAsync(Html(Bob, "<p>Many</p>" + images, Attachments(1, 2, 1, 2, 1)));
+
+        Assert.Equal(400, status);
+        Assert.Equal("An SMS/MMS carries at most 10 files, attachments and inline images together.", (string?)body["message"]);
+        Assert.Empty(_twilio.Sent);
     }
 }
