@@ -8,9 +8,10 @@ using TwilioChannel.Web.Data;
 namespace TwilioChannel.Web.Replies;
 
 /// <summary>
-/// Fetches the files an agent attached to a reply, and the images inline in its text, from the org's Desk host (Authorization: Zoho-oauthtoken) and keeps
-/// them for Twilio to fetch from a signed URL of ours. All or nothing: a file that can't be fetched, is too large or of a
-/// type Twilio refuses fails the whole reply before anything is sent. The OAuth token only ever goes to the Desk host.
+/// Fetches the files an agent attached to a reply, and the images inline in its text, from the org's Desk host
+/// (Authorization: Zoho-oauthtoken) and keeps them for Twilio to fetch from a signed URL of ours. All or nothing: a file
+/// that can't be fetched, is too large or of a type Twilio refuses fails the whole reply before anything is sent. The
+/// OAuth token only ever goes to the Desk host.
 /// </summary>
 internal sealed class DeskAttachments(HttpClient http, ZohoOAuth oauth, ChannelDbContext db, IOptions<DeskOptions> desk, TimeProvider time)
 {

@@ -20,11 +20,8 @@ internal static partial class HtmlToText
     // Unicode noncharacters: never text a reply can carry (dropped from input), so they safely stand for <pre>'s whitespace.
     private const char KeptSpace = '\uFDD0', KeptTab = '\uFDD1', KeptNewline = '\uFDD2';
 
-    /// <summary>An &lt;img&gt; the text doesn't carry. <see cref="Url"/>: the Desk file to send as media; null when the
-    /// image can't be sent at all (pasted as a data: URI, no source, a relative one). <see cref="Src"/>: as written.</summary>
-    internal sealed record InlineImage(string Src, Uri? Url);
-
-    /// <summary>The text alone: every http(s) image is written like a link, none is reported as media.</summary>
+    /// <summary>The text alone, for a caller that sends no media (tests): every http(s) image is written like a link,
+    /// and none is reported, not even one that can't be sent.</summary>
     public static string Convert(string html, bool whatsApp) => Convert(html, whatsApp, _ => false, out _);
 
     /// <param name="onDesk">Whether an image's URL is a file on the org's Desk, to send as media (the sender's rule, so
@@ -148,32 +145,6 @@ internal static partial class HtmlToText
         text.Append(whatsApp ? $"```{content}```" : content);
         Block(text);
     }
-
-    /// <summary>
-    /// An image on the org's Desk (the editor's inline image) goes as media: reported, its alt text kept only when it
-    /// says something (not when empty or a file name, which is what editors fill in and tells the customer nothing
-    /// beside the picture itself). An image elsewhere is written like a link, "alt (url)" or the bare url, and not
-    /// fetched: a public image is one tap away. One without a usable source (pasted as data:, none, relative) is
-    /// reported as unsendable: the reply must fail rather than go without it.
-    /// </summary>
-    private static void Image(IElement e, StringBuilder text, WalkState state)
-    {
-        var src = e.GetAttribute("src")?.Trim() ?? "";
-        var alt = CollapseWhitespace(e.GetAttribute("alt") ?? "").Trim();
-        // "/path" parses as an absolute file: URI on Unix: the scheme check refuses it with the rest.
-        if (!Uri.TryCreate(src, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
-            state.Images.Add(new(src, null));
-        else if (state.OnDesk(url))
-        {
-            state.Images.Add(new(src, url));
-            if (alt.Length > 0 && !FileName().IsMatch(alt)) text.Append(alt);
-        }
-        else if (alt.Length == 0) text.Append(src);
-        else text.Append(alt).Append(SameAddress(alt, src) ? "" : $" ({src})");
-    }
-
-    [System.Text.RegularExpressions.GeneratedRegex(@"^\S+\.[A-Za-z0-9]{2,5}$")]
-    private static partial System.Text.RegularExpressions.Regex FileName();
 
     /// <summary>A link's target as a phone shows it: without "mailto:" or "tel:".</summary>
     private static string Shown(string href)
