@@ -20,10 +20,6 @@ internal static partial class HtmlToText
     // Unicode noncharacters: never text a reply can carry (dropped from input), so they safely stand for <pre>'s whitespace.
     private const char KeptSpace = '\uFDD0', KeptTab = '\uFDD1', KeptNewline = '\uFDD2';
 
-    /// <summary>The text alone, for a caller that sends no media (tests): every http(s) image is written like a link,
-    /// and none is reported, not even one that can't be sent.</summary>
-    public static string Convert(string html, bool whatsApp) => Convert(html, whatsApp, _ => false, out _);
-
     /// <param name="onDesk">Whether an image's URL is a file on the org's Desk, to send as media (the sender's rule, so
     /// the OAuth token only ever goes to Desk).</param>
     /// <param name="images">The images to send or that can't be sent, in the order they appear; none from the dropped

@@ -4,101 +4,104 @@ namespace TwilioChannel.Web.Tests.Replies;
 
 public sealed class HtmlToTextTests
 {
+    /// <summary>The text alone: no image counts as Desk's, so every http(s) image is written like a link.</summary>
+    private static string Text(string html, bool whatsApp) => HtmlToText.Convert(html, whatsApp, _ => false, out _);
+
     [Fact]
     public void TheFixturesHtmlBecomesWhatsAppMarkup() =>
-        Assert.Equal("Hi Ana! We've changed your order to *size 39*.", HtmlToText.Convert("<div>Hi Ana! We've changed your order to <b>size 39</b>.</div>", whatsApp: true));
+        Assert.Equal("Hi Ana! We've changed your order to *size 39*.", Text("<div>Hi Ana! We've changed your order to <b>size 39</b>.</div>", whatsApp: true));
 
     [Fact]
     public void OnSmsFormattingIsDroppedButTextKept() =>
-        Assert.Equal("Hi Ana! We've changed your order to size 39.", HtmlToText.Convert("<div>Hi Ana! We've changed your order to <b>size 39</b>.</div>", whatsApp: false));
+        Assert.Equal("Hi Ana! We've changed your order to size 39.", Text("<div>Hi Ana! We've changed your order to <b>size 39</b>.</div>", whatsApp: false));
 
     [Fact]
     public void ParagraphsAndBreaksBecomeNewlines() =>
-        Assert.Equal("Line one\nLine two\nParagraph two", HtmlToText.Convert("<p>Line one<br>Line two</p><p>Paragraph two</p>", whatsApp: false));
+        Assert.Equal("Line one\nLine two\nParagraph two", Text("<p>Line one<br>Line two</p><p>Paragraph two</p>", whatsApp: false));
 
     [Fact]
     public void AnEmptyLineTheAgentTypedIsKept() =>
         // Desk's editor writes an empty line as <div><br></div>: it was dropped, so a greeting, the message and the
         // signature reached the customer as one dense block.
         Assert.Equal("Hi Ana,\n\nYour order shipped.\n\nPriya",
-            HtmlToText.Convert("<div>Hi Ana,<br></div><div><br></div><div>Your order shipped.<br></div><div><br></div><div>Priya<br></div>", whatsApp: false));
+            Text("<div>Hi Ana,<br></div><div><br></div><div>Your order shipped.<br></div><div><br></div><div>Priya<br></div>", whatsApp: false));
 
     [Fact]
     public void AnEmptyParagraphHoldingOnlyANoBreakSpaceIsAnEmptyLine() =>
         // Editors write an empty paragraph as <p>&nbsp;</p> (an empty one would collapse): the agent's empty line.
-        Assert.Equal("Hi Ana,\n\nThanks", HtmlToText.Convert("<p>Hi Ana,</p><p>&nbsp;</p><p>Thanks</p>", whatsApp: false));
+        Assert.Equal("Hi Ana,\n\nThanks", Text("<p>Hi Ana,</p><p>&nbsp;</p><p>Thanks</p>", whatsApp: false));
 
     [Theory]
     [InlineData("a<br><br>b", false)]
     [InlineData("a<br><br><br><br>b", false)]
     [InlineData("a<br><br><br><br>b", true)]
     public void OneOrSeveralEmptyLinesBecomeOne(string html, bool whatsApp) =>
-        Assert.Equal("a\n\nb", HtmlToText.Convert(html, whatsApp));
+        Assert.Equal("a\n\nb", Text(html, whatsApp));
 
     [Fact]
     public void WhitespaceBetweenBlocksMakesNoEmptyLine() =>
-        Assert.Equal("a\nb\n• x\n• y\nc", HtmlToText.Convert("<p>a</p>\n  <p>b</p>\n<ul>\n  <li>x</li>\n  <li>y</li>\n</ul>\n<div> c </div>\n", whatsApp: false));
+        Assert.Equal("a\nb\n• x\n• y\nc", Text("<p>a</p>\n  <p>b</p>\n<ul>\n  <li>x</li>\n  <li>y</li>\n</ul>\n<div> c </div>\n", whatsApp: false));
 
     [Fact]
     public void AHorizontalRuleSeparatesTheTextAroundIt() =>
         // It was dropped with nothing in its place: "Thanks" and "Priya" reached the customer as "ThanksPriya".
-        Assert.Equal("Thanks\nPriya", HtmlToText.Convert("<div>Thanks<hr>Priya</div>", whatsApp: false));
+        Assert.Equal("Thanks\nPriya", Text("<div>Thanks<hr>Priya</div>", whatsApp: false));
 
     [Fact]
     public void ListsBecomeLines() =>
         Assert.Equal("Steps:\n1. Open the app\n2. Tap Orders\n• milk\n• eggs",
-            HtmlToText.Convert("<p>Steps:</p><ol><li>Open the app</li><li>Tap Orders</li></ol><ul><li>milk</li><li>eggs</li></ul>", whatsApp: false));
+            Text("<p>Steps:</p><ol><li>Open the app</li><li>Tap Orders</li></ol><ul><li>milk</li><li>eggs</li></ul>", whatsApp: false));
 
     [Fact]
     public void AnOrderedListKeepsTheNumberItStartsAt() =>
         // <ol start="3"> went out as "1. …": the customer was told step 1 where the agent wrote step 3.
-        Assert.Equal("3. Restart the app\n4. Log in", HtmlToText.Convert("<ol start=\"3\"><li>Restart the app</li><li>Log in</li></ol>", whatsApp: false));
+        Assert.Equal("3. Restart the app\n4. Log in", Text("<ol start=\"3\"><li>Restart the app</li><li>Log in</li></ol>", whatsApp: false));
 
     [Fact]
     public void LinksKeepTheirUrl() =>
-        Assert.Equal("Track it here (https://example.com/t?a=1&b=2).", HtmlToText.Convert("Track it <a href=\"https://example.com/t?a=1&amp;b=2\">here</a>.", whatsApp: false));
+        Assert.Equal("Track it here (https://example.com/t?a=1&b=2).", Text("Track it <a href=\"https://example.com/t?a=1&amp;b=2\">here</a>.", whatsApp: false));
 
     [Fact]
     public void AnAutoLinkedEmailOrPhoneIsWrittenOnce() =>
         // Desk's editor links a typed address: "a@b.c (a@b.c)" went out.
         Assert.Equal("Write to help@example.com or call +14155550100. Or write us (help@example.com).",
-            HtmlToText.Convert("Write to <a href=\"mailto:help@example.com\">help@example.com</a> or call <a href=\"tel:+14155550100\">+14155550100</a>. Or <a href=\"mailto:help@example.com\">write us</a>.", whatsApp: false));
+            Text("Write to <a href=\"mailto:help@example.com\">help@example.com</a> or call <a href=\"tel:+14155550100\">+14155550100</a>. Or <a href=\"mailto:help@example.com\">write us</a>.", whatsApp: false));
 
     [Fact]
     public void EntitiesAreDecoded() =>
-        Assert.Equal("Tom & Jerry <3 café €5", HtmlToText.Convert("Tom &amp; Jerry &lt;3 caf&eacute; &euro;5", whatsApp: false));
+        Assert.Equal("Tom & Jerry <3 café €5", Text("Tom &amp; Jerry &lt;3 caf&eacute; &euro;5", whatsApp: false));
 
     [Fact]
     public void QuotedHistoryIsDropped() =>
-        Assert.Equal("Thanks!", HtmlToText.Convert("<div>Thanks!</div><blockquote>On Monday you wrote: old stuff</blockquote>", whatsApp: false));
+        Assert.Equal("Thanks!", Text("<div>Thanks!</div><blockquote>On Monday you wrote: old stuff</blockquote>", whatsApp: false));
 
     [Fact]
     public void ItalicStrikeAndCodeBecomeWhatsAppMarkupHuggingTheText() =>
         Assert.Equal("_soon_ ~never~ ```code``` *bold* end",
-            HtmlToText.Convert("<i>soon</i> <del>never</del> <code>code</code> <strong> bold </strong>end", whatsApp: true));
+            Text("<i>soon</i> <del>never</del> <code>code</code> <strong> bold </strong>end", whatsApp: true));
 
     [Fact]
     public void ScriptsAndStylesNeverReachTheCustomer() =>
-        Assert.Equal("Hello", HtmlToText.Convert("<style>p{color:red}</style><script>alert(1)</script><p>Hello</p>", whatsApp: false));
+        Assert.Equal("Hello", Text("<style>p{color:red}</style><script>alert(1)</script><p>Hello</p>", whatsApp: false));
 
     [Fact]
     public void PreKeepsItsLinesAndIndentationOnSms() =>
         Assert.Equal("Run:\nif (a)\n    go();\n\n  done\nThanks",
-            HtmlToText.Convert("<p>Run:</p><pre>if (a)\n    go();\n\n  done\n</pre><p>Thanks</p>", whatsApp: false));
+            Text("<p>Run:</p><pre>if (a)\n    go();\n\n  done\n</pre><p>Thanks</p>", whatsApp: false));
 
     [Fact]
     public void PreIsOneMonospaceBlockOnWhatsAppWithoutMarkupInside() =>
         Assert.Equal("See:\n```pre\n  *block*<br>\n\tend```\nok",
-            HtmlToText.Convert("See: <pre><code>pre\n  <b>*block*</b>&lt;br&gt;<br>\tend</code>\n\n</pre>ok", whatsApp: true));
+            Text("See: <pre><code>pre\n  <b>*block*</b>&lt;br&gt;<br>\tend</code>\n\n</pre>ok", whatsApp: true));
 
     [Fact]
     public void WhitespaceOutsidePreStillCollapses() =>
-        Assert.Equal("a b\n```x  y```\nc d", HtmlToText.Convert("a \n  b<pre>x  y</pre>c   d", whatsApp: true));
+        Assert.Equal("a b\n```x  y```\nc d", Text("a \n  b<pre>x  y</pre>c   d", whatsApp: true));
 
     [Fact]
     public void ADocumentTitleIsNotPartOfTheMessage() =>
         // A pasted page's <title> lands in the body when it follows text, and went out as a line of the reply.
-        Assert.Equal("Hello Ana", HtmlToText.Convert("<div>Hello Ana</div><title>Order #123 - Admin</title>", whatsApp: false));
+        Assert.Equal("Hello Ana", Text("<div>Hello Ana</div><title>Order #123 - Admin</title>", whatsApp: false));
 
     private static readonly Func<Uri, bool> OnDesk = url => url.Host == "desk.zoho.com";
 
