@@ -43,6 +43,9 @@ internal sealed partial class Validation
         return this;
     }
 
+    /// <summary>The errors as one sentence, for endpoints that answer a plain {"message"} (Desk's event callback).</summary>
+    public string Message => string.Join(" ", _errors.Values.SelectMany(e => e));
+
     public IResult Problem() => TypedResults.ValidationProblem(_errors.ToDictionary(e => e.Key, e => e.Value.ToArray()));
 
     public static IResult Conflict(string detail) => TypedResults.Problem(detail, statusCode: StatusCodes.Status409Conflict, title: "Conflict");

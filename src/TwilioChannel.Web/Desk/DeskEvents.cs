@@ -39,21 +39,29 @@ internal static class DeskEvents
         }
 
         var evt = DeskEvent.Parse(raw);
-        if (evt is not { Event.Length: > 0 and <= 64, OrgId.Length: > 0 and <= 64 })
+        if (evt is not { Event.Length: > 0 and <= 64, OrgId.Length: > 0 })
             return TypedResults.Json(new { message = "Expected {\"event\", \"orgId\", \"securityContext\"}." }, statusCode: StatusCodes.Status400BadRequest);
+        // The admin API's rule for org ids, not a copy of it: an org id it would refuse can't be named by the pull's and
+        // push's query, so an installation under it would never be used, and the two ways to install must agree.
+        if (new Admin.Validation().OrgId(evt.OrgId) is { IsValid: false } invalid)
+        {
+            refusals.Refused("a Desk event: invalid orgId", evt.OrgId);
+            return TypedResults.Json(new { message = invalid.Message }, statusCode: StatusCodes.Status400BadRequest);
+        }
+        var orgId = evt.OrgId.Trim();
         if (!Install.Contains(evt.Event) && !Uninstall.Contains(evt.Event))
         {
             // Signed by Desk, so not refused: a newer event type must not fail Desk's callback, nor enable an org.
-            logger.LogInformation("Desk event {Event} for org {OrgId} is not one this service acts on; ignored.", Common.RefusalLog.Clean(evt.Event), Common.RefusalLog.Clean(evt.OrgId));
+            logger.LogInformation("Desk event {Event} for org {OrgId} is not one this service acts on; ignored.", Common.RefusalLog.Clean(evt.Event), Common.RefusalLog.Clean(orgId));
             return TypedResults.Ok(new { message = "ignored" });
         }
 
         var now = time.GetUtcNow().UtcDateTime;
-        var installation = await db.Installations.FirstOrDefaultAsync(i => i.OrgId == evt.OrgId, ct);
+        var installation = await db.Installations.FirstOrDefaultAsync(i => i.OrgId == orgId, ct);
         if (installation is null && Uninstall.Contains(evt.Event)) return TypedResults.Ok(new { message = "ok" });
         if (installation is null)
         {
-            installation = new Installation { OrgId = evt.OrgId, CreatedAt = now };
+            installation = new Installation { OrgId = orgId, CreatedAt = now };
             db.Installations.Add(installation);
         }
         installation.UpdatedAt = now;
@@ -67,8 +75,8 @@ internal static class DeskEvents
             if (evt.SecurityContext is { Length: > 0 and <= 4096 } context) installation.SecurityContextProtected = secrets.Protect(context);
         }
         await db.SaveChangesAsync(ct);
-        callers.Invalidate(evt.OrgId);
-        logger.LogInformation("Desk event {Event} for org {OrgId} applied.", evt.Event, evt.OrgId);
+        callers.Invalidate(orgId);
+        logger.LogInformation("Desk event {Event} for org {OrgId} applied.", evt.Event, orgId);
         return TypedResults.Ok(new { message = "ok" });
     }
 

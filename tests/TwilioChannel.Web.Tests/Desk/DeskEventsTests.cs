@@ -235,6 +235,54 @@ public sealed class DeskEventsTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, pull.StatusCode);
     }
 
+    public static TheoryData<string> OddOrgIds => new()
+    {
+        "28732/../1", "28 732", "org.example", "<script>", "28732\u0007", "28732\u0000", "\u00e9quipe", "   ", new string('1', 65),
+    };
+
+    [Theory]
+    [MemberData(nameof(OddOrgIds))]
+    public async Task ASignedEventForAnOrgIdTheAdminApiWouldRefuseIsABadRequestAndStoresNothing(string orgId)
+    {
+        // Desk signed it, but the admin API's rule (letters, digits, '-' and '_', at most 64) refuses the org id: an
+        // installation under it could never be pulled or pushed for.
+        foreach (var name in new[] { "onInstall", "onUninstall", "onSomethingNew" })
+        {
+            using var response = await PostEventAsync(_app, Event(name, orgId, NewContext));
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            var message = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("message").GetString();
+            Assert.Contains("orgId", message);
+        }
+        using (var admin = _app.Admin())
+        using (var viaAdmin = await admin.PostAsJsonAsync("/api/admin/installations", new { orgId, securityContext = NewContext }))
+            Assert.Equal(HttpStatusCode.BadRequest, viaAdmin.StatusCode);
+
+        Assert.Empty(await InstallationsAsync());
+        Assert.Contains(_app.Logs.Lines, l => l.Contains("Refused a Desk event: invalid orgId", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AnOrgIdGivenAsAJsonNumberWithAFractionIsABadRequest()
+    {
+        var body = $"{{\"event\":\"onInstall\",\"orgId\":28732.5,\"securityContext\":\"{Fixtures.SecurityContext}\"}}";
+        using var response = await PostEventAsync(_app, body);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Empty(await InstallationsAsync());
+    }
+
+    [Theory]
+    [InlineData("org_A-1", "org_A-1")]
+    [InlineData(" 28732\n", "28732")] // trimmed, as the admin API stores it, so both name the same installation
+    public async Task AnOrgIdTheAdminApiAcceptsStillInstalls(string sent, string stored)
+    {
+        using var response = await PostEventAsync(_app, Event("onInstall", sent, NewContext));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        Assert.Equal(stored, Assert.Single(await InstallationsAsync()).GetProperty("orgId").GetString());
+        using var pull = await _app.PullRawAsync(new { channelState = "" }, orgId: stored, securityContext: NewContext);
+        Assert.Equal(HttpStatusCode.OK, pull.StatusCode);
+    }
+
     [Fact]
     public async Task TheEventsSecurityContextIsNeverLogged()
     {
