@@ -168,6 +168,10 @@ public sealed class OutboundStatus
     public required string MessageSid { get; set; }
     public long? ReplyId { get; set; }
     public string? OrgId { get; set; }
+    /// <summary>The Twilio account the message is of: the sending number's once a reply claimed the SID, else the
+    /// account whose signed callback reported it first. A status from any other account never changes the row
+    /// (Replies/StatusStore). Null only on rows from before it was kept that no number could be found for.</summary>
+    public string? AccountSid { get; set; }
     public required string Status { get; set; }
     /// <summary>DeliveryStatus.Rank(Status): updates are conditional on it in SQL, so concurrent callbacks can't go back.</summary>
     public int Rank { get; set; }

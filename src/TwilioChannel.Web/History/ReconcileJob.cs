@@ -107,7 +107,7 @@ internal sealed class ReconcileJob(IServiceScopeFactory scopes, TwilioApiClients
                 var message = await MessageResource.FetchAsync(pathSid: s.MessageSid, pathAccountSid: number.AccountSid, client: client);
                 var status = message.Status?.ToString();
                 if (status is null || DeliveryStatus.Rank(status) <= s.Rank) continue;
-                await statuses.ApplyAsync(s.MessageSid, status, message.ErrorCode, s.OrgId, s.To, s.From, s.ReplyId);
+                await statuses.ApplyAsync(s.MessageSid, number.AccountSid, status, message.ErrorCode, s.OrgId, s.To, s.From, s.ReplyId);
                 refreshed++;
             }
             catch (global::Twilio.Exceptions.ApiException ex)

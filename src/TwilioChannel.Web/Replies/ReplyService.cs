@@ -77,8 +77,9 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
             if (outcome.Succeeded) await BreakSilenceAsync(connection, tx, claim);
             if (sender.Invite is { } invite) await TemplateInvites.CompleteAsync(connection, tx, invite);
             var any = false;
+            // The sending number's account owns these SIDs (only a send, which needs a target, fills Accepted).
             foreach (var (sid, status) in sender.Accepted)
-                any |= await statuses.ApplyAsync(connection, tx, sid, status, null, installation.OrgId, claim.To, claim.From, claim.Id);
+                any |= await statuses.ApplyAsync(connection, tx, sid, target!.Number.AccountSid, status, null, installation.OrgId, claim.To, claim.From, claim.Id);
             return any;
         });
         if (fed) feedWakeup.Notify();

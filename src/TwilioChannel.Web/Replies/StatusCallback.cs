@@ -13,7 +13,12 @@ internal static class StatusCallback
         if (string.IsNullOrWhiteSpace(sid) || sid.Length > 64 || string.IsNullOrWhiteSpace(status) || status.Length > 32)
             return TypedResults.BadRequest();
         int? code = int.TryParse(form.GetValueOrDefault("ErrorCode"), out var c) ? c : null;
-        await statuses.ApplyAsync(sid, status, code, orgId: null, form.GetValueOrDefault("To"), form.GetValueOrDefault("From"));
+        // The signature filter checked the form against AccountSid's token; whether the SID is that account's is the
+        // store's check (a status from another account than the message's changes nothing, and is logged there).
+        // Such a callback is still answered 204, not 403: Twilio never sends one (it signs a message's callbacks with
+        // the message's own account), so the answer only reaches whoever forged it, and a 403 where an unknown SID gets
+        // 204 would tell them that the SID exists here under another tenant. The refusal is in the log for operators.
+        await statuses.ApplyAsync(sid, form["AccountSid"], status, code, orgId: null, form.GetValueOrDefault("To"), form.GetValueOrDefault("From"));
         return TypedResults.NoContent();
     }
 }

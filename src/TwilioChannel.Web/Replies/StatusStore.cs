@@ -9,12 +9,19 @@ namespace TwilioChannel.Web.Replies;
 /// call returned, so every writer (callback or sender) merges into one row with a single upsert whose SET compares
 /// ranks — a status only replaces one of lower rank, failed/undelivered/canceled are final and keep their error code.
 /// Being one statement, it stays correct with concurrent callbacks and several instances.
+/// Every writer names the Twilio account the status comes from, and a row keeps one: the sending number's once a reply
+/// claims the SID, else the account whose signed callback reported it first. The callback's signature only proves who
+/// sent it, not that the SID is theirs: another tenant's account configured here could otherwise sign a callback for
+/// our reply's SID and mark it failed or delivered. Twilio signs a message's callbacks with its own account's token, so
+/// a status from another account than the row's is never Twilio's and changes nothing. Before the claim we can't tell
+/// which of two reporting accounts is genuine, so the first keeps the row and the claim drops it if it was the wrong
+/// one; a genuine status refused meanwhile is fetched again by History/ReconcileJob (replies short of delivered).
 /// </summary>
-internal sealed class StatusStore(GroupCommit commits, ReplyStatusFeed feed, Routing.FeedWakeup feedWakeup, TimeProvider time)
+internal sealed class StatusStore(GroupCommit commits, ReplyStatusFeed feed, Routing.FeedWakeup feedWakeup, Common.RefusalLog refusals, TimeProvider time)
 {
     private const string Upsert = """
-        INSERT INTO "OutboundStatuses" ("MessageSid", "Status", "Rank", "ErrorCode", "ErrorReason", "To", "From", "OrgId", "ReplyId", "UpdatedAt")
-        VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9)
+        INSERT INTO "OutboundStatuses" ("MessageSid", "Status", "Rank", "ErrorCode", "ErrorReason", "To", "From", "OrgId", "ReplyId", "UpdatedAt", "AccountSid")
+        VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10)
         ON CONFLICT ("MessageSid") DO UPDATE SET
             "Status" = CASE WHEN excluded."Rank" > "OutboundStatuses"."Rank" THEN excluded."Status" ELSE "OutboundStatuses"."Status" END,
             "ErrorCode" = CASE WHEN excluded."Rank" > "OutboundStatuses"."Rank" THEN COALESCE(excluded."ErrorCode", "OutboundStatuses"."ErrorCode") ELSE "OutboundStatuses"."ErrorCode" END,
@@ -24,12 +31,18 @@ internal sealed class StatusStore(GroupCommit commits, ReplyStatusFeed feed, Rou
             "To" = COALESCE("OutboundStatuses"."To", excluded."To"),
             "From" = COALESCE("OutboundStatuses"."From", excluded."From"),
             "OrgId" = COALESCE("OutboundStatuses"."OrgId", excluded."OrgId"),
-            "ReplyId" = COALESCE("OutboundStatuses"."ReplyId", excluded."ReplyId")
+            "ReplyId" = COALESCE("OutboundStatuses"."ReplyId", excluded."ReplyId"),
+            "AccountSid" = COALESCE("OutboundStatuses"."AccountSid", excluded."AccountSid")
+        WHERE "OutboundStatuses"."AccountSid" IS NULL OR "OutboundStatuses"."AccountSid" = excluded."AccountSid"
         """;
 
-    public async Task ApplyAsync(string sid, string status, int? errorCode, string? orgId, string? to, string? from, long? replyId = null)
+    private const string DropUnclaimed = """DELETE FROM "OutboundStatuses" WHERE "MessageSid" = @p0 AND "ReplyId" IS NULL""";
+
+    /// <param name="accountSid">The account the status comes from: a signed callback's AccountSid, or the account
+    /// whose API answered it.</param>
+    public async Task ApplyAsync(string sid, string accountSid, string status, int? errorCode, string? orgId, string? to, string? from, long? replyId = null)
     {
-        if (await commits.RunAsync((connection, tx) => ApplyAsync(connection, tx, sid, status, errorCode, orgId, to, from, replyId)))
+        if (await commits.RunAsync((connection, tx) => ApplyAsync(connection, tx, sid, accountSid, status, errorCode, orgId, to, from, replyId)))
             feedWakeup.Notify();
     }
 
@@ -38,7 +51,9 @@ internal sealed class StatusStore(GroupCommit commits, ReplyStatusFeed feed, Rou
     /// caller wakes the delivery after its commit). A status reaches Desk when it moved up, or when the row just
     /// learned its reply (the callback came before the send call returned).
     /// </summary>
-    public async Task<bool> ApplyAsync(DbConnection connection, DbTransaction tx, string sid, string status, int? errorCode, string? orgId, string? to, string? from, long? replyId)
+    /// <param name="replyId">Set by the sender, claiming the SID for its reply; <paramref name="accountSid"/> is then
+    /// the sending number's account.</param>
+    public async Task<bool> ApplyAsync(DbConnection connection, DbTransaction tx, string sid, string accountSid, string status, int? errorCode, string? orgId, string? to, string? from, long? replyId)
     {
         status = status.ToLowerInvariant();
         var reason = DeliveryStatus.IsFinalFailure(status) ? TwilioErrors.Describe(errorCode) : null;
@@ -46,8 +61,28 @@ internal sealed class StatusStore(GroupCommit commits, ReplyStatusFeed feed, Rou
         // callback created first. The common sender path ("queued" on a new row) stays one statement.
         var notable = ReplyStatusFeed.IsNotable(status);
         var before = notable || replyId is not null ? await ReadAsync(connection, tx, sid) : null;
-        await using (var upsert = await PreparedCommand.CreateAsync(connection, tx, Upsert, 10, CancellationToken.None))
-            await upsert.ExecuteAsync(CancellationToken.None, sid, status, DeliveryStatus.Rank(status), errorCode, reason, to, from, orgId, replyId, time.GetUtcNow().UtcDateTime);
+        if (replyId is not null && before is { ReplyId: null, AccountSid: { } reporter } && reporter != accountSid)
+        {
+            // A callback came first, signed by another account than the one that sent the message: not Twilio's. Its
+            // status, error and addresses go; the reply's row starts afresh from what the sender knows.
+            refusals.Refused("a Twilio status callback: the message is another account's (found when the reply claimed it)", reporter);
+            await using var drop = await PreparedCommand.CreateAsync(connection, tx, DropUnclaimed, 1, CancellationToken.None);
+            await drop.ExecuteAsync(CancellationToken.None, sid);
+            before = null;
+        }
+        int written;
+        await using (var upsert = await PreparedCommand.CreateAsync(connection, tx, Upsert, 11, CancellationToken.None))
+            written = await upsert.ExecuteAsync(CancellationToken.None, sid, status, DeliveryStatus.Rank(status), errorCode, reason, to, from, orgId, replyId, time.GetUtcNow().UtcDateTime, accountSid);
+        if (written == 0)
+        {
+            // The row is another account's (the upsert's WHERE): nothing changed. The reporting account is logged (an
+            // identifier, no secret); the SID and the row's account are not, so the line mixes no other tenant's data.
+            var row = before ?? await ReadAsync(connection, tx, sid);
+            refusals.Refused(row is { ReplyId: null }
+                ? "a Twilio status callback: another account reported this unclaimed message first"
+                : "a Twilio status callback: the message is another account's", accountSid);
+            return false;
+        }
         if (!notable && before is null) return false;
 
         var after = await ReadAsync(connection, tx, sid);
@@ -57,14 +92,15 @@ internal sealed class StatusStore(GroupCommit commits, ReplyStatusFeed feed, Rou
         return changed && await feed.AppendAsync(connection, tx, reply, sid, heard, new PartStatus(after.Status, after.ErrorCode, after.ErrorReason));
     }
 
-    private sealed record Row(string Status, int Rank, long? ReplyId, int? ErrorCode, string? ErrorReason);
+    private sealed record Row(string Status, int Rank, long? ReplyId, int? ErrorCode, string? ErrorReason, string? AccountSid);
 
     private static async Task<Row?> ReadAsync(DbConnection connection, DbTransaction tx, string sid)
     {
         await using var read = await PreparedCommand.CreateAsync(connection, tx,
-            """SELECT "Status", "Rank", "ReplyId", "ErrorCode", "ErrorReason" FROM "OutboundStatuses" WHERE "MessageSid" = @p0""", 1, CancellationToken.None);
+            """SELECT "Status", "Rank", "ReplyId", "ErrorCode", "ErrorReason", "AccountSid" FROM "OutboundStatuses" WHERE "MessageSid" = @p0""", 1, CancellationToken.None);
         await using var row = await read.ReaderAsync(CancellationToken.None, sid);
         if (!await row.ReadAsync()) return null;
-        return new Row(row.GetString(0), row.GetInt32(1), row.IsDBNull(2) ? null : row.GetInt64(2), row.IsDBNull(3) ? null : row.GetInt32(3), row.IsDBNull(4) ? null : row.GetString(4));
+        return new Row(row.GetString(0), row.GetInt32(1), row.IsDBNull(2) ? null : row.GetInt64(2), row.IsDBNull(3) ? null : row.GetInt32(3), row.IsDBNull(4) ? null : row.GetString(4),
+            row.IsDBNull(5) ? null : row.GetString(5));
     }
 }

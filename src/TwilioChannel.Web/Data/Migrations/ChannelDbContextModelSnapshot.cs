@@ -520,6 +520,9 @@ namespace TwilioChannel.Web.Data.Migrations
                     b.Property<string>("MessageSid")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("AccountSid")
+                        .HasColumnType("TEXT");
+
                     b.Property<int?>("ErrorCode")
                         .HasColumnType("INTEGER");
 

@@ -1,0 +1,144 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using TwilioChannel.Web.Tests.Infrastructure;
+
+namespace TwilioChannel.Web.Tests.Replies;
+
+/// <summary>
+/// POST /twilio/status from another tenant: its own Twilio account is configured here, so it can sign a callback that
+/// passes the signature check, naming our reply's SID. Whichever comes first, that callback or our send claiming the
+/// SID, our reply's status must stay ours.
+/// </summary>
+public sealed class StatusAccountTests : IAsyncLifetime
+{
+    private const string OtherAccount = "AC22222222222222222222222222222222";
+    private const string OtherToken = "fedcba9876543210fedcba9876543210";
+    private const string OtherOrg = "41414";
+    private const string OtherNumber = "+14155550199";
+    private const string OurSid = "SMbe6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c"; // twilio-message-created.json
+
+    private readonly FakeTwilio _twilio = new();
+    private readonly ChannelApp _app;
+
+    public StatusAccountTests() => _app = new ChannelApp(settings: new() { ["Twilio:ApiBaseUrl"] = _twilio.Url });
+
+    public async Task InitializeAsync()
+    {
+        await _app.SeedAsync();
+        // The other tenant: its account, its Desk org and its number, configured by the same admin.
+        using var admin = _app.Admin();
+        (await admin.PostAsJsonAsync("/api/admin/twilio-accounts", new { accountSid = OtherAccount, authToken = OtherToken })).EnsureSuccessStatusCode();
+        (await admin.PostAsJsonAsync("/api/admin/installations", new { orgId = OtherOrg, securityContext = "1000.other-tenant" })).EnsureSuccessStatusCode();
+        (await admin.PostAsJsonAsync("/api/admin/numbers", new { address = OtherNumber, accountSid = OtherAccount, orgId = OtherOrg })).EnsureSuccessStatusCode();
+    }
+
+    public Task DisposeAsync()
+    {
+        _app.Dispose();
+        _twilio.Dispose();
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task AnotherAccountsSignedStatusForOurSentReplyChangesNothingAndOursStillApplies()
+    {
+        Assert.Equal(200, (await ReplyToAnaAsync("5151")).Status);
+
+        var forged = await OtherAccountCallbackAsync("failed", "30006");
+        Assert.Equal(HttpStatusCode.NoContent, forged.StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await OtherAccountCallbackAsync("read")).StatusCode);
+
+        var row = await RowAsync();
+        Assert.Equal(("queued", (int?)null, Fixtures.AccountSid), (row.Status, row.ErrorCode, row.AccountSid));
+        Assert.Empty(await _app.FailedAsync());
+        Assert.Contains(_app.Logs.Lines, l => l.Contains($"Refused a Twilio status callback: the message is another account's ({OtherAccount})", StringComparison.Ordinal));
+        AssertNoSecretsLogged();
+
+        Assert.Equal(HttpStatusCode.NoContent, (await _app.StatusCallbackAsync(OurSid, "delivered")).StatusCode);
+        row = await RowAsync();
+        Assert.Equal(("delivered", Fixtures.AccountSid), (row.Status, row.AccountSid));
+    }
+
+    [Fact]
+    public async Task AnotherAccountsStatusBeforeOurReplyClaimedTheSidIsDroppedAtTheClaim()
+    {
+        // The other account reports "undelivered" for the SID before our send call returned it to us.
+        Assert.Equal(HttpStatusCode.NoContent, (await OtherAccountCallbackAsync("undelivered", "63016")).StatusCode);
+        Assert.Equal(OtherAccount, (await RowAsync()).AccountSid);
+
+        var (status, body) = await ReplyToAnaAsync("5252");
+        Assert.Equal(200, status);
+        Assert.Equal(OurSid, (string?)body["extId"]);
+
+        // The claim kept nothing of it: not its status, error code nor addresses; the row is our reply's, in our org.
+        var row = await RowAsync();
+        Assert.NotNull(row.ReplyId);
+        Assert.Equal(("queued", (int?)null, (string?)null, Fixtures.AccountSid, Fixtures.OrgId, Fixtures.WhatsAppNumber),
+            (row.Status, row.ErrorCode, row.ErrorReason, row.AccountSid, row.OrgId, row.From));
+        Assert.Empty(await _app.FailedAsync());
+        Assert.Contains(_app.Logs.Lines, l => l.Contains($"the message is another account's (found when the reply claimed it) ({OtherAccount})", StringComparison.Ordinal));
+        AssertNoSecretsLogged();
+
+        // Our own account's later status applies as usual, and the other's still doesn't.
+        Assert.Equal(HttpStatusCode.NoContent, (await _app.StatusCallbackAsync(OurSid, "delivered")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await OtherAccountCallbackAsync("failed", "30006")).StatusCode);
+        row = await RowAsync();
+        Assert.Equal(("delivered", (int?)null), (row.Status, row.ErrorCode));
+    }
+
+    [Fact]
+    public async Task OurAccountsStatusBeforeTheClaimIsKeptWhenAnotherAccountReportsTheSidToo()
+    {
+        // Ours came first (the race every reply may hit); the other account's for the same unclaimed SID changes nothing.
+        Assert.Equal(HttpStatusCode.NoContent, (await _app.StatusCallbackAsync(OurSid, "undelivered", "63016")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await OtherAccountCallbackAsync("read")).StatusCode);
+        Assert.Contains(_app.Logs.Lines, l => l.Contains($"another account reported this unclaimed message first ({OtherAccount})", StringComparison.Ordinal));
+
+        Assert.Equal(200, (await ReplyToAnaAsync("5353")).Status);
+
+        var row = await RowAsync();
+        Assert.Equal(("undelivered", (int?)63016, Fixtures.AccountSid), (row.Status, row.ErrorCode, row.AccountSid));
+        var failed = Assert.Single(await _app.FailedAsync());
+        Assert.Equal("5353", failed.GetProperty("deskThreadId").GetString());
+    }
+
+    // ---------- helpers ----------
+
+    /// <summary>A status callback for our reply's SID, signed as the other tenant's account (valid for that account).</summary>
+    private Task<HttpResponseMessage> OtherAccountCallbackAsync(string status, string? errorCode = null)
+    {
+        var form = Fixtures.Form("status-delivered.form");
+        form["AccountSid"] = OtherAccount;
+        form["From"] = OtherNumber;
+        form["MessageSid"] = form["SmsSid"] = OurSid;
+        form["MessageStatus"] = form["SmsStatus"] = status;
+        if (errorCode is not null) form["ErrorCode"] = errorCode;
+        return _app.PostInboundAsync(form, token: OtherToken, path: "/twilio/status");
+    }
+
+    /// <summary>Ana writes on WhatsApp and an agent answers her; Twilio creates the fixture's message SID.</summary>
+    private async Task<(int Status, System.Text.Json.Nodes.JsonObject Body)> ReplyToAnaAsync(string deskThreadId)
+    {
+        _twilio.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath(FakeTwilio.MessagesPath).UsingPost())
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(201).WithHeader("Content-Type", "application/json")
+                .WithBody(Fixtures.Text("twilio-message-created.json")));
+        await _app.CustomerWritesAsync(Fixtures.Form("whatsapp-text.form"));
+        return await _app.PushAsync(ReplyApp.Push("whatsapp:+5511987654321", "Hi Ana!", id: deskThreadId));
+    }
+
+    private async Task<Data.OutboundStatus> RowAsync()
+    {
+        await using var scope = _app.Services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().OutboundStatuses.AsNoTracking().SingleAsync(s => s.MessageSid == OurSid);
+    }
+
+    private void AssertNoSecretsLogged()
+    {
+        Assert.DoesNotContain(_app.Logs.Lines, l => l.Contains(OtherToken, StringComparison.Ordinal) || l.Contains(Fixtures.AuthToken, StringComparison.Ordinal));
+        // The refusal names the reporting account only, never our reply's SID or account, so one tenant's operator
+        // reading it learns nothing of another's messages.
+        Assert.DoesNotContain(_app.Logs.Lines, l => l.Contains("Refused", StringComparison.Ordinal) && (l.Contains(OurSid, StringComparison.Ordinal) || l.Contains(Fixtures.AccountSid, StringComparison.Ordinal)));
+    }
+}
