@@ -14,11 +14,8 @@ public sealed class BurstTests
     [Fact]
     public async Task WebhooksOfABurstWaitInTheInboxAndReachTheDatabaseOnceTheBurstPasses()
     {
-        using var app = new ChannelApp(settings: new() { ["Inbound:BurstRate"] = "5", ["Inbound:BurstMaxDelaySeconds"] = "600" });
-        await app.SeedAsync();
-
-        var client = app.CreateClient();
-        for (var i = 0; i < 80; i++) await PostAsync(app, client, i);
+        using var app = await StartAsync(burstRate: "5", maxDelaySeconds: "600");
+        await PostBurstAsync(app, 80);
 
         // The last second ran far above 5/s: a moment later the latest webhooks are acknowledged but still not in the
         // database (without the wait the projection takes each within milliseconds).
@@ -34,10 +31,8 @@ public sealed class BurstTests
     [Fact]
     public async Task APullDuringABurstStillServesEveryAcknowledgedMessage()
     {
-        using var app = new ChannelApp(settings: new() { ["Inbound:BurstRate"] = "5", ["Inbound:BurstMaxDelaySeconds"] = "600" });
-        await app.SeedAsync();
-        var client = app.CreateClient();
-        for (var i = 0; i < 40; i++) await PostAsync(app, client, i);
+        using var app = await StartAsync(burstRate: "5", maxDelaySeconds: "600");
+        await PostBurstAsync(app, 40);
         await Task.Delay(200);
         Assert.True(StoredCount(app) < 40, "the burst's webhooks wait in the inbox");
 
@@ -50,8 +45,7 @@ public sealed class BurstTests
     [Fact]
     public async Task ABurstLongerThanTheLongestWaitIsMovedIntoTheDatabaseWhileItGoesOn()
     {
-        using var app = new ChannelApp(settings: new() { ["Inbound:BurstRate"] = "5", ["Inbound:BurstMaxDelaySeconds"] = "1" });
-        await app.SeedAsync();
+        using var app = await StartAsync(burstRate: "5", maxDelaySeconds: "1");
         var client = app.CreateClient();
         using var stop = new CancellationTokenSource();
         var sent = 0;
@@ -75,12 +69,24 @@ public sealed class BurstTests
     [Fact]
     public async Task WithBurstRateZeroEveryWebhookReachesTheDatabaseAtOnce()
     {
-        using var app = new ChannelApp(settings: new() { ["Inbound:BurstRate"] = "0" });
-        await app.SeedAsync();
-        var client = app.CreateClient();
-        for (var i = 0; i < 40; i++) await PostAsync(app, client, i);
+        using var app = await StartAsync(burstRate: "0", maxDelaySeconds: "30");
+        await PostBurstAsync(app, 40);
 
         await Eventually.UntilAsync(() => StoredCount(app) == 40, "every webhook stored", seconds: 5, seen: () => $"{StoredCount(app)} stored");
+    }
+
+    private static async Task<ChannelApp> StartAsync(string burstRate, string maxDelaySeconds)
+    {
+        var app = new ChannelApp(settings: new() { ["Inbound:BurstRate"] = burstRate, ["Inbound:BurstMaxDelaySeconds"] = maxDelaySeconds });
+        await app.SeedAsync();
+        return app;
+    }
+
+    /// <summary>Webhooks one after the other, as fast as the test host answers: far above the tests' 5/s.</summary>
+    private static async Task PostBurstAsync(ChannelApp app, int count)
+    {
+        var client = app.CreateClient();
+        for (var i = 0; i < count; i++) await PostAsync(app, client, i);
     }
 
     private static string Sid(int i) => "SM" + i.ToString("x32");
