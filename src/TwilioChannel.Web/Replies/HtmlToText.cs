@@ -27,8 +27,8 @@ internal static partial class HtmlToText
     public static string Convert(string html, bool whatsApp, Func<Uri, bool> onDesk, out List<InlineImage> images)
     {
         var document = Parser.ParseDocument($"<body>{html}</body>");
-        foreach (var quote in document.QuerySelectorAll("blockquote, .zmail_extra, .gmail_quote, [class*='quote'], script, style, head, title").ToList())
-            quote.Remove();
+        foreach (var dropped in document.QuerySelectorAll(QuotedHistory + ", script, style, head, title").ToList())
+            dropped.Remove();
 
         var text = new StringBuilder();
         var state = new WalkState(onDesk);
@@ -36,6 +36,15 @@ internal static partial class HtmlToText
         images = state.Images;
         return Normalise(text.ToString()).Replace(KeptSpace, ' ').Replace(KeptTab, '\t').Replace(KeptNewline, '\n');
     }
+
+    /// <summary>
+    /// Quoted history as mail clients mark it: Zoho Mail's container, Gmail's, Yahoo's, Thunderbird's "On … wrote:" line,
+    /// and a blockquote marked as a citation (Apple Mail, Thunderbird). Only these: Desk sends no quoted message to a
+    /// channel (resource.json's includeQuotedMessage is false), so anything else in a reply is the agent's own writing.
+    /// Every blockquote and every element with "quote" anywhere in its class was dropped until session 12, silently
+    /// taking a policy the agent quoted, or a paragraph styled "quote-price", away from the customer.
+    /// </summary>
+    private const string QuotedHistory = "blockquote[type='cite' i], .zmail_extra, .gmail_quote, .yahoo_quoted, .moz-cite-prefix";
 
     private sealed class WalkState(Func<Uri, bool> onDesk)
     {
@@ -116,6 +125,9 @@ internal static partial class HtmlToText
                 case "img":
                     Image(e, text, state);
                     break;
+                case "blockquote":
+                    Quote(e, text, whatsApp, state);
+                    break;
                 case "td" or "th":
                     Walk(e, text, whatsApp, state);
                     text.Append(' ');
@@ -140,6 +152,18 @@ internal static partial class HtmlToText
         Block(text);
         text.Append(whatsApp ? $"```{content}```" : content);
         Block(text);
+    }
+
+    /// <summary>A quotation the agent wrote: its lines each after "> ", which WhatsApp shows as a quote and plain text
+    /// reads as one.</summary>
+    private static void Quote(IElement e, StringBuilder text, bool whatsApp, WalkState state)
+    {
+        var inner = new StringBuilder();
+        Walk(e, inner, whatsApp, state);
+        var quoted = Normalise(inner.ToString());
+        if (quoted.Length == 0) return;
+        Block(text);
+        foreach (var line in quoted.Split('\n')) text.Append(line.Length == 0 ? ">" : "> " + line).Append('\n');
     }
 
     /// <summary>A link's target as a phone shows it: without "mailto:" or "tel:".</summary>

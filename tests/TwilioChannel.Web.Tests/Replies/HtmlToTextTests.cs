@@ -71,9 +71,23 @@ public sealed class HtmlToTextTests
     public void EntitiesAreDecoded() =>
         Assert.Equal("Tom & Jerry <3 café €5", Text("Tom &amp; Jerry &lt;3 caf&eacute; &euro;5", whatsApp: false));
 
+    [Theory]
+    [InlineData("<blockquote type=\"cite\">On Monday you wrote: old stuff</blockquote>")]
+    [InlineData("<div class=\"zmail_extra\"><div>On Mon, Ana wrote:</div><blockquote>old stuff</blockquote></div>")]
+    [InlineData("<div class=\"gmail_quote\">On Mon, Ana wrote:<blockquote class=\"gmail_quote\">old stuff</blockquote></div>")]
+    [InlineData("<div class=\"moz-cite-prefix\">On 24/11, Ana wrote:</div><blockquote type=\"cite\">old stuff</blockquote>")]
+    public void QuotedHistoryIsDropped(string history) =>
+        Assert.Equal("Thanks!", Text("<div>Thanks!</div>" + history, whatsApp: false));
+
     [Fact]
-    public void QuotedHistoryIsDropped() =>
-        Assert.Equal("Thanks!", Text("<div>Thanks!</div><blockquote>On Monday you wrote: old stuff</blockquote>", whatsApp: false));
+    public void AQuotationTheAgentWroteIsKeptAsQuotedLines() =>
+        // A plain blockquote is the agent quoting something (Desk sends channels no quoted history): it used to vanish.
+        Assert.Equal("Our policy says:\n> Returns within *30 days*.\n> Keep the receipt.\nSo yes!",
+            Text("<p>Our policy says:</p><blockquote><p>Returns within <b>30 days</b>.</p><p>Keep the receipt.</p></blockquote><p>So yes!</p>", whatsApp: true));
+
+    [Fact]
+    public void TextInAClassThatMerelyContainsQuoteIsKept() =>
+        Assert.Equal("Your quote: 120 EUR\nThanks", Text("<p class=\"price-quote\">Your quote: 120 EUR</p><p>Thanks</p>", whatsApp: false));
 
     [Fact]
     public void ItalicStrikeAndCodeBecomeWhatsAppMarkupHuggingTheText() =>
@@ -152,7 +166,7 @@ public sealed class HtmlToTextTests
     public void ImagesAreReportedInTheirOrderAndNoneFromQuotedHistory()
     {
         HtmlToText.Convert("<img src=\"https://desk.zoho.com/a\"><p>text</p><img src=\"https://desk.zoho.com/b\">"
-            + "<blockquote>old <img src=\"https://desk.zoho.com/old\"><img src=\"data:image/png;base64,AA==\"></blockquote>",
+            + "<blockquote type=\"cite\">old <img src=\"https://desk.zoho.com/old\"><img src=\"data:image/png;base64,AA==\"></blockquote>",
             whatsApp: false, OnDesk, out var images);
         Assert.Equal(["https://desk.zoho.com/a", "https://desk.zoho.com/b"], images.Select(i => i.Src));
     }
