@@ -21,6 +21,13 @@ internal sealed class ReplySender(
 {
     private static readonly TimeSpan WhatsAppWindow = TimeSpan.FromHours(24);
 
+    /// <summary>
+    /// The most messages one reply goes out as (16,000 characters of text, or on WhatsApp the text and its files). The
+    /// parts go one after the other within the push budget: a reply of dozens of parts would run out of it halfway
+    /// and reach the customer cut off, so it is refused whole, before anything is fetched or sent.
+    /// </summary>
+    internal const int MaxMessages = 10;
+
     /// <summary>Messages Twilio accepted for this reply (SID, status), stored with the reply's outcome in one commit.</summary>
     public List<(string Sid, string Status)> Accepted { get; } = [];
 
@@ -62,6 +69,10 @@ internal sealed class ReplySender(
         var files = images.Select(i => DeskAttachments.DeskFile.InlineImage(i.Url!)).Concat(desk.Attachments.Select(DeskAttachments.DeskFile.Attached)).ToList();
         if (string.IsNullOrWhiteSpace(text) && files.Count == 0) return PushOutcome.Refused("The reply is empty once formatting is removed.");
         reply.Body = text;
+        var parts = string.IsNullOrWhiteSpace(text) ? [] : ReplySplitter.Split(text);
+        var planned = target.Channel == MessagingChannel.WhatsApp ? parts.Count + files.Count : Math.Max(parts.Count, files.Count > 0 ? 1 : 0);
+        if (planned > MaxMessages)
+            return PushOutcome.Refused($"This reply would go out as {planned} {ChannelAddress.ChannelName(target.Channel)} messages, more than the {MaxMessages} one reply may send, so nothing was sent. Send it as several shorter replies.");
 
         var mediaUrls = new List<Uri>();
         if (files.Count > 0)
@@ -72,7 +83,7 @@ internal sealed class ReplySender(
             mediaUrls.AddRange(fetched.Select(f => new Uri($"{publicBase}/media/out/{media.CreateOutbound(f.Id)}")));
         }
 
-        var messages = Plan(text, mediaUrls, target.Channel);
+        var messages = Plan(parts, mediaUrls, target.Channel);
         var sids = new List<string>();
         for (var i = 0; i < messages.Count; i++)
         {
@@ -106,9 +117,9 @@ internal sealed class ReplySender(
     /// attachments) ride on the first message (MMS, up to 10), on WhatsApp each file is a message of its own (one media
     /// file per message).
     /// </summary>
-    private static List<Planned> Plan(string text, List<Uri> media, MessagingChannel channel)
+    private static List<Planned> Plan(IReadOnlyList<string> parts, List<Uri> media, MessagingChannel channel)
     {
-        var plan = string.IsNullOrWhiteSpace(text) ? [] : ReplySplitter.Split(text).Select(p => new Planned(p, [])).ToList();
+        var plan = parts.Select(p => new Planned(p, [])).ToList();
         if (media.Count == 0) return plan;
         if (channel == MessagingChannel.WhatsApp)
         {

@@ -132,6 +132,18 @@ public sealed class ReplyAttachmentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OnWhatsAppTextAndTenFilesAreElevenMessagesAndTheReplyIsRefusedBeforeAnyFileIsFetched()
+    {
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Ana, "All the photos", attachments: Attachments(Enumerable.Repeat(1, 10).ToArray())));
+
+        Assert.Equal(400, status);
+        Assert.Equal("This reply would go out as 11 WhatsApp messages, more than the 10 one reply may send, so nothing was sent. Send it as several shorter replies.",
+            (string?)body["message"]);
+        Assert.Empty(_twilio.Sent);
+        Assert.DoesNotContain(_desk.LogEntries, e => e.RequestMessage.Path.Contains("/attachments/"));
+    }
+
+    [Fact]
     public async Task OnWhatsAppAVideoOverFiveMegabytesIsSent()
     {
         var (status, _) = await _app.PushAsync(ReplyApp.Push(Ana, "The video", attachments: Attachments(5)));

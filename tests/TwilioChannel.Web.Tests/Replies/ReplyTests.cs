@@ -106,6 +106,36 @@ public sealed class ReplyTests : ReplyTestsBase
         Assert.Equal(sids[0], (string?)body["extId"]);
     }
 
+    [Fact]
+    public async Task AReplyThatWouldGoOutAsMoreThanTenMessagesIsRefusedWholeAndNothingIsSent()
+    {
+        _twilio.AcceptMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+        var text = string.Join(" ", Enumerable.Range(1, 560).Select(i => $"Sentence {i} explains a step."));
+        Assert.True(text.Length > 16_000);
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, text));
+
+        Assert.Equal(400, status);
+        Assert.Equal("This reply would go out as 11 SMS messages, more than the 10 one reply may send, so nothing was sent. Send it as several shorter replies.",
+            (string?)body["message"]);
+        Assert.Empty(_twilio.Sent);
+    }
+
+    [Fact]
+    public async Task AReplyOfTenMessagesGoesOutWhole()
+    {
+        _twilio.AcceptMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+        var text = string.Join(" ", Enumerable.Range(1, 500).Select(i => $"Sentence {i} explains a step."));
+
+        var (status, _) = await _app.PushAsync(ReplyApp.Push(Bob, text));
+
+        Assert.Equal(200, status);
+        Assert.Equal(10, _twilio.Sent.Count);
+        Assert.Equal(text, string.Join(" ", _twilio.Sent.Select(f => f["Body"])));
+    }
+
     [Theory]
     [InlineData(21610, "opted out")]
     [InlineData(21211, "invalid phone number")]
