@@ -17,7 +17,7 @@ namespace TwilioChannel.Web.Replies;
 /// </summary>
 internal sealed class ReplySender(
     ReadConnections reads, TwilioApiClients clients, DeskAttachments attachments, MediaTokens media, TemplateInvites invites,
-    TimeProvider time, ILogger<ReplySender> logger)
+    Microsoft.Extensions.Options.IOptions<Configuration.DeskOptions> deskOptions, TimeProvider time, ILogger<ReplySender> logger)
 {
     private static readonly TimeSpan WhatsAppWindow = TimeSpan.FromHours(24);
 
@@ -60,7 +60,7 @@ internal sealed class ReplySender(
 
         List<HtmlToText.InlineImage> images = [];
         var text = desk.IsHtml
-            ? HtmlToText.Convert(desk.Content, target.Channel == MessagingChannel.WhatsApp, url => Desk.DeskHosts.IsOnDesk(url, installation), out images)
+            ? HtmlToText.Convert(desk.Content, target.Channel == MessagingChannel.WhatsApp, url => Desk.DeskHosts.IsOnDesk(url, installation, deskOptions.Value), out images)
             : desk.Content.Trim();
         // An image the agent sees in the reply must reach the customer or fail the reply, never be left out.
         if (images.FirstOrDefault(i => i.Url is null) is { } unsendable) return PushOutcome.Refused(Unsendable(unsendable.Src));

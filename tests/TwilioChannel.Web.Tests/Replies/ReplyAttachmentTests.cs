@@ -201,6 +201,19 @@ public sealed class ReplyAttachmentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnInlineImageOnTheConfiguredDeskApiHostIsTheOrgsFileToo()
+    {
+        // Desk:ApiBaseUrl replaces the org's host for every call (another data centre, a proxy); an image the reply
+        // shows from there was written out as a link the customer can't open.
+        var (status, _) = await _app.PushAsync(Html(Bob, $"<p>See</p><img src=\"{_desk.Url}/api/v1/threads/1/inlineImages/steps.gif\">"));
+
+        Assert.Equal(200, status);
+        var sent = Assert.Single(_twilio.Sent);
+        Assert.Equal("See", sent["Body"]);
+        Assert.Equal(Gif, await _app.CreateClient().GetByteArrayAsync(new Uri(sent["MediaUrl"]).PathAndQuery));
+    }
+
+    [Fact]
     public async Task InlineImagesGoBeforeTheAttachments()
     {
         var (status, _) = await _app.PushAsync(Html(Ana, $"<p>See</p><img src=\"{Inline}/steps.gif\">", Attachments(2)));
