@@ -52,7 +52,7 @@ internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, Inbou
     public async Task<bool> CaughtUpAsync(TimeSpan bound, CancellationToken ct)
     {
         var target = inbox.Acknowledged;
-        // A caller that needs the database to hold everything answered (the pull, the admin list) ends a burst's wait.
+        // A caller that needs the database to hold everything answered (the pull, the admin list, the reconciliation) ends a burst's wait.
         Interlocked.Increment(ref _callersWaiting);
         _callerWaiting.Set();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -148,7 +148,7 @@ internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, Inbou
         {
             if (_waitingSince is not null)
                 logger.LogInformation(needed
-                    ? "The pull or the admin list needs every acknowledged webhook ({Rate:0}/s): moving the waiting webhooks into the database."
+                    ? "The pull, the admin list or the reconciliation needs every acknowledged webhook ({Rate:0}/s): moving the waiting webhooks into the database."
                     : "Webhook burst over ({Rate:0}/s): moving the waiting webhooks into the database.", rate);
             _waitingSince = null;
             return false;

@@ -1,0 +1,79 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using TwilioChannel.Web.History;
+using TwilioChannel.Web.Tests.Infrastructure;
+
+namespace TwilioChannel.Web.Tests.History;
+
+/// <summary>The reconciliation while a burst's webhooks wait in the inbox (Inbound:BurstRate): they reached our
+/// webhook and are acknowledged, so they are not the reconciliation's to recover.</summary>
+public sealed class ReconcileBurstTests : IAsyncLifetime
+{
+    private readonly FakeTwilio _twilio = new();
+    private readonly FakeTwilioHistory _history;
+    private readonly ChannelApp _app;
+
+    public ReconcileBurstTests()
+    {
+        _history = new FakeTwilioHistory(_twilio.Server, pageSize: 50);
+        _app = new ChannelApp(settings: new()
+        {
+            ["Twilio:ApiBaseUrl"] = _twilio.Url, ["Twilio:ReconcileIntervalSeconds"] = "120",
+            ["Inbound:BurstRate"] = "5", ["Inbound:BurstMaxDelaySeconds"] = "600",
+        });
+    }
+
+    public Task InitializeAsync() => _app.SeedAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        _twilio.Dispose();
+    }
+
+    [Fact]
+    public async Task AWebhookWaitingInTheInboxDuringABurstKeepsWhatOnlyTheWebhookCarried()
+    {
+        // A customer shares a location during a burst: the webhook carries it (Latitude, Longitude, Label); Twilio's
+        // message list, which the reconciliation reads, has only an empty body.
+        var location = Fixtures.Form("whatsapp-location.form");
+        _history.Add(location["MessageSid"], location["From"], location["To"], "", DateTime.UtcNow, inbound: true);
+
+        // Webhooks from another customer keep coming far above 5/s: the projection waits for the burst to pass.
+        var client = _app.CreateClient();
+        using var stop = new CancellationTokenSource();
+        var sent = 0;
+        var burst = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var form = Fixtures.WhatsApp($"burst {sent}", from: "whatsapp:+5511900000000", sid: "SM" + (sent++).ToString("x32"));
+                using var response = await _app.PostInboundAsync(form, client: client, waitStored: false);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            }
+        });
+        try
+        {
+            await Eventually.UntilAsync(() => _app.Logs.Lines.Any(l => l.Contains("they wait in the inbox")), "the burst's wait begun");
+            using (var response = await _app.PostInboundAsync(location, client: client, waitStored: false))
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+            await _app.Services.GetRequiredService<ReconcileJob>().RunAsync(await _app.NumberIdAsync(Fixtures.WhatsAppNumber), CancellationToken.None);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await burst;
+        }
+        await _app.StoredAsync();
+        await _app.RouteAsync();
+
+        using var pull = await _app.PullAsync();
+        var thread = pull.RootElement.GetProperty("data").GetProperty("threads").EnumerateArray()
+            .Single(t => t.GetProperty("extId").GetString() == location["MessageSid"]);
+        Assert.Equal("📍 MASP — Av. Paulista, 1578 - Bela Vista, São Paulo\nhttps://www.google.com/maps/search/?api=1&query=-23.561414,-46.655881",
+            thread.GetProperty("content").GetString());
+        Assert.Equal("Ana Souza", thread.GetProperty("actor").GetProperty("name").GetString());
+        Assert.DoesNotContain(_app.Logs.Lines, l => l.Contains("never reached our webhook"));
+    }
+}
