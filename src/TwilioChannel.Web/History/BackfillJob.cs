@@ -16,9 +16,14 @@ namespace TwilioChannel.Web.History;
 /// lists newest first and filters by whole days, so each page is filtered to Since, and a phase ends at the first page
 /// that reaches before it. Stored messages are held, then routed oldest first, so Desk gets the history in time order.
 /// </summary>
-internal sealed class BackfillJob(IServiceScopeFactory scopes, TwilioApiClients clients, GroupCommit commits, MessageRouter router, TimeProvider time, ILogger<BackfillJob> logger)
+internal sealed class BackfillJob(IServiceScopeFactory scopes, TwilioApiClients clients, GroupCommit commits, MessageRouter router,
+    Twilio.InboundProjector projector, TimeProvider time, ILogger<BackfillJob> logger)
 {
     internal const int ReleaseChunk = 500;
+
+    /// <summary>How recent a page's customer messages must be for one of them to be still waiting in the inbox.</summary>
+    private static readonly TimeSpan InboxHorizon = TimeSpan.FromHours(1);
+    private static readonly TimeSpan CatchUpBound = TimeSpan.FromSeconds(30);
 
     [AutomaticRetry(Attempts = 8, DelaysInSeconds = [5, 15, 30, 60, 120, 300, 600, 900], OnAttemptsExceeded = AttemptsExceededAction.Fail)]
     [Queue("backfill")]
@@ -70,6 +75,13 @@ internal sealed class BackfillJob(IServiceScopeFactory scopes, TwilioApiClients 
                 var messages = new List<Message>(inRange.Count);
                 foreach (var m in inRange.Where(m => !known.Contains(m.Sid)))
                     messages.Add(await HistoryMessages.ToMessageAsync(m, client, MessageState.Held, backfillId));
+
+                // A customer's message our webhook acknowledged may still wait in the inbox (a burst's wait,
+                // Twilio/InboundProjector): stored first from Twilio's list, it would lose what only the webhook carries
+                // (a WhatsApp location, the profile name) to the webhook's copy arriving second. Only recent pages can
+                // hold one; if the projection can't catch up now, the job retries this page later.
+                if (messages.Any(m => m.Direction == "in" && m.ReceivedAt > Now - InboxHorizon) && !await projector.CaughtUpAsync(CatchUpBound, ct))
+                    throw new TwilioTransientException("Acknowledged webhooks are still being moved into the database; the backfill goes on shortly.");
 
                 var phaseDone = page.NextPageUrl is null || reachedBefore;
                 var oldest = inRange.Count > 0 ? inRange.Min(HistoryMessages.SentAt) : (DateTime?)null;

@@ -66,25 +66,20 @@ internal sealed class ReconcileJob(IServiceScopeFactory scopes, TwilioApiClients
             url = page.Messages.Any(m => HistoryMessages.SentAt(m) < since) ? null : page.NextPageUrl;
         }
         if (found.Count == 0) return 0;
+        var sids = found.Select(m => m.Sid).ToList();
+        var stored = await StoredAsync(sids, ct);
+        if (sids.All(stored.Contains)) return 0;
         // A message our webhook acknowledged may still wait in the inbox (a burst's wait, Twilio/InboundProjector): it is
         // not missing, and stored from Twilio's list it would lose what only the webhook carries (a WhatsApp location,
-        // the profile name, an opt-out's type) to the webhook's copy arriving second. The next run's overlap covers a
-        // window that could not be checked.
+        // the profile name, an opt-out's type) to the webhook's copy arriving second. Only when something looks missing
+        // (so a run doesn't end every burst's wait), and the next run's overlap covers a window that could not be checked.
         if (!await projector.CaughtUpAsync(CatchUpBound, ct))
         {
             logger.LogWarning("Reconciliation of {Number} skipped recovering messages: acknowledged webhooks are still being moved into the database.", number.Address);
             return 0;
         }
+        stored = await StoredAsync(sids, ct);
 
-        var sids = found.Select(m => m.Sid).ToList();
-        HashSet<string> stored;
-        await using (var scope = scopes.CreateAsyncScope())
-        {
-            var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
-            stored = [];
-            foreach (var chunk in sids.Chunk(500))
-                stored.UnionWith(await db.Messages.AsNoTracking().Where(m => chunk.Contains(m.MessageSid)).Select(m => m.MessageSid).ToListAsync(ct));
-        }
         var missing = new List<Message>();
         foreach (var m in found.Where(m => !stored.Contains(m.Sid)).OrderBy(HistoryMessages.SentAt))
             missing.Add(await HistoryMessages.ToMessageAsync(m, client, MessageState.Received, backfillId: null));
@@ -92,6 +87,16 @@ internal sealed class ReconcileJob(IServiceScopeFactory scopes, TwilioApiClients
         foreach (var chunk in missing.Chunk(500))
             added += await commits.RunAsync((connection, tx) => HistoryMessages.StoreAsync(connection, tx, chunk, CancellationToken.None), ct);
         return added;
+    }
+
+    private async Task<HashSet<string>> StoredAsync(List<string> sids, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
+        var stored = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var chunk in sids.Chunk(500))
+            stored.UnionWith(await db.Messages.AsNoTracking().Where(m => chunk.Contains(m.MessageSid)).Select(m => m.MessageSid).ToListAsync(ct));
+        return stored;
     }
 
     /// <summary>Replies from this number still short of delivered after a few minutes: ask Twilio.</summary>
