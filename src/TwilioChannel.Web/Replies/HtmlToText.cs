@@ -163,7 +163,8 @@ internal static partial class HtmlToText
         var quoted = Normalise(inner.ToString());
         if (quoted.Length == 0) return;
         Block(text);
-        foreach (var line in quoted.Split('\n')) text.Append(line.Length == 0 ? ">" : "> " + line).Append('\n');
+        // A <pre>'s lines inside the quote are quoted too (its newlines are still KeptNewline here).
+        foreach (var line in quoted.Replace(KeptNewline, '\n').Split('\n')) text.Append(line.Length == 0 ? ">" : "> " + line).Append('\n');
     }
 
     /// <summary>A link's target as a phone shows it: without "mailto:" or "tel:".</summary>

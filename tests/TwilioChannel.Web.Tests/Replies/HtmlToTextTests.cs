@@ -86,6 +86,10 @@ public sealed class HtmlToTextTests
             Text("<p>Our policy says:</p><blockquote><p>Returns within <b>30 days</b>.</p><p>Keep the receipt.</p></blockquote><p>So yes!</p>", whatsApp: true));
 
     [Fact]
+    public void EveryLineOfAPreInAQuotationIsQuoted() =>
+        Assert.Equal("Run:\n> cd app\n>   make", Text("<p>Run:</p><blockquote><pre>cd app\n  make</pre></blockquote>", whatsApp: false));
+
+    [Fact]
     public void TextInAClassThatMerelyContainsQuoteIsKept() =>
         Assert.Equal("Your quote: 120 EUR\nThanks", Text("<p class=\"price-quote\">Your quote: 120 EUR</p><p>Thanks</p>", whatsApp: false));
 
