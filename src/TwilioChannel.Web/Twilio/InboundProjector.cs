@@ -10,7 +10,8 @@ namespace TwilioChannel.Web.Twilio;
 /// <summary>
 /// Moves acknowledged webhooks from the inbox into the database, oldest first: each batch is stored (deduplicated by
 /// MessageSid) and routed by the InboundWriter, and dropped from the inbox once that commit is on the disk. A crash in
-/// between stores a batch again, which the unique MessageSid makes harmless.
+/// between stores a batch again, which the unique MessageSid makes harmless. While webhooks arrive in a burst it leaves
+/// them in the inbox for a while (<see cref="WaitForBurstToPass"/>), unless someone needs them (<see cref="CaughtUpAsync"/>).
 /// It runs on a thread of its own: its work is long synchronous SQLite calls, which should not hold a thread-pool
 /// thread. Not at a lower priority: on Linux a thread's nice value is inherited by every thread it starts, and it can't
 /// be raised back without privileges, so threads started from it (the database's fsync thread, thread-pool workers)
