@@ -70,7 +70,8 @@ internal sealed class ReplySender(
         if (string.IsNullOrWhiteSpace(text) && files.Count == 0) return PushOutcome.Refused("The reply is empty once formatting is removed.");
         reply.Body = text;
         var parts = string.IsNullOrWhiteSpace(text) ? [] : ReplySplitter.Split(text);
-        var planned = target.Channel == MessagingChannel.WhatsApp ? parts.Count + files.Count : Math.Max(parts.Count, files.Count > 0 ? 1 : 0);
+        // Counted on the plan the files will follow once fetched, so the count and the sending can't disagree.
+        var planned = Plan(parts, files, target.Channel).Count;
         if (planned > MaxMessages)
             return PushOutcome.Refused($"This reply would go out as {planned} {ChannelAddress.ChannelName(target.Channel)} messages, more than the {MaxMessages} one reply may send, so nothing was sent. Send it as several shorter replies.");
 
@@ -110,23 +111,23 @@ internal sealed class ReplySender(
             ? "The reply contains a pasted image that can't be sent; attach the file instead."
             : "The reply contains an image without a web address it can be sent from; attach the file instead.";
 
-    private sealed record Planned(string? Body, List<Uri> Media);
+    private sealed record Planned<TFile>(string? Body, List<TFile> Media);
 
     /// <summary>
     /// The messages a reply becomes, in order: the text in parts of ≤ 1600 characters; on SMS the files (inline images and
     /// attachments) ride on the first message (MMS, up to 10), on WhatsApp each file is a message of its own (one media
     /// file per message).
     /// </summary>
-    private static List<Planned> Plan(IReadOnlyList<string> parts, List<Uri> media, MessagingChannel channel)
+    private static List<Planned<TFile>> Plan<TFile>(IReadOnlyList<string> parts, List<TFile> media, MessagingChannel channel)
     {
-        var plan = parts.Select(p => new Planned(p, [])).ToList();
+        var plan = parts.Select(p => new Planned<TFile>(p, [])).ToList();
         if (media.Count == 0) return plan;
         if (channel == MessagingChannel.WhatsApp)
         {
-            plan.AddRange(media.Select(m => new Planned(null, [m])));
+            plan.AddRange(media.Select(m => new Planned<TFile>(null, [m])));
             return plan;
         }
-        if (plan.Count == 0) return [new Planned(null, media)];
+        if (plan.Count == 0) return [new Planned<TFile>(null, media)];
         plan[0] = plan[0] with { Media = media };
         return plan;
     }
