@@ -183,18 +183,35 @@ internal static partial class HtmlToText
         return string.Equals(Bare(label), Bare(shown), StringComparison.OrdinalIgnoreCase);
     }
 
+    /// <summary>
+    /// Marks each line of the element on its own. A marker pair spanning lines isn't markup on WhatsApp, and a
+    /// quotation inside (a &lt;blockquote&gt; in &lt;b&gt;) must keep "> " at the start of its lines: "*> text*" is no quote,
+    /// so the markers go after the quote marks ("> *text*").
+    /// </summary>
     private static void Wrap(IElement e, StringBuilder text, string mark, WalkState state)
     {
         var inner = new StringBuilder();
         Walk(e, inner, whatsApp: true, state);
-        var content = inner.ToString();
-        var trimmed = content.Trim();
-        if (trimmed.Length == 0) { text.Append(content); return; }
-        // Markers must hug the text ("*bold* ", not "* bold *") or WhatsApp ignores them.
-        var lead = content[..(content.Length - content.TrimStart().Length)];
-        var tail = content[content.TrimEnd().Length..];
-        text.Append(lead).Append(mark).Append(trimmed).Append(mark).Append(tail);
+        var lines = inner.ToString().Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            if (i > 0) text.Append('\n');
+            var line = lines[i];
+            var quote = QuoteMarks().Match(line).Length;
+            text.Append(line, 0, quote);
+            var content = line[quote..];
+            var trimmed = content.Trim();
+            if (trimmed.Length == 0) { text.Append(content); continue; }
+            // Markers must hug the text ("*bold* ", not "* bold *") or WhatsApp ignores them.
+            var lead = content[..(content.Length - content.TrimStart().Length)];
+            var tail = content[content.TrimEnd().Length..];
+            text.Append(lead).Append(mark).Append(trimmed).Append(mark).Append(tail);
+        }
     }
+
+    /// <summary>The "> " (or "> > ", or a bare ">" for an empty line) that <see cref="Quote"/> starts a line with.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex("^(?:>(?: |$))+")]
+    private static partial System.Text.RegularExpressions.Regex QuoteMarks();
 
     /// <summary>Ends the line at a block boundary. The whitespace before it (the source's indentation and newlines
     /// between tags, collapsed to a space) is no line of its own: only &lt;br&gt; makes empty lines.</summary>

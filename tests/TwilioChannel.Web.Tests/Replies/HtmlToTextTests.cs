@@ -121,6 +121,21 @@ public sealed class HtmlToTextTests
         // A pasted page's <title> lands in the body when it follows text, and went out as a line of the reply.
         Assert.Equal("Hello Ana", Text("<div>Hello Ana</div><title>Order #123 - Admin</title>", whatsApp: false));
 
+    [Fact]
+    public void AQuotationInsideBoldIsBoldLineByLineAfterTheQuoteMarks() =>
+        // The markers wrapped the whole quotation: "*> Returns…" is no quote on WhatsApp (the line must start with
+        // "> "), and the bold ran across lines.
+        Assert.Equal("*Please note:*\n> *Returns within 30 days.*\n> *Keep the receipt.*\n*Thanks*",
+            Text("<strong>Please note:<blockquote><p>Returns within 30 days.</p><p>Keep the receipt.</p></blockquote>Thanks</strong>", whatsApp: true));
+
+    [Fact]
+    public void AQuotationThatIsAllBoldStaysAQuote() =>
+        Assert.Equal("> _Returns within 30 days._", Text("<i><blockquote>Returns within 30 days.</blockquote></i>", whatsApp: true));
+
+    [Fact]
+    public void BoldOverSeveralParagraphsIsBoldOnEachLine() =>
+        Assert.Equal("*Step one*\n\n*Step two*", Text("<b><p>Step one</p><p>&nbsp;</p><p>Step two</p></b>", whatsApp: true));
+
     private static readonly Func<Uri, bool> OnDesk = url => url.Host == "desk.zoho.com";
 
     [Fact]
