@@ -20,7 +20,7 @@ internal static partial class HtmlToText
     /// </summary>
     private static void Image(IElement e, StringBuilder text, WalkState state)
     {
-        var src = e.GetAttribute("src")?.Trim() ?? "";
+        var src = Plain(e.GetAttribute("src")?.Trim() ?? "");
         var alt = CollapseWhitespace(e.GetAttribute("alt") ?? "").Trim();
         // "/path" parses as an absolute file: URI on Unix: the scheme check refuses it with the rest.
         if (!Uri.TryCreate(src, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))

@@ -20,6 +20,16 @@ internal static partial class HtmlToText
     // Unicode noncharacters: never text a reply can carry (dropped from input), so they safely stand for <pre>'s whitespace.
     private const char KeptSpace = '\uFDD0', KeptTab = '\uFDD1', KeptNewline = '\uFDD2';
 
+    /// <summary>
+    /// Written on both sides of an image: the image stands between the words around it, so they must not run into its
+    /// text, nor into each other when it leaves none (sent as media). Resolved in <see cref="Normalise"/> to a space
+    /// between two words, or to nothing beside whitespace or punctuation.
+    /// </summary>
+    private const char Apart = '\uFDD3';
+
+    /// <summary>Our own noncharacters (and their neighbours, kept free): dropped from the input so a reply can't fake them.</summary>
+    private static bool Reserved(char c) => c is >= '\uFDD0' and <= '\uFDEF';
+
     /// <param name="onDesk">Whether an image's URL is a file on the org's Desk, to send as media (the sender's rule, so
     /// the OAuth token only ever goes to Desk).</param>
     /// <param name="images">The images to send or that can't be sent, in the order they appear; none from the dropped
@@ -105,14 +115,19 @@ internal static partial class HtmlToText
                     break;
                 case "a":
                     var before = text.Length;
+                    var imagesBefore = state.Images.Count;
                     Walk(e, text, whatsApp, state);
-                    var label = text.ToString(before, text.Length - before).Trim();
-                    var href = e.GetAttribute("href");
+                    var label = text.ToString(before, text.Length - before).Replace(Apart.ToString(), "").Trim();
+                    var href = Plain(e.GetAttribute("href") ?? "");
                     if (!string.IsNullOrWhiteSpace(href) && !href.StartsWith("#", StringComparison.Ordinal) && !href.StartsWith("javascript:", StringComparison.OrdinalIgnoreCase))
                     {
                         var shown = Shown(href);
-                        if (label.Length == 0) text.Append(shown);
-                        else if (!SameAddress(label, shown)) text.Append($" ({shown})");
+                        // A Desk image linked to its own file: the file goes as media, and its Desk address only opens
+                        // with a Desk sign-in, so written out it would be a dead link.
+                        var linksItsOwnImage = state.Images.Skip(imagesBefore).Any(i => i.Url is not null && i.Src == href);
+                        if (label.Length == 0 && !linksItsOwnImage) text.Append(Apart).Append(shown).Append(Apart);
+                        // The address is ours, not the agent's: it must not run into the word after the link.
+                        else if (label.Length > 0 && !SameAddress(label, shown)) text.Append($" ({shown})").Append(Apart);
                     }
                     break;
                 case "b" or "strong" or "i" or "em" or "s" or "strike" or "del" or "code" when state.Preformatted:
@@ -123,7 +138,9 @@ internal static partial class HtmlToText
                 case "s" or "strike" or "del" when whatsApp: Wrap(e, text, "~", state); break;
                 case "code" when whatsApp: Wrap(e, text, "```", state); break;
                 case "img":
+                    text.Append(Apart);
                     Image(e, text, state);
+                    text.Append(Apart);
                     break;
                 case "blockquote":
                     Quote(e, text, whatsApp, state);
@@ -200,14 +217,17 @@ internal static partial class HtmlToText
             var quote = QuoteMarks().Match(line).Length;
             text.Append(line, 0, quote);
             var content = line[quote..];
-            var trimmed = content.Trim();
+            // An image's separators count as whitespace here: they stay outside the markers.
+            var trimmed = content.Trim(Blank);
             if (trimmed.Length == 0) { text.Append(content); continue; }
             // Markers must hug the text ("*bold* ", not "* bold *") or WhatsApp ignores them.
-            var lead = content[..(content.Length - content.TrimStart().Length)];
-            var tail = content[content.TrimEnd().Length..];
+            var lead = content[..(content.Length - content.TrimStart(Blank).Length)];
+            var tail = content[content.TrimEnd(Blank).Length..];
             text.Append(lead).Append(mark).Append(trimmed).Append(mark).Append(tail);
         }
     }
+
+    private static readonly char[] Blank = [' ', '\t', '\r', '\u00A0', Apart];
 
     /// <summary>The "> " (or "> > ", or a bare ">" for an empty line) that <see cref="Quote"/> starts a line with.</summary>
     [System.Text.RegularExpressions.GeneratedRegex("^(?:>(?: |$))+")]
@@ -217,7 +237,9 @@ internal static partial class HtmlToText
     /// between tags, collapsed to a space) is no line of its own: only &lt;br&gt; makes empty lines.</summary>
     private static void Block(StringBuilder text)
     {
-        while (text.Length > 0 && text[^1] == ' ') text.Length--;
+        // An image's separators go too: there is no word after them on this line, and a media image that wrote no text
+        // must not leave a line of its own.
+        while (text.Length > 0 && text[^1] is ' ' or Apart) text.Length--;
         if (text.Length > 0 && text[^1] != '\n') text.Append('\n');
     }
 
@@ -230,9 +252,36 @@ internal static partial class HtmlToText
             if (c is ' ' or '\t' or '\r' or '\n') { if (!space) sb.Append(' '); space = true; }
             // A no-break space stays one until Normalise: a paragraph holding only one (<p>&nbsp;</p>, how editors
             // write an empty line) must survive Block's trimming as an empty line.
-            else if (c is not (KeptSpace or KeptTab or KeptNewline)) { sb.Append(c); space = false; }
+            else if (!Reserved(c)) { sb.Append(c); space = false; }
         }
         return sb.ToString();
+    }
+
+    /// <summary>An address or attribute written as is: without our noncharacters, which it can't be allowed to fake.</summary>
+    private static string Plain(string s) => s.Any(Reserved) ? string.Concat(s.Where(c => !Reserved(c))) : s;
+
+    /// <summary>
+    /// Resolves the <see cref="Apart"/> marks around images: a space where the image stood between two words (or a word
+    /// and its text), nothing next to whitespace, a line's ends, an opening bracket before or punctuation after it
+    /// ("(url)", "url.", "*bold*").
+    /// </summary>
+    private static string Separate(string text)
+    {
+        if (text.IndexOf(Apart) < 0) return text;
+        var sb = new StringBuilder(text.Length);
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (text[i] != Apart) { sb.Append(text[i]); continue; }
+            var end = i;
+            while (end + 1 < text.Length && text[end + 1] == Apart) end++;
+            char? before = sb.Length > 0 ? sb[^1] : null, after = end + 1 < text.Length ? text[end + 1] : null;
+            if (before is { } b && after is { } a && !IsSpace(b) && !IsSpace(a) && !"([{\"'“‘¿¡".Contains(b) && !".,;:!?)]}\"'”’…".Contains(a))
+                sb.Append(' ');
+            i = end;
+        }
+        return sb.ToString();
+
+        static bool IsSpace(char c) => char.IsWhiteSpace(c) || c is KeptSpace or KeptTab or KeptNewline;
     }
 
     private static string KeepWhitespace(string s)
@@ -243,7 +292,7 @@ internal static partial class HtmlToText
             if (c is ' ' or '\u00A0') sb.Append(KeptSpace);
             else if (c == '\t') sb.Append(KeptTab);
             else if (c == '\n') sb.Append(KeptNewline);
-            else if (c is not ('\r' or KeptSpace or KeptTab or KeptNewline)) sb.Append(c);
+            else if (c != '\r' && !Reserved(c)) sb.Append(c);
         }
         return sb.ToString();
     }
@@ -252,6 +301,7 @@ internal static partial class HtmlToText
     /// several become one), trims the whole.</summary>
     private static string Normalise(string text)
     {
+        text = Separate(text);
         // HTML collapses runs of spaces; element boundaries can leave two side by side.
         var lines = text.Split('\n').Select(l => System.Text.RegularExpressions.Regex.Replace(l.Replace('\u00A0', ' ').Trim(), " {2,}", " "));
         var sb = new StringBuilder();

@@ -189,4 +189,36 @@ public sealed class HtmlToTextTests
             whatsApp: false, OnDesk, out var images);
         Assert.Equal(["https://desk.zoho.com/a", "https://desk.zoho.com/b"], images.Select(i => i.Src));
     }
+
+    [Fact]
+    public void AnImageBetweenWordsIsSeparatedFromThem() =>
+        // "Our maphttps://cdn.example.com/map.pngnear the station": the address ran into the words, and the link
+        // a phone makes of it didn't open.
+        Assert.Equal("Our map https://cdn.example.com/map.png near the station, the shop (https://cdn.example.com/s.png).",
+            Text("Our map<img src=\"https://cdn.example.com/map.png\">near the station,<img src=\"https://cdn.example.com/s.png\" alt=\"the shop\">.", whatsApp: false));
+
+    [Fact]
+    public void AnImageInsideALinkIsSeparatedFromTheWordsAroundIt() =>
+        Assert.Equal("Order here: https://cdn.example.com/btn.png (https://shop.example.com/order) today",
+            Text("Order here:<a href=\"https://shop.example.com/order\"><img src=\"https://cdn.example.com/btn.png\"></a>today", whatsApp: false));
+
+    [Fact]
+    public void AnImageSentAsMediaLeavesTheWordsAroundItApart()
+    {
+        // The picture goes as media and leaves no text: "Tap<img>to confirm" reached the customer as "Tapto confirm".
+        var text = HtmlToText.Convert("Tap<img src=\"https://desk.zoho.com/api/v1/img/1\">to confirm, <b>then<img src=\"https://desk.zoho.com/api/v1/img/2\"></b>.",
+            whatsApp: true, OnDesk, out var images);
+        Assert.Equal("Tap to confirm, *then*.", text);
+        Assert.Equal(2, images.Count);
+    }
+
+    [Fact]
+    public void ADeskImageInsideALinkToItselfIsNotWrittenAsAnAddressTheCustomerCantOpen()
+    {
+        // The file goes as media; its Desk address needs a Desk sign-in, so writing it out only adds a dead link.
+        var text = HtmlToText.Convert("See<a href=\"https://desk.zoho.com/api/v1/img/1\"><img src=\"https://desk.zoho.com/api/v1/img/1\"></a>below",
+            whatsApp: false, OnDesk, out var images);
+        Assert.Equal("See below", text);
+        Assert.Single(images);
+    }
 }
