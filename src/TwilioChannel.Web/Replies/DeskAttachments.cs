@@ -21,6 +21,9 @@ internal sealed class DeskAttachments(HttpClient http, ZohoOAuth oauth, ChannelD
     private const long ImageLimit = 5L * 1024 * 1024;
     private const long MmsLimit = 5L * 1024 * 1024;
 
+    /// <summary>Twilio's limit of files on one MMS (checked by the sender before anything is fetched).</summary>
+    internal const int MaxMmsFiles = 10;
+
     private static readonly string[] AllowedPrefixes = ["image/", "audio/", "video/"];
     private static readonly HashSet<string> AllowedTypes = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -50,8 +53,6 @@ internal sealed class DeskAttachments(HttpClient http, ZohoOAuth oauth, ChannelD
             return (null, installation.ZohoOAuthProtected is null
                 ? $"This reply has {Carried(files)}, and sending files from Desk needs Zoho OAuth credentials for this org, which aren't configured. Send the reply without the files, or ask an admin to configure Zoho OAuth."
                 : $"The {Carried(files, plural: true)} could not be fetched from Desk: Zoho refused the OAuth credentials configured for this org. Ask an admin to renew them.");
-        if (channel == MessagingChannel.Sms && files.Count > 10)
-            return (null, files.Any(f => f.Inline) ? "An SMS/MMS carries at most 10 files, attachments and inline images together." : "An SMS/MMS carries at most 10 attachments.");
 
         var fetched = new List<OutboundMedia>();
         long total = 0;

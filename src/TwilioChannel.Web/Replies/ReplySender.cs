@@ -74,6 +74,12 @@ internal sealed class ReplySender(
         var planned = Plan(parts, files, target.Channel).Count;
         if (planned > MaxMessages)
             return PushOutcome.Refused($"This reply would go out as {planned} {ChannelAddress.ChannelName(target.Channel)} messages, more than the {MaxMessages} one reply may send, so nothing was sent. Send it as several shorter replies.");
+        // Before any call (Zoho's token, Desk's files, Twilio): a count no fetch can change, and the reason the agent must
+        // act on even when Zoho OAuth isn't configured or its refresh would fail.
+        if (target.Channel == MessagingChannel.Sms && files.Count > DeskAttachments.MaxMmsFiles)
+            return PushOutcome.Refused(files.Any(f => f.Inline)
+                ? $"An SMS/MMS carries at most {DeskAttachments.MaxMmsFiles} files, attachments and inline images together."
+                : $"An SMS/MMS carries at most {DeskAttachments.MaxMmsFiles} attachments.");
 
         var mediaUrls = new List<Uri>();
         if (files.Count > 0)

@@ -245,5 +245,19 @@ public sealed class ReplyAttachmentTests : IAsyncLifetime
         Assert.Equal(400, status);
         Assert.Equal("An SMS/MMS carries at most 10 files, attachments and inline images together.", (string?)body["message"]);
         Assert.Empty(_twilio.Sent);
+        Assert.Empty(_desk.LogEntries);
+    }
+
+    [Fact]
+    public async Task OnSmsMoreThanTenAttachmentsAreRefusedBeforeAnyCallToZohoOrTwilio()
+    {
+        // The count was checked only after Zoho's token call: a reply that could never go out spent a token refresh,
+        // and with Zoho unreachable or the credentials revoked the agent was told about OAuth instead of the count.
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "All the photos", attachments: Attachments(Enumerable.Repeat(1, 11).ToArray())));
+
+        Assert.Equal(400, status);
+        Assert.Equal("An SMS/MMS carries at most 10 attachments.", (string?)body["message"]);
+        Assert.Empty(_desk.LogEntries);
+        Assert.Empty(_twilio.Server.LogEntries);
     }
 }

@@ -170,6 +170,21 @@ public sealed class ReplyTests : ReplyTestsBase
         Assert.Empty(_twilio.Sent);
     }
 
+    [Fact]
+    public async Task AnSmsReplyWithMoreThanTenAttachmentsAndNoZohoOAuthIsRefusedForItsCount()
+    {
+        // Told to ask an admin for Zoho OAuth, the agent would have had it configured only to be refused for the count.
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+        var attachments = new System.Text.Json.Nodes.JsonArray(Enumerable.Range(1, 11).Select(i => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
+            { ["id"] = i.ToString(), ["name"] = $"photo{i}.jpg", ["href"] = $"https://desk.zoho.com/api/v1/threads/1/attachments/{i}/content" }).ToArray());
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "All the photos", attachments: attachments));
+
+        Assert.Equal(400, status);
+        Assert.Equal("An SMS/MMS carries at most 10 attachments.", (string?)body["message"]);
+        Assert.Empty(_twilio.Server.LogEntries);
+    }
+
     [Theory]
     [InlineData("private")]
     [InlineData("Private")]
