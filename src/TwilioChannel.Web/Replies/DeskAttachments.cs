@@ -46,40 +46,62 @@ internal sealed class DeskAttachments(HttpClient http, ZohoOAuth oauth, ChannelD
         public string Noun => Inline ? "inline image" : "attachment";
     }
 
-    public async Task<(List<OutboundMedia>? Files, string? Error)> FetchAsync(Installation installation, Reply reply, IReadOnlyList<DeskFile> files, MessagingChannel channel, CancellationToken ct)
+    /// <returns>The files kept for Twilio, or why the reply fails: refused (the agent must change something), or
+    /// not sent for now (Zoho or Desk unreachable, too slow, a server error), which a later push of the reply retries.</returns>
+    public async Task<(List<OutboundMedia>? Files, PushOutcome? Failure)> FetchAsync(Installation installation, Reply reply, IReadOnlyList<DeskFile> files, MessagingChannel channel, CancellationToken ct)
     {
-        var token = await oauth.AccessTokenAsync(installation, ct);
+        var (token, unavailable) = await oauth.AccessTokenAsync(installation, ct);
+        if (unavailable is not null)
+            return (null, PushOutcome.NotSent($"Zoho's sign-in service could not give a token to fetch the {Carried(files, plural: true)} from Desk ({unavailable}); nothing was sent. Try again."));
         if (token is null)
-            return (null, installation.ZohoOAuthProtected is null
+            return (null, PushOutcome.Refused(installation.ZohoOAuthProtected is null
                 ? $"This reply has {Carried(files)}, and sending files from Desk needs Zoho OAuth credentials for this org, which aren't configured. Send the reply without the files, or ask an admin to configure Zoho OAuth."
-                : $"The {Carried(files, plural: true)} could not be fetched from Desk: Zoho refused the OAuth credentials configured for this org. Ask an admin to renew them.");
+                : $"The {Carried(files, plural: true)} could not be fetched from Desk: Zoho refused the OAuth credentials configured for this org. Ask an admin to renew them."));
 
         var fetched = new List<OutboundMedia>();
         long total = 0;
         foreach (var file in files)
         {
-            var name = file.Name;
-            if (DeskUrl(file.Href, installation) is not { } url) return (null, $"The {file.Noun} '{name}' isn't on this org's Desk host, so it was not fetched.");
-            using var request = new HttpRequestMessage(HttpMethod.Get, url);
-            request.Headers.Authorization = new AuthenticationHeaderValue("Zoho-oauthtoken", token);
-            request.Headers.Add("orgId", installation.OrgId);
-            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
-            if (!response.IsSuccessStatusCode) return (null, $"The {file.Noun} '{name}' could not be fetched from Desk (HTTP {(int)response.StatusCode}).");
-
-            var type = response.Content.Headers.ContentType?.MediaType ?? "application/octet-stream";
-            if (!AllowedTypes.Contains(type) && !AllowedPrefixes.Any(p => type.StartsWith(p, StringComparison.OrdinalIgnoreCase)))
-                return (null, $"The {file.Noun} '{name}' is of type {type}, which Twilio can't send.");
-            var image = type.StartsWith("image/", StringComparison.OrdinalIgnoreCase);
-            var limit = channel == MessagingChannel.WhatsApp ? (image ? ImageLimit : WhatsAppLimit) : MmsLimit - total;
-            if (response.Content.Headers.ContentLength > limit) return (null, TooLarge(file, channel, image));
-            var content = await ReadBoundedAsync(response.Content, limit, ct);
-            if (content is null) return (null, TooLarge(file, channel, image));
-            total += content.Length;
-            fetched.Add(new OutboundMedia { OrgId = installation.OrgId, ReplyId = reply.Id, FileName = name, ContentType = type, Content = content, CreatedAt = time.GetUtcNow().UtcDateTime });
+            if (DeskUrl(file.Href, installation) is not { } url) return (null, PushOutcome.Refused($"The {file.Noun} '{file.Name}' isn't on this org's Desk host, so it was not fetched."));
+            // Desk unreachable, too slow or failing is no fault of the file: nothing was sent, and the agent (or Desk)
+            // may push the reply again. It used to fail as "an internal error", for good.
+            string NotFetched(string why) => $"The {file.Noun} '{file.Name}' could not be fetched from Desk ({why}); nothing was sent. Try again.";
+            try
+            {
+                var (media, failure) = await FetchOneAsync(installation, reply, file, url, token, channel, total, NotFetched, ct);
+                if (media is null) return (null, failure);
+                total += media.Content.Length;
+                fetched.Add(media);
+            }
+            catch (HttpRequestException) { return (null, PushOutcome.NotSent(NotFetched("Desk could not be reached"))); }
+            catch (OperationCanceledException) { return (null, PushOutcome.NotSent(NotFetched("Desk did not send it in time"))); }
         }
         db.OutboundMedia.AddRange(fetched);
         await db.SaveChangesAsync(ct);
         return (fetched, null);
+    }
+
+    private async Task<(OutboundMedia? Media, PushOutcome? Failure)> FetchOneAsync(
+        Installation installation, Reply reply, DeskFile file, Uri url, string token, MessagingChannel channel, long total, Func<string, string> notFetched, CancellationToken ct)
+    {
+        var name = file.Name;
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Zoho-oauthtoken", token);
+        request.Headers.Add("orgId", installation.OrgId);
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        var status = (int)response.StatusCode;
+        if (status >= 500 || status == 429) return (null, PushOutcome.NotSent(notFetched($"HTTP {status}")));
+        if (!response.IsSuccessStatusCode) return (null, PushOutcome.Refused($"The {file.Noun} '{name}' could not be fetched from Desk (HTTP {status})."));
+
+        var type = response.Content.Headers.ContentType?.MediaType ?? "application/octet-stream";
+        if (!AllowedTypes.Contains(type) && !AllowedPrefixes.Any(p => type.StartsWith(p, StringComparison.OrdinalIgnoreCase)))
+            return (null, PushOutcome.Refused($"The {file.Noun} '{name}' is of type {type}, which Twilio can't send."));
+        var image = type.StartsWith("image/", StringComparison.OrdinalIgnoreCase);
+        var limit = channel == MessagingChannel.WhatsApp ? (image ? ImageLimit : WhatsAppLimit) : MmsLimit - total;
+        if (response.Content.Headers.ContentLength > limit) return (null, PushOutcome.Refused(TooLarge(file, channel, image)));
+        var content = await ReadBoundedAsync(response.Content, limit, ct);
+        if (content is null) return (null, PushOutcome.Refused(TooLarge(file, channel, image)));
+        return (new OutboundMedia { OrgId = installation.OrgId, ReplyId = reply.Id, FileName = name, ContentType = type, Content = content, CreatedAt = time.GetUtcNow().UtcDateTime }, null);
     }
 
     /// <summary>What the reply carries, for reasons: "attachments", "an inline image", "attachments and inline images"…</summary>

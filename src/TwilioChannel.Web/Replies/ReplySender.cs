@@ -85,8 +85,8 @@ internal sealed class ReplySender(
         if (files.Count > 0)
         {
             using var fetchBudget = new CancellationTokenSource(Positive(Left() * 0.5));
-            var (fetched, error) = await attachments.FetchAsync(installation, reply, files, target.Channel, fetchBudget.Token);
-            if (fetched is null) return PushOutcome.Refused(error!);
+            var (fetched, failure) = await attachments.FetchAsync(installation, reply, files, target.Channel, fetchBudget.Token);
+            if (fetched is null) return failure!;
             mediaUrls.AddRange(fetched.Select(f => new Uri($"{publicBase}/media/out/{media.CreateOutbound(f.Id)}")));
         }
 

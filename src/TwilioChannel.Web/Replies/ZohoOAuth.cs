@@ -15,30 +15,52 @@ public sealed record ZohoOAuthClient(string ClientId, string ClientSecret, strin
 /// </summary>
 internal sealed class ZohoOAuth(HttpClient http, SecretProtector secrets, IMemoryCache cache, IOptions<DeskOptions> desk, ILogger<ZohoOAuth> logger)
 {
-    public async Task<string?> AccessTokenAsync(Installation installation, CancellationToken ct)
+    /// <summary>The access token; null when Zoho refused the credentials (or none are configured), with
+    /// <c>Unavailable</c> set instead when Zoho couldn't be asked (unreachable, too slow, a server error): that says
+    /// nothing about the credentials, and a later try may work.</summary>
+    public async Task<(string? Token, string? Unavailable)> AccessTokenAsync(Installation installation, CancellationToken ct)
     {
-        if (installation.ZohoOAuthProtected is null) return null;
+        if (installation.ZohoOAuthProtected is null) return (null, null);
         var key = "zoho-token:" + installation.OrgId;
-        if (cache.TryGetValue(key, out string? cached)) return cached;
+        if (cache.TryGetValue(key, out string? cached)) return (cached, null);
 
         var client = JsonSerializer.Deserialize<ZohoOAuthClient>(secrets.Unprotect(installation.ZohoOAuthProtected))!;
         var accounts = AccountsBase(installation);
-        using var response = await http.PostAsync(new Uri(accounts, "oauth/v2/token"), new FormUrlEncodedContent(new Dictionary<string, string>
+        int status;
+        string text;
+        try
         {
-            ["refresh_token"] = client.RefreshToken,
-            ["client_id"] = client.ClientId,
-            ["client_secret"] = client.ClientSecret,
-            ["grant_type"] = "refresh_token",
-        }), ct);
-        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
-        if (!response.IsSuccessStatusCode || !body.RootElement.TryGetProperty("access_token", out var token) || token.GetString() is not { Length: > 0 } accessToken)
-        {
-            logger.LogWarning("Zoho OAuth refresh for org {OrgId} failed with HTTP {Status}.", installation.OrgId, (int)response.StatusCode);
-            return null;
+            using var response = await http.PostAsync(new Uri(accounts, "oauth/v2/token"), new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["refresh_token"] = client.RefreshToken,
+                ["client_id"] = client.ClientId,
+                ["client_secret"] = client.ClientSecret,
+                ["grant_type"] = "refresh_token",
+            }), ct);
+            status = (int)response.StatusCode;
+            text = await response.Content.ReadAsStringAsync(ct);
         }
-        var lifetime = body.RootElement.TryGetProperty("expires_in", out var e) && e.TryGetInt32(out var seconds) ? seconds : 3600;
-        cache.Set(key, accessToken, TimeSpan.FromSeconds(Math.Max(60, lifetime - 120)));
-        return accessToken;
+        catch (HttpRequestException) { return (null, "Zoho could not be reached"); }
+        catch (OperationCanceledException) { return (null, "Zoho did not answer in time"); }
+
+        // A server error or rate limit is Zoho's trouble, not a verdict on the credentials (it answers an invalid
+        // refresh token with a JSON error, usually with HTTP 200); nor is an answer that isn't JSON (an error page).
+        if (status >= 500 || status == 429) return (null, $"HTTP {status}");
+        JsonDocument body;
+        try { body = JsonDocument.Parse(text); }
+        catch (JsonException) { return (null, $"HTTP {status}, not a token answer"); }
+        using (body)
+        {
+            if (status is < 200 or >= 300 || body.RootElement.ValueKind != JsonValueKind.Object
+                || !body.RootElement.TryGetProperty("access_token", out var token) || token.ValueKind != JsonValueKind.String || token.GetString() is not { Length: > 0 } accessToken)
+            {
+                logger.LogWarning("Zoho OAuth refresh for org {OrgId} failed with HTTP {Status}.", installation.OrgId, status);
+                return (null, null);
+            }
+            var lifetime = body.RootElement.TryGetProperty("expires_in", out var e) && e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var seconds) ? seconds : 3600;
+            cache.Set(key, accessToken, TimeSpan.FromSeconds(Math.Max(60, lifetime - 120)));
+            return (accessToken, null);
+        }
     }
 
     private Uri AccountsBase(Installation installation)
