@@ -64,6 +64,18 @@ internal static partial class HtmlToText
 
         public List<InlineImage> Images { get; } = [];
 
+        /// <summary>Where the latest list item's text starts (just after its "• " or "1. "), in the builder it went to.</summary>
+        public (StringBuilder Text, int At)? ItemStart { get; set; }
+
+        /// <summary>Whether nothing but whitespace was written since the latest item's bullet or number.</summary>
+        public bool AtItemStart(StringBuilder text)
+        {
+            if (ItemStart is not { } start || !ReferenceEquals(start.Text, text) || text.Length < start.At) return false;
+            for (var i = start.At; i < text.Length; i++)
+                if (text[i] != ' ') return false;
+            return true;
+        }
+
         /// <summary>Inside &lt;pre&gt;: whitespace is kept as written and no WhatsApp markup is added (a ``` block shows
         /// its content literally).</summary>
         public bool Preformatted { get; set; }
@@ -92,7 +104,9 @@ internal static partial class HtmlToText
                     Preformatted(e, text, whatsApp, state);
                     break;
                 case "p" or "div" or "section" or "article" or "h1" or "h2" or "h3" or "h4" or "h5" or "h6" or "table" or "tr":
-                    Block(text);
+                    // An item's first paragraph (<li><p>…</p></li>, as editors and pasted documents write items) goes on
+                    // its bullet's line: breaking there put every "•" and "1." on a line of its own above its text.
+                    if (!state.AtItemStart(text)) Block(text);
                     Walk(e, text, whatsApp, state);
                     Block(text);
                     break;
@@ -110,6 +124,7 @@ internal static partial class HtmlToText
                     var counter = state.Counters.Count > 0 ? state.Counters.Pop() : null;
                     if (counter is { } n) { state.Counters.Push(n + 1); text.Append(n + 1).Append(". "); }
                     else { state.Counters.Push(null); text.Append("• "); }
+                    state.ItemStart = (text, text.Length);
                     Walk(e, text, whatsApp, state);
                     Block(text);
                     break;

@@ -53,6 +53,13 @@ public sealed class HtmlToTextTests
             Text("<p>Steps:</p><ol><li>Open the app</li><li>Tap Orders</li></ol><ul><li>milk</li><li>eggs</li></ul>", whatsApp: false));
 
     [Fact]
+    public void AListItemWrittenAsParagraphsKeepsItsBulletOnItsFirstLine() =>
+        // Editors and pasted documents write items as <li><div>…</div></li> or <li><p>…</p></li>: each bullet and
+        // number went out on a line of its own, above its text.
+        Assert.Equal("• milk\n• eggs\n1. Open the app\nthen log in\n2. Tap Orders",
+            Text("<ul><li><div>milk</div></li><li><p>eggs</p></li></ul><ol><li><p>Open the app</p><p>then log in</p></li><li><div>Tap Orders</div></li></ol>", whatsApp: false));
+
+    [Fact]
     public void AnOrderedListKeepsTheNumberItStartsAt() =>
         // <ol start="3"> went out as "1. …": the customer was told step 1 where the agent wrote step 3.
         Assert.Equal("3. Restart the app\n4. Log in", Text("<ol start=\"3\"><li>Restart the app</li><li>Log in</li></ol>", whatsApp: false));
