@@ -75,6 +75,18 @@ public sealed class ReplyRulesTests
         Assert.Equal("Twilio refused the message.", TwilioErrors.Describe(null));
     }
 
+    [Theory]
+    [InlineData("undelivered", 30034, "The sending number isn't registered for US A2P 10DLC messaging, so carriers block its messages (Twilio error 30034).")]
+    [InlineData("undelivered", 30032, "The sending toll-free number isn't verified, so carriers block its messages (Twilio error 30032).")]
+    [InlineData("failed", 63049, "Meta chose not to deliver this WhatsApp marketing message (Twilio error 63049).")]
+    [InlineData("undelivered", 30999, "The message was not delivered (Twilio error 30999).")]
+    [InlineData("failed", null, "The message was not delivered.")]
+    [InlineData("canceled", null, "The message was canceled before it was sent.")]
+    public void ALateDeliveryFailureReadsAsWhatHappenedNotAsARefusal(string status, int? code, string reason) =>
+        // A status callback's failure was described like a refused create call, "Twilio refused the message (Twilio
+        // error 30034)", although Twilio had accepted it; and the most common US failures had no words at all.
+        Assert.Equal(reason, TwilioErrors.DescribeDelivery(status, code));
+
     [Fact]
     public void TheSharedPushFixtureParses()
     {

@@ -23,6 +23,11 @@ public static class TwilioErrors
         [30006] = "landline or unreachable carrier",
         [30007] = "filtered by the carrier as spam",
         [30008] = "delivery failed for an unknown reason (carrier)",
+        // The usual late failures of US SMS since carriers enforce registration, and Meta's filter on marketing
+        // templates (the re-engagement template may be one).
+        [30032] = "the sending toll-free number isn't verified, so carriers block its messages",
+        [30034] = "the sending number isn't registered for US A2P 10DLC messaging, so carriers block its messages",
+        [63049] = "Meta chose not to deliver this WhatsApp marketing message",
         [20429] = "Twilio is rate-limiting this account; try again shortly",
         [20003] = "Twilio refused the account's credentials (check the auth token in the admin settings)",
     };
@@ -32,6 +37,17 @@ public static class TwilioErrors
         if (code is { } c && Known.TryGetValue(c, out var words)) return $"{Capitalise(words)} (Twilio error {c}).";
         var detail = string.IsNullOrWhiteSpace(twilioMessage) ? "Twilio refused the message" : twilioMessage.Trim().TrimEnd('.');
         return code is null ? $"{detail}." : $"{detail} (Twilio error {code}).";
+    }
+
+    /// <summary>
+    /// A failure Twilio reported after accepting the message (a status callback's failed, undelivered or canceled):
+    /// known codes in plain words, else what happened, never "refused" (the create call was accepted).
+    /// </summary>
+    public static string DescribeDelivery(string status, int? code)
+    {
+        if (code is { } c && Known.TryGetValue(c, out var words)) return $"{Capitalise(words)} (Twilio error {c}).";
+        var what = string.Equals(status, "canceled", StringComparison.OrdinalIgnoreCase) ? "The message was canceled before it was sent" : "The message was not delivered";
+        return code is null ? $"{what}." : $"{what} (Twilio error {code}).";
     }
 
     private static string Capitalise(string s) => char.ToUpperInvariant(s[0]) + s[1..];

@@ -64,7 +64,7 @@ internal sealed class ReplyStatusFeed(IOptions<DeskOptions> desk, TimeProvider t
         }
         if (DeliveryStatus.IsFinalFailure(current.Status))
         {
-            var notice = ReplyStatusMapper.DeliveryNotice(reply, sid, current.Reason ?? TwilioErrors.Describe(current.ErrorCode), time.GetUtcNow().UtcDateTime,
+            var notice = ReplyStatusMapper.DeliveryNotice(reply, sid, current.Reason ?? TwilioErrors.DescribeDelivery(current.Status, current.ErrorCode), time.GetUtcNow().UtcDateTime,
                 desk.Value.ThreadContentLimit, sids.IndexOf(sid) + 1, sids.Count);
             threads.Add(new FeedAppend(orgId, conversationId, 0, notice.ExtId, 1, 0, DeskJson.Serialize(notice)));
         }

@@ -56,7 +56,7 @@ internal sealed class StatusStore(GroupCommit commits, ReplyStatusFeed feed, Rou
     public async Task<bool> ApplyAsync(DbConnection connection, DbTransaction tx, string sid, string accountSid, string status, int? errorCode, string? orgId, string? to, string? from, long? replyId)
     {
         status = status.ToLowerInvariant();
-        var reason = DeliveryStatus.IsFinalFailure(status) ? TwilioErrors.Describe(errorCode) : null;
+        var reason = DeliveryStatus.IsFinalFailure(status) ? TwilioErrors.DescribeDelivery(status, errorCode) : null;
         // Reads only when Desk may need to hear of it: a notable status, or the sender attaching its reply to a row a
         // callback created first. The common sender path ("queued" on a new row) stays one statement.
         var notable = ReplyStatusFeed.IsNotable(status);

@@ -108,6 +108,21 @@ public sealed class StatusCallbackTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ALateFailureIsListedWithWhatHappenedNotAsARefusal()
+    {
+        // Listed as "Twilio refused the message (Twilio error 30034)": the agent looked for a fault in the reply,
+        // where the sending number's missing US registration was the cause.
+        var (status, body) = await ReplyToAnaAsync("4343");
+        Assert.Equal(200, status);
+        var sid = (string)body["extId"]!;
+        await CallbackAsync(sid, "undelivered", "30034");
+
+        var row = Assert.Single(await _app.FailedAsync());
+        Assert.Equal("The sending number isn't registered for US A2P 10DLC messaging, so carriers block its messages (Twilio error 30034).",
+            row.GetProperty("errorReason").GetString());
+    }
+
+    [Fact]
     public async Task ConcurrentCallbacksForOneSidLeaveTheHighestStatus()
     {
         const string sid = "SM10000000000000000000000000000003";
