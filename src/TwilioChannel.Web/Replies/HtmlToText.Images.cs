@@ -16,7 +16,8 @@ internal static partial class HtmlToText
     /// says something (not when empty or a file name, which is what editors fill in and tells the customer nothing
     /// beside the picture itself). An image elsewhere is written like a link, "alt (url)" or the bare url, and not
     /// fetched: a public image is one tap away. One without a usable source (pasted as data:, none, relative) is
-    /// reported as unsendable: the reply must fail rather than go without it.
+    /// reported as unsendable: the reply must fail rather than go without it. Inside a link, only the link's target is
+    /// written.
     /// </summary>
     private static void Image(IElement e, StringBuilder text, WalkState state)
     {
@@ -30,6 +31,9 @@ internal static partial class HtmlToText
             state.Images.Add(new(src, url));
             if (alt.Length > 0 && !FileName().IsMatch(alt)) text.Append(alt);
         }
+        // A linked banner or button: the link's target is what the customer should tap (the link writes it), not
+        // the picture's own file; only a meaningful alt stays, as the link's text.
+        else if (state.InLink > 0) { if (alt.Length > 0 && !FileName().IsMatch(alt)) text.Append(alt); }
         else if (alt.Length == 0) text.Append(src);
         else text.Append(alt).Append(SameAddress(alt, src) ? "" : $" ({src})");
     }

@@ -64,6 +64,9 @@ internal static partial class HtmlToText
 
         public List<InlineImage> Images { get; } = [];
 
+        /// <summary>Inside a link with a target: an image there is the link's face, and the link's target is written.</summary>
+        public int InLink { get; set; }
+
         /// <summary>Where the latest list item's text starts (just after its "• " or "1. "), in the builder it went to.</summary>
         public (StringBuilder Text, int At)? ItemStart { get; set; }
 
@@ -131,10 +134,13 @@ internal static partial class HtmlToText
                 case "a":
                     var before = text.Length;
                     var imagesBefore = state.Images.Count;
-                    Walk(e, text, whatsApp, state);
-                    var label = text.ToString(before, text.Length - before).Replace(Apart.ToString(), "").Trim();
                     var href = Plain(e.GetAttribute("href") ?? "");
-                    if (!string.IsNullOrWhiteSpace(href) && !href.StartsWith("#", StringComparison.Ordinal) && !href.StartsWith("javascript:", StringComparison.OrdinalIgnoreCase))
+                    var leads = !string.IsNullOrWhiteSpace(href) && !href.StartsWith("#", StringComparison.Ordinal) && !href.StartsWith("javascript:", StringComparison.OrdinalIgnoreCase);
+                    if (leads) state.InLink++;
+                    Walk(e, text, whatsApp, state);
+                    if (leads) state.InLink--;
+                    var label = text.ToString(before, text.Length - before).Replace(Apart.ToString(), "").Trim();
+                    if (leads)
                     {
                         var shown = Shown(href);
                         // A Desk image linked to its own file: the file goes as media, and its Desk address only opens

@@ -206,8 +206,18 @@ public sealed class HtmlToTextTests
 
     [Fact]
     public void AnImageInsideALinkIsSeparatedFromTheWordsAroundIt() =>
-        Assert.Equal("Order here: https://cdn.example.com/btn.png (https://shop.example.com/order) today",
+        Assert.Equal("Order here: https://shop.example.com/order today",
             Text("Order here:<a href=\"https://shop.example.com/order\"><img src=\"https://cdn.example.com/btn.png\"></a>today", whatsApp: false));
+
+    [Theory]
+    [InlineData("<img src=\"https://cdn.example.com/btn.png\" alt=\"Order now\">", "Tap Order now (https://shop.example.com/order).")]
+    [InlineData("<img src=\"https://cdn.example.com/btn.png\" alt=\"btn.png\">", "Tap https://shop.example.com/order.")]
+    [InlineData("<img src=\"https://cdn.example.com/btn.png\"> to order", "Tap to order (https://shop.example.com/order).")]
+    public void AnImageInsideALinkLeadsToTheLinksTargetNotToThePicturesFile(string inside, string expected) =>
+        // A linked banner or button: what the agent wants tapped is the link. Written like a picture elsewhere, it
+        // put the image's own file before the link ("Order now (https://cdn…/btn.png) (https://shop…)"), as if the
+        // customer had two places to go.
+        Assert.Equal(expected, Text($"Tap <a href=\"https://shop.example.com/order\">{inside}</a>.", whatsApp: false));
 
     [Fact]
     public void AnImageSentAsMediaLeavesTheWordsAroundItApart()
