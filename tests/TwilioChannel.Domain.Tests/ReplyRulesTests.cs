@@ -40,6 +40,26 @@ public sealed class ReplyRulesTests
         Assert.All(parts, p => Assert.False(char.IsLowSurrogate(p[0])));
     }
 
+    [Fact]
+    public void AMonospaceBlockCutBetweenWhatsAppMessagesIsClosedAndReopenedWithinTheLimit()
+    {
+        var block = string.Join("\n", Enumerable.Range(1, 150).Select(i => $"line {i} of the output"));
+        var parts = ReplySplitter.SplitKeepingMonospace($"See:\n```{block}```\nok");
+
+        Assert.Equal(3, parts.Count);
+        Assert.All(parts, p => Assert.InRange(p.Length, 1, ReplySplitter.TwilioBodyLimit));
+        Assert.All(parts, p => Assert.Equal(0, (p.Length - p.Replace("```", "").Length) / 3 % 2));
+        Assert.StartsWith("```line", parts[1]);
+        Assert.EndsWith("```\nok", parts[2]);
+    }
+
+    [Fact]
+    public void TextWithoutMonospaceIsSplitAsAnyReply()
+    {
+        var text = string.Join(" ", Enumerable.Range(1, 200).Select(i => $"This is sentence number {i}."));
+        Assert.Equal(ReplySplitter.Split(text), ReplySplitter.SplitKeepingMonospace(text));
+    }
+
     [Theory]
     [InlineData("STOP", null, OptOutChange.OptOut)]
     [InlineData(" stop ", null, OptOutChange.OptOut)]

@@ -27,6 +27,37 @@ public static class ReplySplitter
         return parts;
     }
 
+    private const string Fence = "```";
+
+    /// <summary>
+    /// <see cref="Split"/> for WhatsApp text: WhatsApp pairs ``` fences within one message only, so a monospace block
+    /// (a &lt;pre&gt;) cut between two messages showed its fences as text in both and lost its layout. A part that ends
+    /// inside a block now closes it and the next part reopens it; the parts are cut shorter by the two fences' length
+    /// so they stay within <paramref name="limit"/>.
+    /// </summary>
+    public static IReadOnlyList<string> SplitKeepingMonospace(string text, int limit = TwilioBodyLimit)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (!text.Contains(Fence, StringComparison.Ordinal)) return Split(text, limit);
+        var parts = Split(text, limit - 2 * Fence.Length);
+        var result = new List<string>(parts.Count);
+        var open = false;
+        foreach (var cut in parts)
+        {
+            var part = open ? Fence + cut : cut;
+            open = Fences(part) % 2 == 1;
+            result.Add(open ? part + Fence : part);
+        }
+        return result;
+    }
+
+    private static int Fences(string part)
+    {
+        var count = 0;
+        for (var i = part.IndexOf(Fence, StringComparison.Ordinal); i >= 0; i = part.IndexOf(Fence, i + Fence.Length, StringComparison.Ordinal)) count++;
+        return count;
+    }
+
     private static int Cut(string text, int limit)
     {
         var window = SafeLength(text, limit);

@@ -107,6 +107,28 @@ public sealed class ReplyTests : ReplyTestsBase
     }
 
     [Fact]
+    public async Task OnWhatsAppALongPreCutBetweenMessagesIsAMonospaceBlockInEach()
+    {
+        // WhatsApp pairs ``` fences within one message: the first part opened a block it never closed and the second
+        // closed one it never opened, so both showed the fences as text and lost the monospace.
+        _twilio.AcceptMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("whatsapp-text.form"));
+        var log = string.Join("\n", Enumerable.Range(1, 80).Select(i => $"2026-11-26 10:{i:00} job {i} finished"));
+
+        var (status, _) = await _app.PushAsync(ReplyApp.Push(Ana, $"<p>The log:</p><pre>{log}</pre><p>Thanks</p>", contentType: "text/html"));
+
+        Assert.Equal(200, status);
+        var parts = _twilio.Sent.Select(f => f["Body"]).ToList();
+        Assert.Equal(2, parts.Count);
+        Assert.All(parts, p => Assert.InRange(p.Length, 1, 1600));
+        Assert.StartsWith("The log:\n```2026-11-26 10:01", parts[0]);
+        Assert.EndsWith("finished```", parts[0]);
+        Assert.StartsWith("```2026-11-26", parts[1]);
+        Assert.EndsWith("10:80 job 80 finished```\nThanks", parts[1]);
+        Assert.Equal(log, string.Join("\n", parts.Select(p => p.Replace("The log:\n", "").Replace("\nThanks", "").Trim('`'))));
+    }
+
+    [Fact]
     public async Task AReplyThatWouldGoOutAsMoreThanTenMessagesIsRefusedWholeAndNothingIsSent()
     {
         _twilio.AcceptMessages();
