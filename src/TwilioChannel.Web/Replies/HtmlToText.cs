@@ -143,10 +143,11 @@ internal static partial class HtmlToText
                     if (leads)
                     {
                         var shown = Shown(href);
-                        // A Desk image linked to its own file: the file goes as media, and its Desk address only opens
-                        // with a Desk sign-in, so written out it would be a dead link.
-                        var linksItsOwnImage = state.Images.Skip(imagesBefore).Any(i => i.Url is not null && i.Src == href);
-                        if (label.Length == 0 && !linksItsOwnImage) text.Append(Apart).Append(shown).Append(Apart);
+                        // A Desk image linked to Desk (its own file, its full size): the file goes as media, and a Desk
+                        // address only opens with a Desk sign-in, so written out it would be a dead link.
+                        var mediaLinkedToDesk = state.Images.Skip(imagesBefore).Any(i => i.Url is not null)
+                            && Uri.TryCreate(href, UriKind.Absolute, out var target) && state.OnDesk(target);
+                        if (label.Length == 0 && !mediaLinkedToDesk) text.Append(Apart).Append(shown).Append(Apart);
                         // The address is ours, not the agent's: it must not run into the word after the link.
                         else if (label.Length > 0 && !SameAddress(label, shown)) text.Append($" ({shown})").Append(Apart);
                     }

@@ -229,13 +229,25 @@ public sealed class HtmlToTextTests
         Assert.Equal(2, images.Count);
     }
 
-    [Fact]
-    public void ADeskImageInsideALinkToItselfIsNotWrittenAsAnAddressTheCustomerCantOpen()
+    [Theory]
+    [InlineData("https://desk.zoho.com/api/v1/img/1")]
+    [InlineData("https://desk.zoho.com/api/v1/img/1/original")]
+    public void ADeskImageLinkedToDeskIsNotWrittenAsAnAddressTheCustomerCantOpen(string href)
     {
-        // The file goes as media; its Desk address needs a Desk sign-in, so writing it out only adds a dead link.
-        var text = HtmlToText.Convert("See<a href=\"https://desk.zoho.com/api/v1/img/1\"><img src=\"https://desk.zoho.com/api/v1/img/1\"></a>below",
+        // The file goes as media; a Desk address (the image's own, or its full-size version) needs a Desk sign-in, so
+        // writing it out only adds a dead link.
+        var text = HtmlToText.Convert($"See<a href=\"{href}\"><img src=\"https://desk.zoho.com/api/v1/img/1\"></a>below",
             whatsApp: false, OnDesk, out var images);
         Assert.Equal("See below", text);
+        Assert.Single(images);
+    }
+
+    [Fact]
+    public void ADeskImageLinkedElsewhereKeepsTheLinksTarget()
+    {
+        var text = HtmlToText.Convert("See <a href=\"https://shop.example.com/p/1\"><img src=\"https://desk.zoho.com/api/v1/img/1\"></a>",
+            whatsApp: false, OnDesk, out var images);
+        Assert.Equal("See https://shop.example.com/p/1", text);
         Assert.Single(images);
     }
 }
