@@ -31,7 +31,7 @@ internal sealed class ReplyStatusFeed(IOptions<DeskOptions> desk, TimeProvider t
     public async Task<bool> AppendAsync(DbConnection connection, DbTransaction tx, long replyId, string sid, PartStatus? previous, PartStatus current)
     {
         await using var read = await PreparedCommand.CreateAsync(connection, tx, """
-            SELECT r."OrgId", r."ExtParentId", r."FirstSid", r."Body", r."CreatedAt", COALESCE(r."From", r."MessagingServiceSid"), r."To", c."Id", r."Sids"
+            SELECT r."OrgId", r."ExtParentId", r."FirstSid", r."Body", r."CreatedAt", COALESCE(r."From", r."MessagingServiceSid"), r."To", c."Id", r."Sids", r."State"
             FROM "Replies" r JOIN "Conversations" c ON c."OrgId" = r."OrgId" AND c."TicketExtId" = r."ExtParentId"
             WHERE r."Id" = @p0
             """, 1, CancellationToken.None);
@@ -40,6 +40,7 @@ internal sealed class ReplyStatusFeed(IOptions<DeskOptions> desk, TimeProvider t
         string orgId;
         long conversationId;
         List<string> sids;
+        bool threadInDesk;
         await using (var row = await read.ReaderAsync(CancellationToken.None, replyId))
         {
             if (!await row.ReadAsync() || row.IsDBNull(2)) return false;
@@ -48,6 +49,10 @@ internal sealed class ReplyStatusFeed(IOptions<DeskOptions> desk, TimeProvider t
                 DateTime.SpecifyKind(row.GetDateTime(4), DateTimeKind.Utc), row.IsDBNull(5) ? "" : row.GetString(5), row.IsDBNull(6) ? "" : row.GetString(6));
             conversationId = row.GetInt64(7);
             sids = JsonSerializer.Deserialize<List<string>>(row.GetString(8)) ?? [];
+            // Only a reply the push answered with its first SID is a thread in Desk under that extId. A failed reply's
+            // SIDs (the re-engagement template sent instead, the parts sent before a failure) restated as its thread
+            // made a second outgoing thread, "[reply]" shown as delivered, beside the reply Desk marked failed.
+            threadInDesk = (ReplyState)row.GetInt32(9) == ReplyState.Sent;
         }
         if (!sids.Contains(sid)) sids.Add(sid);
 
@@ -57,7 +62,7 @@ internal sealed class ReplyStatusFeed(IOptions<DeskOptions> desk, TimeProvider t
         var before = DeliveryStatus.OfReply(sids.Select(s => s == sid ? previous : known.GetValueOrDefault(s)).ToList());
 
         var threads = new List<FeedAppend>();
-        if (after.Status is { } status && IsNotable(status) && (after.Status, after.ErrorCode) != (before.Status, before.ErrorCode))
+        if (threadInDesk && after.Status is { } status && IsNotable(status) && (after.Status, after.ErrorCode) != (before.Status, before.ErrorCode))
         {
             var update = ReplyStatusMapper.StatusUpdate(reply, status, after.ErrorCode, after.Reason, desk.Value.ThreadContentLimit);
             threads.AddRange(update.Select((t, i) => new FeedAppend(orgId, conversationId, 0, t.ExtId, i + 1, 0, DeskJson.Serialize(t))));

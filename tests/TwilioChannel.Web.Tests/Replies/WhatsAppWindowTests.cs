@@ -36,6 +36,38 @@ public sealed class WhatsAppWindowTests : ClockedReplyTestsBase
     }
 
     [Fact]
+    public async Task TheTemplatesDeliveryIsNoReplyThreadInTheTicketButItsFailureIsANotice()
+    {
+        // The template's SID is kept as the failed reply's, and its "delivered" restated the reply's thread: Desk,
+        // which had marked the reply failed, got a second outgoing thread "[reply]" shown as delivered.
+        await using (var scope = _app.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>();
+            db.Numbers.Single(n => n.Address == Fixtures.WhatsAppNumber).WhatsAppTemplateSid = "HX11111111111111111111111111111111";
+            await db.SaveChangesAsync();
+            scope.ServiceProvider.GetRequiredService<Routing.NumberDirectory>().Invalidate();
+        }
+        using var first = await _app.PullAsync();
+        var state = first.RootElement.GetProperty("channelState").GetString();
+        _time.Advance(TimeSpan.FromHours(30));
+        Assert.Equal(400, (await _app.PushAsync(ReplyApp.Push(Ana, "Too late, but we have a template"))).Status);
+        string template;
+        await using (var scope = _app.Services.CreateAsyncScope())
+            template = scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().Replies.Single().FirstSid!;
+
+        (await _app.StatusCallbackAsync(template, "delivered")).EnsureSuccessStatusCode();
+        (await _app.StatusCallbackAsync(template, "read")).EnsureSuccessStatusCode();
+        using (var next = await _app.PullAsync(state))
+            Assert.Empty(next.RootElement.GetProperty("data").GetProperty("threads").EnumerateArray());
+
+        (await _app.StatusCallbackAsync(template, "failed", "63049")).EnsureSuccessStatusCode();
+        using var last = await _app.PullAsync(state);
+        var notice = Assert.Single(last.RootElement.GetProperty("data").GetProperty("threads").EnumerateArray());
+        Assert.Equal(template + "-undelivered", notice.GetProperty("extId").GetString());
+        Assert.Contains("Meta chose not to deliver", notice.GetProperty("content").GetString());
+    }
+
+    [Fact]
     public async Task OutsideTheWindowTheNumbersTemplateIsSentAndTheReplyFailsWithInstructions()
     {
         await using (var scope = _app.Services.CreateAsyncScope())
