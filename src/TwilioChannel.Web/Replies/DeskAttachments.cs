@@ -51,12 +51,8 @@ internal sealed class DeskAttachments(HttpClient http, ZohoOAuth oauth, ChannelD
     public async Task<(List<OutboundMedia>? Files, PushOutcome? Failure)> FetchAsync(Installation installation, Reply reply, IReadOnlyList<DeskFile> files, MessagingChannel channel, CancellationToken ct)
     {
         var (token, unavailable) = await oauth.AccessTokenAsync(installation, ct);
-        if (unavailable is not null)
-            return (null, PushOutcome.NotSent($"Zoho's sign-in service could not give a token to fetch the {Carried(files, plural: true)} from Desk ({unavailable}); nothing was sent. Try again."));
-        if (token is null)
-            return (null, PushOutcome.Refused(installation.ZohoOAuthProtected is null
-                ? $"This reply has {Carried(files)}, and sending files from Desk needs Zoho OAuth credentials for this org, which aren't configured. Send the reply without the files, or ask an admin to configure Zoho OAuth."
-                : $"The {Carried(files, plural: true)} could not be fetched from Desk: Zoho refused the OAuth credentials configured for this org. Ask an admin to renew them."));
+        if (token is null) return (null, NoToken(installation, files, unavailable));
+        var renewed = false;
 
         var fetched = new List<OutboundMedia>();
         long total = 0;
@@ -69,6 +65,17 @@ internal sealed class DeskAttachments(HttpClient http, ZohoOAuth oauth, ChannelD
             try
             {
                 var (media, failure) = await FetchOneAsync(installation, reply, file, url, token, channel, total, NotFetched, ct);
+                // A cached access token Zoho no longer honours (the credentials were replaced or revoked) was used until
+                // it would have expired, up to an hour of replies failing with HTTP 401: once per reply, a fresh one.
+                if (failure == Unauthorized && !renewed)
+                {
+                    renewed = true;
+                    oauth.Forget(installation);
+                    (token, unavailable) = await oauth.AccessTokenAsync(installation, ct);
+                    if (token is null) return (null, NoToken(installation, files, unavailable));
+                    (media, failure) = await FetchOneAsync(installation, reply, file, url, token, channel, total, NotFetched, ct);
+                }
+                if (failure == Unauthorized) failure = PushOutcome.Refused($"The {file.Noun} '{file.Name}' could not be fetched from Desk (HTTP 401).");
                 if (media is null) return (null, failure);
                 total += media.Content.Length;
                 fetched.Add(media);
@@ -81,6 +88,17 @@ internal sealed class DeskAttachments(HttpClient http, ZohoOAuth oauth, ChannelD
         return (fetched, null);
     }
 
+    /// <summary>Why there is no token: none configured, Zoho refused the credentials, or Zoho couldn't be asked.</summary>
+    private static PushOutcome NoToken(Installation installation, IReadOnlyList<DeskFile> files, string? unavailable) =>
+        unavailable is not null
+            ? PushOutcome.NotSent($"Zoho's sign-in service could not give a token to fetch the {Carried(files, plural: true)} from Desk ({unavailable}); nothing was sent. Try again.")
+            : PushOutcome.Refused(installation.ZohoOAuthProtected is null
+                ? $"This reply has {Carried(files)}, and sending files from Desk needs Zoho OAuth credentials for this org, which aren't configured. Send the reply without the files, or ask an admin to configure Zoho OAuth."
+                : $"The {Carried(files, plural: true)} could not be fetched from Desk: Zoho refused the OAuth credentials configured for this org. Ask an admin to renew them.");
+
+    /// <summary>Desk refused the access token (HTTP 401): <see cref="FetchAsync"/> renews it once.</summary>
+    private static readonly PushOutcome Unauthorized = PushOutcome.Refused("Desk refused the Zoho access token.");
+
     private async Task<(OutboundMedia? Media, PushOutcome? Failure)> FetchOneAsync(
         Installation installation, Reply reply, DeskFile file, Uri url, string token, MessagingChannel channel, long total, Func<string, string> notFetched, CancellationToken ct)
     {
@@ -91,6 +109,7 @@ internal sealed class DeskAttachments(HttpClient http, ZohoOAuth oauth, ChannelD
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
         var status = (int)response.StatusCode;
         if (status >= 500 || status == 429) return (null, PushOutcome.NotSent(notFetched($"HTTP {status}")));
+        if (status == 401) return (null, Unauthorized);
         if (!response.IsSuccessStatusCode) return (null, PushOutcome.Refused($"The {file.Noun} '{name}' could not be fetched from Desk (HTTP {status})."));
 
         var type = response.Content.Headers.ContentType?.MediaType ?? "application/octet-stream";

@@ -21,7 +21,7 @@ internal sealed class ZohoOAuth(HttpClient http, SecretProtector secrets, IMemor
     public async Task<(string? Token, string? Unavailable)> AccessTokenAsync(Installation installation, CancellationToken ct)
     {
         if (installation.ZohoOAuthProtected is null) return (null, null);
-        var key = "zoho-token:" + installation.OrgId;
+        var key = CacheKey(installation);
         if (cache.TryGetValue(key, out string? cached)) return (cached, null);
 
         var client = JsonSerializer.Deserialize<ZohoOAuthClient>(secrets.Unprotect(installation.ZohoOAuthProtected))!;
@@ -62,6 +62,11 @@ internal sealed class ZohoOAuth(HttpClient http, SecretProtector secrets, IMemor
             return (accessToken, null);
         }
     }
+
+    /// <summary>Drops the cached access token: Desk refused it, so the next call refreshes.</summary>
+    public void Forget(Installation installation) => cache.Remove(CacheKey(installation));
+
+    private static string CacheKey(Installation installation) => "zoho-token:" + installation.OrgId;
 
     private Uri AccountsBase(Installation installation)
     {

@@ -319,4 +319,38 @@ public sealed class ReplyAttachmentTests : IAsyncLifetime
         _desk.DeleteMapping(outage);
         Assert.Equal(200, (await _app.PushAsync(push)).Status);
     }
+
+    [Fact]
+    public async Task AnAccessTokenDeskNoLongerHonoursIsRenewedOnce()
+    {
+        Assert.Equal(200, (await _app.PushAsync(ReplyApp.Push(Bob, "First", attachments: Attachments(2)))).Status);
+
+        // The admin replaced the Zoho client (or revoked it): the cached token is refused, the refresh gives a new one.
+        _desk.Given(Request.Create().WithPath("/oauth/v2/token").UsingPost()).AtPriority(-1)
+            .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody("""{"access_token":"zoho-access-2","expires_in":3600}"""));
+        _desk.Given(Request.Create().WithPath("/api/v1/threads/1/attachments/2/content").UsingGet().WithHeader("Authorization", "Zoho-oauthtoken zoho-access-1")).AtPriority(-1)
+            .RespondWith(Response.Create().WithStatusCode(401).WithHeader("Content-Type", "application/json").WithBody("""{"errorCode":"INVALID_OAUTH"}"""));
+        _desk.Given(Request.Create().WithPath("/api/v1/threads/1/attachments/2/content").UsingGet().WithHeader("Authorization", "Zoho-oauthtoken zoho-access-2")).AtPriority(-1)
+            .RespondWith(Response.Create().WithHeader("Content-Type", "application/pdf").WithBody(Pdf));
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "Second", attachments: Attachments(2)));
+
+        Assert.True(status == 200, body.ToJsonString());
+        Assert.Equal(2, _twilio.Sent.Count);
+        Assert.Equal(Pdf, await _app.CreateClient().GetByteArrayAsync(new Uri(_twilio.Sent[1]["MediaUrl"]).PathAndQuery));
+    }
+
+    [Fact]
+    public async Task AFileDeskRefusesEvenWithAFreshTokenFailsTheReply()
+    {
+        _desk.Given(Request.Create().WithPath("/api/v1/threads/1/attachments/2/content").UsingGet()).AtPriority(-1)
+            .RespondWith(Response.Create().WithStatusCode(401));
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "Receipt", attachments: Attachments(2)));
+
+        Assert.Equal(400, status);
+        Assert.Equal("The attachment 'file2' could not be fetched from Desk (HTTP 401).", (string?)body["message"]);
+        Assert.Equal(2, _desk.LogEntries.Count(e => e.RequestMessage.Path == "/oauth/v2/token"));
+        Assert.Empty(_twilio.Sent);
+    }
 }
