@@ -240,16 +240,18 @@ internal static partial class HtmlToText
             text.Append(line, 0, quote);
             var content = line[quote..];
             // An image's separators count as whitespace here: they stay outside the markers.
-            var trimmed = content.Trim(Blank);
-            if (trimmed.Length == 0) { text.Append(content); continue; }
+            var start = 0;
+            while (start < content.Length && IsBlank(content[start])) start++;
+            if (start == content.Length) { text.Append(content); continue; }
+            var end = content.Length;
+            while (IsBlank(content[end - 1])) end--;
             // Markers must hug the text ("*bold* ", not "* bold *") or WhatsApp ignores them.
-            var lead = content[..(content.Length - content.TrimStart(Blank).Length)];
-            var tail = content[content.TrimEnd(Blank).Length..];
+            var (lead, trimmed, tail) = (content[..start], content[start..end], content[end..]);
             text.Append(lead).Append(mark).Append(trimmed).Append(mark).Append(tail);
         }
     }
 
-    private static readonly char[] Blank = [' ', '\t', '\r', '\u00A0', Apart];
+    private static bool IsBlank(char c) => char.IsWhiteSpace(c) || c == Apart;
 
     /// <summary>The "> " (or "> > ", or a bare ">" for an empty line) that <see cref="Quote"/> starts a line with.</summary>
     [System.Text.RegularExpressions.GeneratedRegex("^(?:>(?: |$))+")]

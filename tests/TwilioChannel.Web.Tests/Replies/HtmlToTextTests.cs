@@ -106,6 +106,10 @@ public sealed class HtmlToTextTests
             Text("<i>soon</i> <del>never</del> <code>code</code> <strong> bold </strong>end", whatsApp: true));
 
     [Fact]
+    public void MarkersHugTheTextInsideAnyKindOfSpace() =>
+        Assert.Equal("an\u2003*em space*\u2009end", Text("an<b>\u2003em space\u2009</b>end", whatsApp: true));
+
+    [Fact]
     public void ScriptsAndStylesNeverReachTheCustomer() =>
         Assert.Equal("Hello", Text("<style>p{color:red}</style><script>alert(1)</script><p>Hello</p>", whatsApp: false));
 
