@@ -34,11 +34,11 @@ internal static class PullEndpoint
         // import delivered is not served again. The cursor returned is the last position served (or the start).
         var orgId = installation.OrgId;
         var acknowledged = ChannelState.Parse(state).After;
-        // Every state we hand out is a position of this org's feed, and the feed only grows: one beyond its last position
-        // was not given out by this feed (a service re-installed on a new database while Desk kept its channelState, or
-        // another feed's cursor). Like any unreadable state it means "from the start"; kept, it would skip everything
-        // up to it.
-        if (acknowledged > 0 && acknowledged > await feed.LastPositionAsync(orgId, ct)) acknowledged = 0;
+        // Every state we hand out (pull or import) is 0 or the position of one of this org's own threads. Positions are
+        // shared by all orgs' feeds, so another org's cursor, a forged one, or one from before our database was replaced
+        // names a position that is not among them (another org's thread, or beyond the feed's end). Like any unreadable
+        // state it means "from the start": kept, it would skip, and confirm as delivered, every thread of ours below it.
+        if (acknowledged > 0 && !await feed.IsOwnPositionAsync(orgId, acknowledged, ct)) acknowledged = 0;
         if (acknowledged > 0) await deliveries.ConfirmPulledAsync(orgId, acknowledged);
         var imported = (await deliveries.FindAsync(orgId, ct))?.ImportedThrough ?? 0;
         var after = Math.Max(acknowledged, imported);

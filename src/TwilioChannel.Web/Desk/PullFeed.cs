@@ -45,9 +45,9 @@ internal sealed class PullFeed(ChannelDbContext db, MediaTokens media, WalDurabi
             tickets[t.ConversationId])).ToList();
     }
 
-    /// <summary>The org's last feed position (0 when its feed is empty): one seek on the (OrgId, Position) index.</summary>
-    public async Task<long> LastPositionAsync(string orgId, CancellationToken ct) =>
-        await db.FeedThreads.AsNoTracking().Where(t => t.OrgId == orgId).MaxAsync(t => (long?)t.Position, ct) ?? 0;
+    /// <summary>Whether <paramref name="position"/> is one of the org's own threads: one seek on the (OrgId, Position) index.</summary>
+    public Task<bool> IsOwnPositionAsync(string orgId, long position, CancellationToken ct) =>
+        db.FeedThreads.AsNoTracking().AnyAsync(t => t.OrgId == orgId && t.Position == position, ct);
 
     /// <summary>The SYNC_OBJECT for <paramref name="entries"/>: their distinct tickets, then the threads in order.</summary>
     public static string Compose(IReadOnlyList<FeedEntry> entries, ChannelState? cursor)

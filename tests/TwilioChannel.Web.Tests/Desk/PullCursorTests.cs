@@ -98,6 +98,28 @@ public sealed class PullCursorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnotherOrgsChannelStateSkipsNoneOfOurThreads()
+    {
+        // Feed positions are shared by all orgs: another org's cursor (or a forged one) lies inside our feed's range. It
+        // used to be taken as ours, so our threads below it were never served, and confirmed as delivered.
+        using (var admin = _app.Admin())
+        {
+            (await admin.PostAsJsonAsync("/api/admin/installations", new { orgId = "other-org", securityContext = "other-context" })).EnsureSuccessStatusCode();
+            (await admin.PostAsJsonAsync("/api/admin/numbers", new { address = "+14155550177", accountSid = Fixtures.AccountSid, orgId = "other-org" })).EnsureSuccessStatusCode();
+        }
+        foreach (var (body, to) in new[] { ("ours 1", Fixtures.SmsNumber), ("theirs", "+14155550177"), ("ours 2", Fixtures.SmsNumber) })
+            (await _app.PostInboundAsync(Fixtures.Sms(body, to: to))).EnsureSuccessStatusCode();
+        await _app.RouteAsync();
+        using var theirs = await _app.PullAsync(orgId: "other-org", securityContext: "other-context");
+        Assert.Single(Threads(theirs));
+
+        using var pull = await _app.PullAsync(State(theirs));
+        Assert.Equal(["ours 1", "ours 2"], Threads(pull).Select(t => t.GetProperty("content").GetString()));
+        using var next = await _app.PullAsync(State(pull));
+        Assert.Empty(Threads(next));
+    }
+
+    [Fact]
     public async Task ConfigParamsAsANameValueArrayAreReadToo()
     {
         await PostManyAsync(2, i => Fixtures.Sms($"m{i}"), parallelism: 1);
