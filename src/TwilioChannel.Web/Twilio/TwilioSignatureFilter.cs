@@ -48,7 +48,9 @@ internal sealed class TwilioSignatureFilter(AccountTokens tokens, SignatureValid
         if (token is null) return Forbidden("unknown account");
 
         var url = SignedUrl(http.Request, channel.Value.PublicBaseUri);
-        if (!validators.IsValid(token, url, fields, signature)) return Forbidden("bad signature");
+        if (!validators.IsValid(token, url, fields, signature)
+            && !(SignedUrlAsWritten(http.Request, channel.Value.PublicBaseUrl) is { } written && written != url && validators.IsValid(token, written, fields, signature)))
+            return Forbidden("bad signature");
         // Without PublicBaseUrl, the import's attachment URLs use the last authenticated request's base: Twilio's
         // webhooks count (their URL is signed), else after a start every import before Desk's first pull pointed at
         // the local default URL. With PublicBaseUrl set there is nothing to learn.
@@ -67,4 +69,13 @@ internal sealed class TwilioSignatureFilter(AccountTokens tokens, SignatureValid
     /// <summary>The URL Twilio signed: our public base URL (behind proxies the request's own URL differs) + path + query.</summary>
     public static string SignedUrl(HttpRequest request, Uri? publicBase) =>
         Common.PublicUrls.Base(request, publicBase) + request.Path.ToUriComponent() + request.QueryString.ToUriComponent();
+
+    /// <summary>
+    /// The same with PublicBaseUrl exactly as written. Twilio signs the URL as configured in its console, host case
+    /// included, while Uri lowercases the host: "https://Support.Example.com" in both places had every webhook refused.
+    /// Null when PublicBaseUrl is unset.
+    /// </summary>
+    public static string? SignedUrlAsWritten(HttpRequest request, string? publicBaseUrl) =>
+        string.IsNullOrWhiteSpace(publicBaseUrl) ? null
+            : publicBaseUrl.Trim().TrimEnd('/') + request.PathBase.ToUriComponent() + request.Path.ToUriComponent() + request.QueryString.ToUriComponent();
 }

@@ -118,6 +118,43 @@ public sealed class SignatureTests : IAsyncLifetime
         Assert.Empty(await StoredAsync());
     }
 
+    [Theory]
+    [InlineData("https://Channel.Example.com", "https://Channel.Example.com/twilio/messages")]
+    [InlineData("https://Channel.Example.com/Desk-Channel/", "https://Channel.Example.com/Desk-Channel/twilio/messages")]
+    [InlineData("https://Channel.Example.com", "https://channel.example.com/twilio/messages")]
+    public async Task APublicBaseUrlWrittenWithCapitalsAcceptsWebhooksSignedForItAsWritten(string publicBaseUrl, string signedFor)
+    {
+        // Twilio signs the URL exactly as its console holds it; Uri lowercases the host, so a PublicBaseUrl copied from
+        // the console with capitals had every webhook refused (twilio-csharp fixed the same in its own validator, #522).
+        using var app = new ChannelApp(settings: new() { ["PublicBaseUrl"] = publicBaseUrl });
+        await app.SeedAsync();
+        var form = Fixtures.Sms("Hello from a mixed-case URL");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/twilio/messages") { Content = new FormUrlEncodedContent(form) };
+        request.Headers.Add("X-Twilio-Signature", TwilioSigner.Sign(signedFor, form, Fixtures.AuthToken));
+
+        using var response = await app.CreateClient().SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await app.StoredAsync();
+        await app.RouteAsync();
+        using var pull = await app.PullAsync();
+        Assert.Equal("Hello from a mixed-case URL", pull.RootElement.GetProperty("data").GetProperty("threads")[0].GetProperty("content").GetString());
+    }
+
+    [Fact]
+    public async Task ASignatureForAnotherHostIsStillRefusedWithACapitalisedPublicBaseUrl()
+    {
+        using var app = new ChannelApp(settings: new() { ["PublicBaseUrl"] = "https://Channel.Example.com" });
+        await app.SeedAsync();
+        var form = Fixtures.Sms("forged");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/twilio/messages") { Content = new FormUrlEncodedContent(form) };
+        request.Headers.Add("X-Twilio-Signature", TwilioSigner.Sign("https://Other.Example.com/twilio/messages", form, Fixtures.AuthToken));
+
+        using var response = await app.CreateClient().SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+    }
+
     [Fact]
     public async Task QueryStringIsPartOfTheSignedUrl()
     {
