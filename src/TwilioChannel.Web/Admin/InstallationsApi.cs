@@ -58,7 +58,8 @@ internal static class InstallationsApi
         return TypedResults.Created($"/api/admin/installations/{installation.Id}", InstallationResponse.From(installation));
     }
 
-    /// <summary>Replaces the optional fields given; the securityContext only when one is sent. The org id can't change.</summary>
+    /// <summary>Replaces the optional fields given; the securityContext only when one is sent; deskDomain "" goes back to
+    /// the default host. The org id can't change.</summary>
     private static async Task<IResult> UpdateAsync(long id, InstallationRequest request, ChannelDbContext db, SecretProtector secrets, Desk.DeskCallers callers, TimeProvider time, CancellationToken ct)
     {
         var installation = await db.Installations.FindAsync([id], ct);
@@ -95,7 +96,9 @@ internal static class InstallationsApi
     private static void Apply(Installation installation, InstallationRequest r, SecretProtector secrets, DateTime now)
     {
         installation.InstallationId = r.InstallationId ?? installation.InstallationId;
-        installation.DeskDomain = r.DeskDomain ?? installation.DeskDomain;
+        // An empty deskDomain (a form's blank field) means "the default host": stored as "", every Invoke call and
+        // attachment download went to "https://", and a PUT could never put the org back on desk.zoho.com.
+        installation.DeskDomain = r.DeskDomain is null ? installation.DeskDomain : r.DeskDomain.Length == 0 ? null : r.DeskDomain;
         installation.ConnectionLinkName = r.ConnectionLinkName ?? installation.ConnectionLinkName;
         if (!string.IsNullOrEmpty(r.SecurityContext)) installation.SecurityContextProtected = secrets.Protect(r.SecurityContext);
         if (!string.IsNullOrWhiteSpace(r.ZohoRefreshToken))

@@ -538,6 +538,23 @@ public sealed class AdminApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnEmptyDeskDomainMeansTheDefaultHostAndPutsAnOrgBackOnIt()
+    {
+        // "" was stored as given: every Invoke call and attachment download of the org went to "https://", and once a
+        // data centre was set no PUT could clear it.
+        var id = await CreatedIdAsync("installations", new { orgId = Fixtures.OrgId, deskDomain = "" });
+        Assert.Equal(JsonValueKind.Null, (await _admin.GetFromJsonAsync<JsonElement>($"/api/admin/installations/{id}")).GetProperty("deskDomain").ValueKind);
+
+        using (var eu = await _admin.PutAsJsonAsync($"/api/admin/installations/{id}", new { deskDomain = "desk.zoho.eu" }))
+            Assert.Equal("desk.zoho.eu", (await eu.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("deskDomain").GetString());
+        using (var cleared = await _admin.PutAsJsonAsync($"/api/admin/installations/{id}", new { deskDomain = "" }))
+            Assert.Equal(JsonValueKind.Null, (await cleared.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("deskDomain").ValueKind);
+
+        // Rows stored with "" before the fix reach the default host too.
+        Assert.Equal("desk.zoho.com", TwilioChannel.Web.Desk.DeskHosts.HostOf(new TwilioChannel.Web.Data.Installation { OrgId = Fixtures.OrgId, DeskDomain = "" }));
+    }
+
+    [Fact]
     public async Task PuttingAnUnknownInstallationIsNotFoundAndChangingItsOrgIsRefused()
     {
         await _app.SeedAsync(numbers: false);
