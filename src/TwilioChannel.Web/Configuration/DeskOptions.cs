@@ -40,8 +40,11 @@ public sealed class DeskOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (string.IsNullOrWhiteSpace(ApiBaseUrl)) yield break;
-        if (!Uri.TryCreate(ApiBaseUrl, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http") || uri.AbsolutePath != "/")
+        if (!string.IsNullOrWhiteSpace(ApiBaseUrl) && !BaseUrl.IsSchemeAndHost(ApiBaseUrl))
             yield return new ValidationResult("Desk:ApiBaseUrl must be a scheme and host without path, e.g. https://desk.zoho.com", [nameof(ApiBaseUrl)]);
+        // Read only when an agent's reply first carries a file: a bad value failed that reply with "an internal error",
+        // and every one after it, instead of stopping the start.
+        if (!string.IsNullOrWhiteSpace(AccountsBaseUrl) && !BaseUrl.IsSchemeAndHost(AccountsBaseUrl))
+            yield return new ValidationResult("Desk:AccountsBaseUrl must be a scheme and host without path, e.g. https://accounts.zoho.eu", [nameof(AccountsBaseUrl)]);
     }
 }

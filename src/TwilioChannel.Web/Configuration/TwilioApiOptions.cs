@@ -33,7 +33,7 @@ public sealed class TwilioApiOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (!Uri.TryCreate(ApiBaseUrl, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http") || uri.AbsolutePath != "/")
+        if (!BaseUrl.IsSchemeAndHost(ApiBaseUrl))
             yield return new ValidationResult("Twilio:ApiBaseUrl must be a scheme and host (and port), e.g. https://api.twilio.com", [nameof(ApiBaseUrl)]);
     }
 }
