@@ -10,7 +10,7 @@ internal static class InstallationsApi
     /// <summary>zohoClientId/zohoClientSecret/zohoRefreshToken: a Zoho OAuth client (scope Desk.tickets.READ) used only to
     /// download the attachments agents add to replies. All three together, stored encrypted, never returned.</summary>
     public sealed record InstallationRequest(string? OrgId, string? InstallationId, string? DeskDomain, string? ConnectionLinkName, string? SecurityContext,
-        string? ZohoClientId = null, string? ZohoClientSecret = null, string? ZohoRefreshToken = null);
+        string? ZohoClientId = null, string? ZohoClientSecret = null, string? ZohoRefreshToken = null) : AdminRequest;
 
     public sealed record InstallationResponse(long Id, string OrgId, string? InstallationId, string? DeskDomain, string? ConnectionLinkName,
         bool HasSecurityContext, bool HasZohoOAuth, bool Enabled, DateTime CreatedAt, DateTime UpdatedAt)
@@ -44,7 +44,7 @@ internal static class InstallationsApi
 
     private static async Task<IResult> CreateAsync(InstallationRequest request, ChannelDbContext db, SecretProtector secrets, Desk.DeskCallers callers, TimeProvider time, CancellationToken ct)
     {
-        var validation = Validate(request);
+        var validation = Validate(request).KnownFieldsOnly(request);
         if (!validation.IsValid) return validation.Problem();
         if (await db.Installations.AnyAsync(i => i.OrgId == request.OrgId, ct))
             return Validation.Conflict($"Org {request.OrgId} already has an installation; change it with PUT.");
@@ -64,7 +64,8 @@ internal static class InstallationsApi
     {
         var installation = await db.Installations.FindAsync([id], ct);
         if (installation is null) return Validation.NotFound("installation", id);
-        var validation = Validate(request with { OrgId = request.OrgId ?? installation.OrgId });
+        var validation = Validate(request with { OrgId = request.OrgId ?? installation.OrgId })
+            .KnownFieldsOnly(request, "id", "hasSecurityContext", "hasZohoOAuth", "enabled", "createdAt", "updatedAt");
         if (request.OrgId is not null && request.OrgId.Trim() != installation.OrgId) validation.Add("orgId", "orgId can't change; create another installation.");
         if (!validation.IsValid) return validation.Problem();
 

@@ -12,7 +12,7 @@ namespace TwilioChannel.Web.Admin;
 /// </summary>
 internal static class NumbersApi
 {
-    public sealed record CreateRequest(string? Address, string? AccountSid, string? OrgId, string? MessagingServiceSid, bool? IsDefault, string? WhatsAppTemplateSid);
+    public sealed record CreateRequest(string? Address, string? AccountSid, string? OrgId, string? MessagingServiceSid, bool? IsDefault, string? WhatsAppTemplateSid) : AdminRequest;
 
     public sealed record NumberResponse(long Id, string Address, string Channel, string AccountSid, string OrgId, string? MessagingServiceSid,
         string? WhatsAppTemplateSid, bool IsDefault, DateTime CreatedAt)
@@ -43,7 +43,8 @@ internal static class NumbersApi
             .Sid("accountSid", request.AccountSid, "AC", required: true)
             .OrgId(request.OrgId)
             .Sid("messagingServiceSid", request.MessagingServiceSid, "MG", required: false)
-            .Sid("whatsAppTemplateSid", request.WhatsAppTemplateSid, "HX", required: false);
+            .Sid("whatsAppTemplateSid", request.WhatsAppTemplateSid, "HX", required: false)
+            .KnownFieldsOnly(request);
         var address = default(ChannelAddress);
         if (request.Address is { Length: > 0 and <= 64 } && !PhoneAddress.TryNormalize(request.Address, out address))
             validation.Add("address", "address must be an E.164 number (+14155550100) or a WhatsApp sender (whatsapp:+14155238886).");

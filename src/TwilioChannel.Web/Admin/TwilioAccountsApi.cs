@@ -8,11 +8,11 @@ namespace TwilioChannel.Web.Admin;
 /// <summary>/api/admin/twilio-accounts: the auth token is stored encrypted and never returned or logged.</summary>
 internal static class TwilioAccountsApi
 {
-    public sealed record CreateRequest(string? AccountSid, string? AuthToken, string? FriendlyName);
+    public sealed record CreateRequest(string? AccountSid, string? AuthToken, string? FriendlyName) : AdminRequest;
 
     /// <summary>PUT: a new auth token (Twilio's token rotation) and/or a new friendly name; the SID never changes.</summary>
     /// <summary>accountSid may be sent (a script PUTting back what it read) but can't change.</summary>
-    public sealed record UpdateRequest(string? AuthToken, string? FriendlyName, string? AccountSid = null);
+    public sealed record UpdateRequest(string? AuthToken, string? FriendlyName, string? AccountSid = null) : AdminRequest;
 
     public sealed record AccountResponse(long Id, string AccountSid, string? FriendlyName, DateTime CreatedAt)
     {
@@ -39,7 +39,8 @@ internal static class TwilioAccountsApi
         var validation = new Validation()
             .Sid("accountSid", request.AccountSid, "AC", required: true)
             .Required("authToken", request.AuthToken, 256)
-            .Optional("friendlyName", request.FriendlyName, 200);
+            .Optional("friendlyName", request.FriendlyName, 200)
+            .KnownFieldsOnly(request);
         if (!validation.IsValid) return validation.Problem();
 
         if (await db.TwilioAccounts.AnyAsync(a => a.AccountSid == request.AccountSid, ct))
@@ -66,7 +67,8 @@ internal static class TwilioAccountsApi
     private static async Task<IResult> UpdateAsync(long id, UpdateRequest request, ChannelDbContext db, SecretProtector secrets, AccountTokens tokens, CancellationToken ct)
     {
         var validation = new Validation()
-            .Optional("friendlyName", request.FriendlyName, 200);
+            .Optional("friendlyName", request.FriendlyName, 200)
+            .KnownFieldsOnly(request, "id", "createdAt");
         if (request.AuthToken is not null) validation.Required("authToken", request.AuthToken, 256);
         if (!validation.IsValid) return validation.Problem();
 

@@ -43,6 +43,20 @@ internal sealed partial class Validation
         return this;
     }
 
+    /// <summary>
+    /// Each field of the body that isn't one of the request's is an error under its own name. <paramref name="readOnly"/>
+    /// are fields the resource's GET returns and a PUT may send back unchanged (a script writing back what it read).
+    /// </summary>
+    public Validation KnownFieldsOnly(AdminRequest request, params string[] readOnly)
+    {
+        foreach (var field in request.UnknownFields?.Keys ?? Enumerable.Empty<string>())
+        {
+            if (readOnly.Contains(field, StringComparer.OrdinalIgnoreCase)) continue;
+            Add(field.Length > 64 ? field[..64] : field, $"Unknown field. The fields are: {string.Join(", ", request.KnownFields)}.");
+        }
+        return this;
+    }
+
     /// <summary>The errors as one sentence, for endpoints that answer a plain {"message"} (Desk's event callback).</summary>
     public string Message => string.Join(" ", _errors.Values.SelectMany(e => e));
 

@@ -14,7 +14,7 @@ namespace TwilioChannel.Web.History;
 /// </summary>
 internal static class BackfillsApi
 {
-    public sealed record StartRequest(string? Since);
+    public sealed record StartRequest(string? Since) : AdminRequest;
 
     public sealed record BackfillResponse(long Id, long NumberId, string Address, string OrgId, DateTime Since, string State, string Phase,
         int PagesFetched, long MessagesFetched, long MessagesStored, long MessagesRouted, DateTime? ReachedDate, string? Error,
@@ -41,6 +41,7 @@ internal static class BackfillsApi
     {
         var now = time.GetUtcNow().UtcDateTime;
         var validation = new Validation().Required("since", request?.Since, 40);
+        if (request is not null) validation.KnownFieldsOnly(request);
         DateTime since = default;
         if (request?.Since is { Length: > 0 and <= 40 } text)
         {

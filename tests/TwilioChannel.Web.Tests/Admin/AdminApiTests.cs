@@ -247,6 +247,63 @@ public sealed class AdminApiTests : IAsyncLifetime
         Assert.Empty(await ListAsync(resource));
     }
 
+    [Theory]
+    [InlineData("twilio-accounts", "{\"accountSid\":\"AC11111111111111111111111111111111\",\"authToken\":\"token\",\"friendlyNme\":\"Main\"}", "friendlyNme")]
+    [InlineData("installations", "{\"orgId\":\"28732\",\"securityContxt\":\"secret\"}", "securityContxt")]
+    [InlineData("installations", "{\"orgId\":\"28732\",\"id\":7}", "id")]
+    [InlineData("numbers", "{\"address\":\"+14155550104\",\"accountSid\":\"AC11111111111111111111111111111111\",\"orgId\":\"28732\",\"templateSid\":\"HX11111111111111111111111111111111\"}", "templateSid")]
+    [InlineData("numbers", "{\"address\":\"+14155550104\",\"accountSid\":\"AC11111111111111111111111111111111\",\"orgId\":\"28732\",\"channel\":\"whatsapp\"}", "channel")]
+    public async Task AnUnknownFieldIsAValidationProblemNamingItAndNothingIsCreated(string resource, string body, string field)
+    {
+        // System.Text.Json drops fields it doesn't know: a misspelt securityContext or an unsupported field was
+        // answered 201 as if it had been applied.
+        await _app.SeedAsync(numbers: false);
+        var before = (await ListAsync(resource)).Count;
+
+        await AssertValidationProblemAsync(resource, body, field);
+
+        Assert.Equal(before, (await ListAsync(resource)).Count);
+    }
+
+    [Fact]
+    public async Task ABackfillWithAnUnknownFieldIsAValidationProblemAndDoesNotStart()
+    {
+        await _app.SeedAsync();
+        var number = await _app.NumberIdAsync();
+
+        using var response = await _admin.PostAsync($"/api/admin/numbers/{number}/backfill",
+            new StringContent("{\"since\":\"2026-11-01\",\"until\":\"2026-11-02\"}", Encoding.UTF8, new MediaTypeHeaderValue("application/json")));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.True((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("until", out _));
+        Assert.Empty(await _admin.GetFromJsonAsync<JsonElement[]>("/api/admin/backfills") ?? []);
+    }
+
+    [Fact]
+    public async Task AResourceReadWithGetCanBePutBackButAnUnknownFieldInAPutChangesNothing()
+    {
+        await _app.SeedAsync(numbers: false);
+        var installation = Assert.Single(await ListAsync("installations"));
+        var id = installation.GetProperty("id").GetInt64();
+        var account = Assert.Single(await ListAsync("twilio-accounts"));
+        var accountId = account.GetProperty("id").GetInt64();
+
+        // A script writing back what it read (with its changes) passes the read-only fields along.
+        using (var put = await _admin.PutAsJsonAsync($"/api/admin/installations/{id}", installation))
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        using (var put = await _admin.PutAsJsonAsync($"/api/admin/twilio-accounts/{accountId}", account))
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+
+        using (var typo = await _admin.PutAsJsonAsync($"/api/admin/installations/{id}", new { connectionLinkNme = "renamed" }))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, typo.StatusCode);
+            Assert.True((await typo.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("connectionLinkNme", out _));
+        }
+        using (var typo = await _admin.PutAsJsonAsync($"/api/admin/twilio-accounts/{accountId}", new { authTokn = "rotated-auth-token-0123456789", friendlyName = "Renamed" }))
+            Assert.Equal(HttpStatusCode.BadRequest, typo.StatusCode);
+        Assert.Equal(JsonValueKind.Null, (await _admin.GetFromJsonAsync<JsonElement>($"/api/admin/twilio-accounts/{accountId}")).GetProperty("friendlyName").ValueKind);
+    }
+
     [Fact]
     public async Task ANumberWithoutAnOrgIsAValidationProblem()
     {
