@@ -16,6 +16,13 @@ internal sealed record ReplyTarget(string CustomerAddress, MessagingChannel Chan
     /// <summary>Opt-outs apply per sender: the Messaging Service holding the number, or the number itself.</summary>
     public IEnumerable<string> OptOutKeys => Number.MessagingServiceSid is { } service ? [service, Number.Address] : [Number.Address];
 
+    /// <summary>
+    /// The number the customer last wrote to when an admin has deleted it since: the reply then goes from the org's
+    /// default number of the channel. Kept so that the change of sender is visible (a warning in the log, a note in the
+    /// push answer's extra) rather than silent: the customer sees the answer come from another number.
+    /// </summary>
+    public long? ReplacedNumberId { get; init; }
+
     /// <summary>What a reply needs of the customer's conversation: a few columns, not the stored ticket JSON.</summary>
     internal sealed record ConversationFacts(string CustomerAddress, long? LastNumberId, DateTime? LastInboundAt);
 
@@ -28,10 +35,11 @@ internal sealed record ReplyTarget(string CustomerAddress, MessagingChannel Chan
 
         // Numbers come from the in-memory directory (a query per push was a noticeable share of its cost).
         var numbers = await directory.CurrentAsync(db, ct);
-        var number = (conversation?.LastNumberId is { } lastId ? numbers.ById(lastId, orgId) : null) ?? numbers.DefaultFor(orgId, channel);
+        var last = conversation?.LastNumberId is { } lastId ? numbers.ById(lastId, orgId) : null;
+        var number = last ?? numbers.DefaultFor(orgId, channel);
         if (number is null)
             return (null, $"No {ChannelAddress.ChannelName(channel)} number is configured for this Desk org: add one in the admin settings.");
-        return (new ReplyTarget(customer, channel, number, conversation), null);
+        return (new ReplyTarget(customer, channel, number, conversation) { ReplacedNumberId = last is null ? conversation?.LastNumberId : null }, null);
     }
 
     /// <summary>

@@ -1,0 +1,46 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using TwilioChannel.Web.Tests.Infrastructure;
+
+namespace TwilioChannel.Web.Tests.Replies;
+
+/// <summary>A reply to a customer whose number the admin deleted since they wrote: it still reaches them, from the
+/// org's default number, and that change of sender is said instead of happening silently.</summary>
+public sealed class DeletedNumberReplyTests : ReplyTestsBase
+{
+    private const string Retired = "+14155550177";
+
+    [Fact]
+    public async Task AReplyAfterTheCustomersNumberWasDeletedGoesFromTheDefaultNumberAndSaysSo()
+    {
+        _twilio.AcceptMessages();
+        using var admin = _app.Admin();
+        var created = await admin.PostAsJsonAsync("/api/admin/numbers", new { address = Retired, accountSid = Fixtures.AccountSid, orgId = Fixtures.OrgId });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var retiredId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+        await _app.CustomerWritesAsync(Fixtures.Sms("Where is my order?", from: Bob, to: Retired));
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/admin/numbers/{retiredId}")).StatusCode);
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "It ships today."));
+
+        Assert.Equal(200, status);
+        Assert.Equal(Fixtures.SmsNumber, Assert.Single(_twilio.Sent)["From"]);
+        Assert.Equal(Fixtures.SmsNumber, body["from"]!.GetValue<string>());
+        Assert.Contains("no longer configured", body["extra"]!["value"]!["senderNote"]!.GetValue<string>());
+        Assert.Contains(_app.Logs.Lines, l => l.Contains("no longer configured", StringComparison.Ordinal) && l.Contains($"number id {retiredId}", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AReplyFromTheNumberTheCustomerWroteToCarriesNoSenderNote()
+    {
+        _twilio.AcceptMessages();
+        await _app.CustomerWritesAsync(Fixtures.Sms("Where is my order?", from: Bob));
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "It ships today."));
+
+        Assert.Equal(200, status);
+        Assert.Null(body["extra"]!["value"]!["senderNote"]);
+        Assert.DoesNotContain(_app.Logs.Lines, l => l.Contains("no longer configured", StringComparison.Ordinal));
+    }
+}
