@@ -38,6 +38,12 @@ internal static class NumbersApi
 
     private static async Task<IResult> CreateAsync(CreateRequest request, ChannelDbContext db, RouterWakeup router, NumberDirectory directory, History.HistoryScheduler jobs, TimeProvider time, CancellationToken ct)
     {
+        request = request with
+        {
+            AccountSid = Validation.TwilioSid(request.AccountSid),
+            MessagingServiceSid = Validation.TwilioSid(request.MessagingServiceSid),
+            WhatsAppTemplateSid = Validation.TwilioSid(request.WhatsAppTemplateSid),
+        };
         var validation = new Validation()
             .Required("address", request.Address, 64)
             .Sid("accountSid", request.AccountSid, "AC", required: true)

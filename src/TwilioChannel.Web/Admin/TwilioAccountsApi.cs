@@ -36,6 +36,7 @@ internal static class TwilioAccountsApi
 
     private static async Task<IResult> CreateAsync(CreateRequest request, ChannelDbContext db, SecretProtector secrets, AccountTokens tokens, TimeProvider time, CancellationToken ct)
     {
+        request = request with { AccountSid = Validation.TwilioSid(request.AccountSid) };
         var validation = new Validation()
             .Sid("accountSid", request.AccountSid, "AC", required: true)
             .Required("authToken", request.AuthToken, 256)
@@ -75,7 +76,7 @@ internal static class TwilioAccountsApi
         var account = await db.TwilioAccounts.FindAsync([id], ct);
         if (account is null) return Validation.NotFound("Twilio account", id);
         // As for installations' orgId: silently keeping the old SID would tell a script its change was made.
-        if (request.AccountSid is not null && request.AccountSid.Trim() != account.AccountSid)
+        if (request.AccountSid is not null && Validation.TwilioSid(request.AccountSid.Trim()) != account.AccountSid)
             return new Validation().Add("accountSid", "accountSid can't change; add the other account with POST.").Problem();
         if (request.AuthToken is not null) account.AuthTokenProtected = secrets.Protect(request.AuthToken.Trim());
         account.FriendlyName = request.FriendlyName ?? account.FriendlyName;

@@ -33,6 +33,13 @@ internal sealed partial class Validation
             : Add(field, $"{field} must be '{prefix}' followed by 32 hexadecimal characters.");
     }
 
+    /// <summary>
+    /// A SID as Twilio writes it: two capitals and 32 lower-case hex digits. Webhooks and callbacks carry it so, and it is
+    /// compared as text: an account typed with upper-case digits was stored as typed, matched no webhook (each one a
+    /// 403) and was a second account beside the same one written in lower case. Other values are left for <see cref="Sid"/>.
+    /// </summary>
+    public static string? TwilioSid(string? value) => value is { Length: 34 } ? value[..2] + value[2..].ToLowerInvariant() : value;
+
     /// <summary>A Desk org id (required): Desk names the org in the pull's and push's query, so one an installation
     /// can't have would route a number's messages where nothing ever reads them.</summary>
     public Validation OrgId(string? value)

@@ -161,6 +161,28 @@ public sealed class AdminApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ASidTypedInUpperCaseIsStoredAsTwilioWritesItSoItsWebhooksPass()
+    {
+        // Twilio's webhooks carry "AC" + lower-case hex; an account stored as typed matched none of them (all 403), and
+        // the same account in lower case was accepted beside it.
+        var sid = "AC" + string.Concat(Enumerable.Repeat("ab", 16));
+        var upper = "AC" + string.Concat(Enumerable.Repeat("AB", 16));
+        var id = await CreatedIdAsync("twilio-accounts", new { accountSid = upper, authToken = Fixtures.AuthToken });
+        Assert.Equal(sid, (await _admin.GetFromJsonAsync<JsonElement>($"/api/admin/twilio-accounts/{id}")).GetProperty("accountSid").GetString());
+        using (var again = await _admin.PostAsJsonAsync("/api/admin/twilio-accounts", new { accountSid = sid, authToken = Fixtures.AuthToken }))
+            Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        await CreatedIdAsync("installations", new { orgId = Fixtures.OrgId, securityContext = Fixtures.SecurityContext });
+        var number = await CreatedIdAsync("numbers", new { address = Fixtures.SmsNumber, accountSid = upper, orgId = Fixtures.OrgId, messagingServiceSid = "MG" + new string('A', 32) });
+        var stored = await _admin.GetFromJsonAsync<JsonElement>($"/api/admin/numbers/{number}");
+        Assert.Equal(sid, stored.GetProperty("accountSid").GetString());
+        Assert.Equal("MG" + new string('a', 32), stored.GetProperty("messagingServiceSid").GetString());
+
+        var webhook = Fixtures.Sms("hello");
+        webhook["AccountSid"] = sid;
+        Assert.Equal(HttpStatusCode.OK, (await _app.PostInboundAsync(webhook)).StatusCode);
+    }
+
+    [Fact]
     public async Task ASecondInstallationForTheSameOrgIsAConflictAndKeepsTheFirstSecurityContext()
     {
         await _app.SeedAsync(numbers: false);
