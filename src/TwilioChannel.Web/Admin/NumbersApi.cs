@@ -92,11 +92,14 @@ internal static class NumbersApi
         return TypedResults.Created($"/api/admin/numbers/{number.Id}", NumberResponse.From(number));
     }
 
-    private static async Task<IResult> DeleteAsync(long id, ChannelDbContext db, NumberDirectory directory, History.HistoryScheduler jobs, CancellationToken ct)
+    private static async Task<IResult> DeleteAsync(long id, ChannelDbContext db, NumberDirectory directory, History.HistoryScheduler jobs, TimeProvider time, CancellationToken ct)
     {
         var number = await db.Numbers.FindAsync([id], ct);
         if (number is null) return Validation.NotFound("number", id);
         db.Numbers.Remove(number);
+        // Its conversations keep its id: if the address is added again (the way to change a number), replies find it.
+        if (!await db.RetiredNumbers.AnyAsync(r => r.Id == id, ct))
+            db.RetiredNumbers.Add(new RetiredNumber { Id = id, OrgId = number.OrgId, Address = number.Address, DeletedAt = time.GetUtcNow().UtcDateTime });
         if (number.IsDefault)
         {
             // The org keeps a default of this kind while it has any number of it.

@@ -8,6 +8,7 @@ public sealed class ChannelDbContext(DbContextOptions<ChannelDbContext> options)
     public DbSet<TwilioAccount> TwilioAccounts => Set<TwilioAccount>();
     public DbSet<Installation> Installations => Set<Installation>();
     public DbSet<ChannelNumber> Numbers => Set<ChannelNumber>();
+    public DbSet<RetiredNumber> RetiredNumbers => Set<RetiredNumber>();
     public DbSet<Message> Messages => Set<Message>();
     public DbSet<Conversation> Conversations => Set<Conversation>();
     public DbSet<FeedThread> FeedThreads => Set<FeedThread>();
@@ -53,6 +54,8 @@ public sealed class ChannelDbContext(DbContextOptions<ChannelDbContext> options)
             e.HasIndex(x => new { x.OrgId, x.Channel });
             e.Property(x => x.Channel).HasConversion<int>();
         });
+        // Keyed by the deleted number's own id (Numbers' ids are AUTOINCREMENT, never reused).
+        model.Entity<RetiredNumber>(e => e.Property(x => x.Id).ValueGeneratedNever());
         model.Entity<Message>(e =>
         {
             // Twilio retries and duplicates: one row per MessageSid, whatever arrives.

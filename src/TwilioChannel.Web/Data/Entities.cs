@@ -32,6 +32,19 @@ public sealed class Installation
     public DateTime UpdatedAt { get; set; }
 }
 
+/// <summary>
+/// A number an admin deleted, under the id it had: conversations keep the id of the number their customer last wrote
+/// to, and numbers can't be edited, so deleting and adding one again (to set its template or Messaging Service) gave it
+/// a new id. Replies look the old id up here to keep going from that address (Replies/ReplyTarget).
+/// </summary>
+public sealed class RetiredNumber
+{
+    public long Id { get; set; }
+    public required string OrgId { get; set; }
+    public required string Address { get; set; }
+    public DateTime DeletedAt { get; set; }
+}
+
 public sealed class ChannelNumber
 {
     public long Id { get; set; }

@@ -49,8 +49,8 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
         PushOutcome outcome;
         var (target, error) = await ReplyTarget.FindAsync(db, reads, directory, installation.OrgId, reply.ExtParentId, CancellationToken.None);
         if (target?.ReplacedNumberId is { } gone)
-            logger.LogWarning("Desk reply {DeskThreadId} (org {OrgId}): the number the customer last wrote to (number id {NumberId}) is no longer configured; it goes from the org's default {Channel} number {From} instead.",
-                reply.Id, installation.OrgId, gone, Domain.Addresses.ChannelAddress.ChannelName(target.Channel), target.FromDisplay);
+            logger.LogWarning("Desk reply {DeskThreadId} (org {OrgId}): the number the customer last wrote to (number id {NumberId}, {Address}) is no longer configured; it goes from the org's default {Channel} number {From} instead.",
+                reply.Id, installation.OrgId, gone, target.ReplacedAddress ?? "address unknown", Domain.Addresses.ChannelAddress.ChannelName(target.Channel), target.FromDisplay);
         try
         {
             // Deliberately not tied to the request: if Desk gives up waiting, the send still completes and is recorded,
@@ -66,7 +66,7 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
         // Said in the answer too (stored with it, so a repeated push answers the same): the agent's reply reached the
         // customer from another number than the one they wrote to, and their next message will come to that one.
         if (outcome.Succeeded && target?.ReplacedNumberId is not null && outcome.Body["extra"]?["value"] is JsonObject value)
-            value["senderNote"] = $"The number this customer last wrote to is no longer configured; sent from the org's default number {target.FromDisplay}.";
+            value["senderNote"] = $"The number this customer last wrote to{(target.ReplacedAddress is { } address ? $" ({address})" : "")} is no longer configured; sent from the org's default number {target.FromDisplay}.";
 
         // Only when no message of the reply went out: a retry of a half-sent reply would repeat its first parts.
         claim.State = outcome.Succeeded ? ReplyState.Sent

@@ -1,5 +1,6 @@
 using TwilioChannel.Domain.Addresses;
 using TwilioChannel.Domain.Desk;
+using Microsoft.EntityFrameworkCore;
 using TwilioChannel.Web.Data;
 
 namespace TwilioChannel.Web.Replies;
@@ -23,6 +24,9 @@ internal sealed record ReplyTarget(string CustomerAddress, MessagingChannel Chan
     /// </summary>
     public long? ReplacedNumberId { get; init; }
 
+    /// <summary>That number's address, when its deletion was recorded (numbers deleted before session 13 weren't).</summary>
+    public string? ReplacedAddress { get; init; }
+
     /// <summary>What a reply needs of the customer's conversation: a few columns, not the stored ticket JSON.</summary>
     internal sealed record ConversationFacts(string CustomerAddress, long? LastNumberId, DateTime? LastInboundAt);
 
@@ -36,10 +40,22 @@ internal sealed record ReplyTarget(string CustomerAddress, MessagingChannel Chan
         // Numbers come from the in-memory directory (a query per push was a noticeable share of its cost).
         var numbers = await directory.CurrentAsync(db, ct);
         var last = conversation?.LastNumberId is { } lastId ? numbers.ById(lastId, orgId) : null;
+        RetiredNumber? retired = null;
+        if (last is null && conversation?.LastNumberId is { } goneId)
+        {
+            // Deleted since the customer wrote; added again (a new id: numbers are changed by deleting and adding them)
+            // it is still the sender they know. A rare path, so a plain query.
+            retired = await db.RetiredNumbers.AsNoTracking().FirstOrDefaultAsync(r => r.Id == goneId, ct);
+            last = retired is null ? null : numbers.ByAddress(retired.Address, orgId);
+        }
         var number = last ?? numbers.DefaultFor(orgId, channel);
         if (number is null)
             return (null, $"No {ChannelAddress.ChannelName(channel)} number is configured for this Desk org: add one in the admin settings.");
-        return (new ReplyTarget(customer, channel, number, conversation) { ReplacedNumberId = last is null ? conversation?.LastNumberId : null }, null);
+        return (new ReplyTarget(customer, channel, number, conversation)
+        {
+            ReplacedNumberId = last is null ? conversation?.LastNumberId : null,
+            ReplacedAddress = last is null ? retired?.Address : null,
+        }, null);
     }
 
     /// <summary>

@@ -32,6 +32,9 @@ internal sealed class NumberLookup
 
     public ChannelNumber? ById(long id, string orgId) => _all.FirstOrDefault(n => n.Id == id && n.OrgId == orgId);
 
+    public ChannelNumber? ByAddress(string address, string orgId) =>
+        _byAddress.GetValueOrDefault(address) is { } number && number.OrgId == orgId ? number : null;
+
     /// <summary>The org's default number of a channel (the oldest of that channel if none is marked).</summary>
     public ChannelNumber? DefaultFor(string orgId, Domain.Addresses.MessagingChannel channel) =>
         _all.Where(n => n.OrgId == orgId && n.Channel == channel).OrderByDescending(n => n.IsDefault).ThenBy(n => n.Id).FirstOrDefault();

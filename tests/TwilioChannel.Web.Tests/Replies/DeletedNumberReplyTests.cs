@@ -27,8 +27,29 @@ public sealed class DeletedNumberReplyTests : ReplyTestsBase
         Assert.Equal(200, status);
         Assert.Equal(Fixtures.SmsNumber, Assert.Single(_twilio.Sent)["From"]);
         Assert.Equal(Fixtures.SmsNumber, body["from"]!.GetValue<string>());
-        Assert.Contains("no longer configured", body["extra"]!["value"]!["senderNote"]!.GetValue<string>());
+        Assert.Contains($"({Retired}) is no longer configured", body["extra"]!["value"]!["senderNote"]!.GetValue<string>());
         Assert.Contains(_app.Logs.Lines, l => l.Contains("no longer configured", StringComparison.Ordinal) && l.Contains($"number id {retiredId}", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AReplyAfterTheCustomersNumberWasDeletedAndAddedAgainGoesFromThatNumber()
+    {
+        // Numbers can't be edited: an admin adding a WhatsApp template or a Messaging Service deletes the number and adds
+        // it again, under a new id. The customer's conversation kept the old id, so replies went from the org's default.
+        _twilio.AcceptMessages();
+        using var admin = _app.Admin();
+        var first = await admin.PostAsJsonAsync("/api/admin/numbers", new { address = Retired, accountSid = Fixtures.AccountSid, orgId = Fixtures.OrgId });
+        var firstId = (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+        await _app.CustomerWritesAsync(Fixtures.Sms("Where is my order?", from: Bob, to: Retired));
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/admin/numbers/{firstId}")).StatusCode);
+        var again = await admin.PostAsJsonAsync("/api/admin/numbers", new { address = Retired, accountSid = Fixtures.AccountSid, orgId = Fixtures.OrgId });
+        Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "It ships today."));
+
+        Assert.Equal(200, status);
+        Assert.Equal(Retired, Assert.Single(_twilio.Sent)["From"]);
+        Assert.Null(body["extra"]!["value"]!["senderNote"]);
     }
 
     [Fact]

@@ -629,6 +629,27 @@ namespace TwilioChannel.Web.Data.Migrations
                     b.ToTable("Replies");
                 });
 
+            modelBuilder.Entity("TwilioChannel.Web.Data.RetiredNumber", b =>
+                {
+                    b.Property<long>("Id")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Address")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("DeletedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("OrgId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("RetiredNumbers");
+                });
+
             modelBuilder.Entity("TwilioChannel.Web.Data.TemplateInvite", b =>
                 {
                     b.Property<long>("Id")
