@@ -107,6 +107,24 @@ public sealed class StatusAccountTests : IAsyncLifetime
     // ---------- helpers ----------
 
     /// <summary>A status callback for our reply's SID, signed as the other tenant's account (valid for that account).</summary>
+    [Fact]
+    public async Task AReplyUpgradedWithoutAnAccountStillTakesItsGenuineStatusCallbacks()
+    {
+        // The OutboundStatusAccount migration leaves a reply's row without an account when its sending number was
+        // already deleted. Its Twilio callbacks must still count (the first signed one gives the row its account).
+        Assert.Equal(200, (await ReplyToAnaAsync("5454")).Status);
+        await using (var scope = _app.Services.CreateAsyncScope())
+            await scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().OutboundStatuses
+                .Where(s => s.MessageSid == OurSid).ExecuteUpdateAsync(s => s.SetProperty(r => r.AccountSid, (string?)null));
+
+        Assert.Equal(HttpStatusCode.NoContent, (await _app.StatusCallbackAsync(OurSid, "delivered")).StatusCode);
+
+        var row = await RowAsync();
+        Assert.Equal(("delivered", Fixtures.AccountSid), (row.Status, row.AccountSid));
+        Assert.Equal(HttpStatusCode.NoContent, (await OtherAccountCallbackAsync("failed", "30006")).StatusCode);
+        Assert.Equal("delivered", (await RowAsync()).Status);
+    }
+
     private Task<HttpResponseMessage> OtherAccountCallbackAsync(string status, string? errorCode = null)
     {
         var form = Fixtures.Form("status-delivered.form");
