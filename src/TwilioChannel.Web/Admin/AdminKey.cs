@@ -18,7 +18,9 @@ internal sealed class AdminKey
 
     public AdminKey(IOptions<AdminOptions> options, DataPaths paths, ILogger<AdminKey> logger)
     {
-        var key = options.Value.ApiKey;
+        // Trimmed as the presented key is (AdminAuthFilter): a key set from a secret file usually ends with a newline,
+        // and kept as is it matched no request, every one a 401.
+        var key = options.Value.ApiKey?.Trim();
         if (string.IsNullOrWhiteSpace(key))
         {
             var file = Path.Combine(paths.Root, FileName);

@@ -104,6 +104,19 @@ public sealed class AdminApiTests : IAsyncLifetime
         Assert.Empty(await ListAsync("twilio-accounts"));
     }
 
+    [Fact]
+    public async Task AConfiguredKeyEndingWithANewlineStillLetsTheAdminIn()
+    {
+        // A key set from a secret file (Docker, Kubernetes) usually ends with a newline; it was compared as is, so every
+        // request was a 401 for the key the admin was given.
+        using var app = new ChannelApp(settings: new() { ["Admin:ApiKey"] = ChannelApp.AdminKey + "\n" });
+        using var admin = app.Admin();
+
+        using var response = await admin.GetAsync("/api/admin/twilio-accounts");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
     // ---------- create / list / delete ----------
 
     [Fact]
