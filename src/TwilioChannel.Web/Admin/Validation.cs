@@ -56,11 +56,10 @@ internal sealed partial class Validation
     /// </summary>
     public Validation KnownFieldsOnly(AdminRequest request, params string[] readOnly)
     {
-        foreach (var field in request.UnknownFields?.Keys ?? Enumerable.Empty<string>())
-        {
-            if (readOnly.Contains(field, StringComparer.OrdinalIgnoreCase)) continue;
+        // The first few only: a 1 MB body of short unknown names would otherwise get an answer many times its size.
+        var unknown = (request.UnknownFields?.Keys ?? Enumerable.Empty<string>()).Where(f => !readOnly.Contains(f, StringComparer.OrdinalIgnoreCase)).Take(10);
+        foreach (var field in unknown)
             Add(field.Length > 64 ? field[..64] : field, $"Unknown field. The fields are: {string.Join(", ", request.KnownFields)}.");
-        }
         return this;
     }
 

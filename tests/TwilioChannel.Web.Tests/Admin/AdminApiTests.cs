@@ -301,6 +301,19 @@ public sealed class AdminApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ABodyOfThousandsOfUnknownFieldsGetsAShortAnswer()
+    {
+        var body = "{" + string.Join(",", Enumerable.Range(0, 20_000).Select(i => $"\"f{i}\":0")) + "}";
+
+        using var response = await PostRawAsync("twilio-accounts", body);
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.True(text.Length < 4_000, $"{text.Length} characters");
+        Assert.True(JsonDocument.Parse(text).RootElement.GetProperty("errors").TryGetProperty("f0", out _));
+    }
+
+    [Fact]
     public async Task ABackfillWithAnUnknownFieldIsAValidationProblemAndDoesNotStart()
     {
         await _app.SeedAsync();
