@@ -21,6 +21,20 @@ public sealed class ConfigurationTests
         Assert.Contains($"{key} must be a scheme and host", error.ToString());
     }
 
+    [Theory]
+    [InlineData("channel.example.com")]
+    [InlineData("https://channel.example.com/?x=1")]
+    public void APublicBaseUrlThatIsNotAnAbsoluteUrlStopsTheStartWithItsMessage(string value)
+    {
+        // Without a scheme the start's validation, reading PublicBaseUri, stopped on a bare UriFormatException.
+        using var app = new ChannelApp(settings: new() { ["PublicBaseUrl"] = value });
+
+        var error = Record.Exception(() => app.CreateClient().Dispose());
+
+        Assert.NotNull(error);
+        Assert.Contains("PublicBaseUrl must be an absolute http(s) URL", error.ToString());
+    }
+
     [Fact]
     public async Task ASchemeAndHostWithOrWithoutItsSlashStarts()
     {

@@ -19,8 +19,10 @@ public sealed class ChannelOptions : IValidatableObject
 
     private Uri? _publicBaseUri;
 
-    /// <summary>Parsed once: every webhook's signature check needs it.</summary>
-    public Uri? PublicBaseUri => string.IsNullOrWhiteSpace(PublicBaseUrl) ? null : _publicBaseUri ??= new Uri(PublicBaseUrl.TrimEnd('/') + "/");
+    /// <summary>Parsed once: every webhook's signature check needs it. Never throws: the start's validation reads every
+    /// property, and a value without a scheme stopped it with a bare UriFormatException instead of the message below.</summary>
+    public Uri? PublicBaseUri => string.IsNullOrWhiteSpace(PublicBaseUrl) ? null
+        : _publicBaseUri ??= Uri.TryCreate(PublicBaseUrl.TrimEnd('/') + "/", UriKind.Absolute, out var uri) ? uri : null;
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
