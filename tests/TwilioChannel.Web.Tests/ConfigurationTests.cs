@@ -11,6 +11,7 @@ public sealed class ConfigurationTests
     [InlineData("Desk:AccountsBaseUrl", "https://accounts.zoho.eu/oauth/v2")]
     [InlineData("Desk:ApiBaseUrl", "https://desk.zoho.com?region=eu")]
     [InlineData("Twilio:ApiBaseUrl", "https://api.twilio.com#x")]
+    [InlineData("Twilio:ApiBaseUrl", "api.twilio.com")]
     public void ABaseUrlThatIsNotASchemeAndHostStopsTheStartNamingTheSetting(string key, string value)
     {
         using var app = new ChannelApp(settings: new() { [key] = value });

@@ -29,7 +29,9 @@ public sealed class TwilioApiOptions : IValidatableObject
     [Range(60, 86_400)]
     public int ReconcileIntervalSeconds { get; set; } = 300;
 
-    public Uri ApiBaseUri => new(ApiBaseUrl.TrimEnd('/') + "/");
+    /// <summary>Never throws for a bad value (the start's validation reads every property, and a URL without a scheme
+    /// stopped it with a bare UriFormatException); that validation refuses such a value first.</summary>
+    public Uri ApiBaseUri => Uri.TryCreate((ApiBaseUrl ?? "").TrimEnd('/') + "/", UriKind.Absolute, out var uri) ? uri : new Uri("https://api.twilio.com/");
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
