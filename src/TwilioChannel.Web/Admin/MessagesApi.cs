@@ -54,11 +54,17 @@ internal static class MessagesApi
 
     private static readonly string[] FailedStatuses = ["failed", "undelivered", "canceled"];
 
+    /// <summary>Twilio's message statuses: any other value matched nothing, so a script polling "faild" or "error" got an
+    /// empty list for ever instead of being told.</summary>
+    private static readonly string[] TwilioStatuses =
+        ["accepted", "scheduled", "queued", "sending", "sent", "delivered", "read", "failed", "undelivered", "canceled", "partially_delivered", "receiving", "received"];
+
     private static async Task<IResult> ListOutboundAsync(ChannelDbContext db, string status, int? limit, CancellationToken ct)
     {
         var validation = new Validation();
         if (limit is < 1 or > 1000) validation.Add("limit", "limit must be between 1 and 1000.");
-        if (status.Length > 32) validation.Add("status", "status must be at most 32 characters.");
+        if (!TwilioStatuses.Contains(status, StringComparer.OrdinalIgnoreCase))
+            validation.Add("status", $"status must be one of: {string.Join(", ", TwilioStatuses)} (failed also lists undelivered and canceled).");
         if (!validation.IsValid) return validation.Problem();
         var wanted = status.Equals("failed", StringComparison.OrdinalIgnoreCase) ? FailedStatuses : [status.ToLowerInvariant()];
         var rows = await (from s in db.OutboundStatuses.AsNoTracking()

@@ -428,6 +428,19 @@ public sealed class AdminApiTests : IAsyncLifetime
         Assert.False(errors.TryGetProperty("limit", out _), text);
     }
 
+    [Theory]
+    [InlineData("faild")]
+    [InlineData("error")]
+    public async Task AnUnknownDeliveryStatusIsAValidationProblemNotAnEmptyList(string status)
+    {
+        using var response = await _admin.GetAsync("/api/admin/messages?status=" + status);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.True((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("status", out _));
+        using var known = await _admin.GetAsync("/api/admin/messages?status=Undelivered");
+        Assert.Equal(HttpStatusCode.OK, known.StatusCode);
+    }
+
     // ---------- secrets ----------
 
     [Fact]
