@@ -66,7 +66,14 @@ internal sealed class ZohoOAuth(HttpClient http, SecretProtector secrets, IMemor
     /// <summary>Drops the cached access token: Desk refused it, so the next call refreshes.</summary>
     public void Forget(Installation installation) => cache.Remove(CacheKey(installation));
 
-    private static string CacheKey(Installation installation) => "zoho-token:" + installation.OrgId;
+    /// <summary>
+    /// Keyed by the stored client (its ciphertext changes with every PUT) and the org's host too: keyed by org alone, an
+    /// admin replacing a revoked refresh token or moving the org to another data centre kept getting the old client's
+    /// access token, and every reply with a file failed, for up to an hour.
+    /// </summary>
+    private static string CacheKey(Installation installation) =>
+        $"zoho-token:{installation.OrgId}:{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes(installation.ZohoOAuthProtected + "|" + installation.DeskDomain)))}";
 
     private Uri AccountsBase(Installation installation)
     {
