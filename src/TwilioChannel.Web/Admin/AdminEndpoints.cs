@@ -15,6 +15,7 @@ internal static class AdminEndpoints
     {
         app.MapGroup("/api/admin")
             .AddEndpointFilter<AdminAuthFilter>()
+            .AddEndpointFilter<UnknownFieldsWarning>()
             .MapTwilioAccounts()
             .MapInstallations()
             .MapNumbers()

@@ -5,9 +5,9 @@ using System.Text.Json.Serialization;
 namespace TwilioChannel.Web.Admin;
 
 /// <summary>
-/// An admin API body that keeps the fields it doesn't know, so they can be refused by name: System.Text.Json drops them
-/// silently, and a misspelt or unsupported field ("templateSid", a backfill's "until") was answered 201 as if it had
-/// been applied.
+/// An admin API body that keeps the fields it doesn't know, so they can be named back to the caller
+/// (<see cref="UnknownFieldsWarning"/>): System.Text.Json drops them silently, and a misspelt or unsupported field
+/// ("templateSid", a backfill's "until") was answered 201 as if it had been applied.
 /// </summary>
 internal abstract record AdminRequest
 {

@@ -44,7 +44,7 @@ internal static class InstallationsApi
 
     private static async Task<IResult> CreateAsync(InstallationRequest request, ChannelDbContext db, SecretProtector secrets, Desk.DeskCallers callers, TimeProvider time, CancellationToken ct)
     {
-        var validation = Validate(request).KnownFieldsOnly(request);
+        var validation = Validate(request);
         if (!validation.IsValid) return validation.Problem();
         if (await db.Installations.AnyAsync(i => i.OrgId == request.OrgId, ct))
             return Validation.Conflict($"Org {request.OrgId} already has an installation; change it with PUT.");
@@ -64,8 +64,7 @@ internal static class InstallationsApi
     {
         var installation = await db.Installations.FindAsync([id], ct);
         if (installation is null) return Validation.NotFound("installation", id);
-        var validation = Validate(request with { OrgId = request.OrgId ?? installation.OrgId })
-            .KnownFieldsOnly(request, "id", "hasSecurityContext", "hasZohoOAuth", "enabled", "createdAt", "updatedAt");
+        var validation = Validate(request with { OrgId = request.OrgId ?? installation.OrgId });
         if (request.OrgId is not null && request.OrgId.Trim() != installation.OrgId) validation.Add("orgId", "orgId can't change; create another installation.");
         if (!validation.IsValid) return validation.Problem();
 

@@ -49,8 +49,7 @@ internal static class NumbersApi
             .Sid("accountSid", request.AccountSid, "AC", required: true)
             .OrgId(request.OrgId)
             .Sid("messagingServiceSid", request.MessagingServiceSid, "MG", required: false)
-            .Sid("whatsAppTemplateSid", request.WhatsAppTemplateSid, "HX", required: false)
-            .KnownFieldsOnly(request);
+            .Sid("whatsAppTemplateSid", request.WhatsAppTemplateSid, "HX", required: false);
         var address = default(ChannelAddress);
         if (request.Address is { Length: > 0 and <= 64 } && !PhoneAddress.TryNormalize(request.Address, out address))
             validation.Add("address", "address must be an E.164 number (+14155550100) or a WhatsApp sender (whatsapp:+14155238886).");

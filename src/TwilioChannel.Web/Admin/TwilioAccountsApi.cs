@@ -40,8 +40,7 @@ internal static class TwilioAccountsApi
         var validation = new Validation()
             .Sid("accountSid", request.AccountSid, "AC", required: true)
             .Required("authToken", request.AuthToken, 256)
-            .Optional("friendlyName", request.FriendlyName, 200)
-            .KnownFieldsOnly(request);
+            .Optional("friendlyName", request.FriendlyName, 200);
         if (!validation.IsValid) return validation.Problem();
 
         if (await db.TwilioAccounts.AnyAsync(a => a.AccountSid == request.AccountSid, ct))
@@ -68,8 +67,7 @@ internal static class TwilioAccountsApi
     private static async Task<IResult> UpdateAsync(long id, UpdateRequest request, ChannelDbContext db, SecretProtector secrets, AccountTokens tokens, CancellationToken ct)
     {
         var validation = new Validation()
-            .Optional("friendlyName", request.FriendlyName, 200)
-            .KnownFieldsOnly(request, "id", "createdAt");
+            .Optional("friendlyName", request.FriendlyName, 200);
         if (request.AuthToken is not null) validation.Required("authToken", request.AuthToken, 256);
         if (!validation.IsValid) return validation.Problem();
 

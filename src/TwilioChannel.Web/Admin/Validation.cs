@@ -50,19 +50,6 @@ internal sealed partial class Validation
         return this;
     }
 
-    /// <summary>
-    /// Each field of the body that isn't one of the request's is an error under its own name. <paramref name="readOnly"/>
-    /// are fields the resource's GET returns and a PUT may send back unchanged (a script writing back what it read).
-    /// </summary>
-    public Validation KnownFieldsOnly(AdminRequest request, params string[] readOnly)
-    {
-        // The first few only: a 1 MB body of short unknown names would otherwise get an answer many times its size.
-        var unknown = (request.UnknownFields?.Keys ?? Enumerable.Empty<string>()).Where(f => !readOnly.Contains(f, StringComparer.OrdinalIgnoreCase)).Take(10);
-        foreach (var field in unknown)
-            Add(field.Length > 64 ? field[..64] : field, $"Unknown field. The fields are: {string.Join(", ", request.KnownFields)}.");
-        return this;
-    }
-
     /// <summary>The errors as one sentence, for endpoints that answer a plain {"message"} (Desk's event callback).</summary>
     public string Message => string.Join(" ", _errors.Values.SelectMany(e => e));
 

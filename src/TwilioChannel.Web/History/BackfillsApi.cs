@@ -41,7 +41,6 @@ internal static class BackfillsApi
     {
         var now = time.GetUtcNow().UtcDateTime;
         var validation = new Validation().Required("since", request?.Since, 40);
-        if (request is not null) validation.KnownFieldsOnly(request);
         DateTime since = default;
         if (request?.Since is { Length: > 0 and <= 40 } text)
         {
