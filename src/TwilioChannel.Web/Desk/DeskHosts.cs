@@ -8,7 +8,7 @@ internal static class DeskHosts
 {
     public const string Default = "desk.zoho.com";
 
-    /// <remarks>Empty counts as unknown: the admin API stored "" as given until session 13.</remarks>
+    /// <remarks>Empty counts as unknown: older versions of the admin API stored "" as given.</remarks>
     public static string HostOf(Installation installation) => string.IsNullOrEmpty(installation.DeskDomain) ? Default : installation.DeskDomain;
 
     /// <summary>Whether a URL is on the org's Desk host over https: the only place its OAuth token may be sent.</summary>

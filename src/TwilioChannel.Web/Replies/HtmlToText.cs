@@ -51,7 +51,7 @@ internal static partial class HtmlToText
     /// Quoted history as mail clients mark it: Zoho Mail's container, Gmail's, Yahoo's, Thunderbird's "On … wrote:" line,
     /// and a blockquote marked as a citation (Apple Mail, Thunderbird). Only these: Desk sends no quoted message to a
     /// channel (resource.json's includeQuotedMessage is false), so anything else in a reply is the agent's own writing.
-    /// Every blockquote and every element with "quote" anywhere in its class was dropped until session 12, silently
+    /// Every blockquote and every element with "quote" anywhere in its class was dropped by earlier versions, silently
     /// taking a policy the agent quoted, or a paragraph styled "quote-price", away from the customer.
     /// </summary>
     private const string QuotedHistory = "blockquote[type='cite' i], .zmail_extra, .gmail_quote, .yahoo_quoted, .moz-cite-prefix";

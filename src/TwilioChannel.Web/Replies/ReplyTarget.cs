@@ -24,7 +24,7 @@ internal sealed record ReplyTarget(string CustomerAddress, MessagingChannel Chan
     /// </summary>
     public long? ReplacedNumberId { get; init; }
 
-    /// <summary>That number's address, when its deletion was recorded (numbers deleted before session 13 weren't).</summary>
+    /// <summary>That number's address, when its deletion was recorded (numbers deleted before the RetiredNumbers migration weren't).</summary>
     public string? ReplacedAddress { get; init; }
 
     /// <summary>What a reply needs of the customer's conversation: a few columns, not the stored ticket JSON.</summary>
