@@ -121,10 +121,21 @@ internal sealed class InboundInbox(InboxFile file, [FromKeyedServices(InboundInb
         foreach (var item in batch) item.Done.TrySetException(ex);
     }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The loop that uses the connection closes it, once it has drained the queue. Closed from StopAsync instead, it
+    /// could be closed twice at once (a second stop finds the loop already ended) or while a last batch was still
+    /// being written (a stop whose time ran out), and SQLite's connection then failed with "Collection was modified".
+    /// </summary>
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await base.StopAsync(cancellationToken); // the queue is drained first
-        await DropConnectionAsync();
+        try
+        {
+            await base.ExecuteAsync(stoppingToken);
+        }
+        finally
+        {
+            await DropConnectionAsync();
+        }
     }
 
     internal sealed record Pending(string? Form, DateTime ReceivedAt, long PurgeUpTo)
