@@ -58,6 +58,8 @@ internal sealed class ReplySender(
         if (target.Channel == MessagingChannel.WhatsApp && !WithinWindow(target.Conversation))
             return await WindowClosedAsync(reply, target, client, statusCallback, budget, Left);
 
+        if (desk.IsHtml && HtmlToText.TooManyElements(desk.Content))
+            return PushOutcome.Refused($"This reply's formatting has more than {HtmlToText.MaxElements:N0} HTML elements, more than a message can carry, so nothing was sent. Send it with less formatting (or as plain text).");
         List<HtmlToText.InlineImage> images = [];
         var text = desk.IsHtml
             ? HtmlToText.Convert(desk.Content, target.Channel == MessagingChannel.WhatsApp, url => Desk.DeskHosts.IsOnDesk(url, installation, deskOptions.Value), out images)

@@ -43,6 +43,37 @@ public sealed class ReplyTests : ReplyTestsBase
         Assert.Equal(expected, Assert.Single(_twilio.Sent)["Body"]);
     }
 
+    [Theory]
+    [InlineData("div", 10_001)]
+    [InlineData("blockquote", 12_000)]
+    public async Task AReplyWithMoreHtmlElementsThanAnyMessageNeedsIsRefusedBeforeParsing(string tag, int depth)
+    {
+        // Nested this deep, parsing alone held a core for seconds (50,000 <div>: ≈4.5 s) on every push of it.
+        _twilio.AcceptMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+        var html = string.Concat(Enumerable.Repeat($"<{tag}>", depth)) + "Hi" + string.Concat(Enumerable.Repeat($"</{tag}>", depth));
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, html, contentType: "text/html"));
+
+        Assert.Equal(400, status);
+        Assert.Equal("This reply's formatting has more than 10,000 HTML elements, more than a message can carry, so nothing was sent. Send it with less formatting (or as plain text).", (string?)body["message"]);
+        Assert.Empty(_twilio.Sent);
+    }
+
+    [Fact]
+    public async Task AReplyWithTenThousandElementsStillGoesOut()
+    {
+        _twilio.AcceptMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+        // 10,000 start tags: 5,000 <b>, each with a <br>, and a < that starts no tag.
+        var html = "1 < 2 " + string.Concat(Enumerable.Repeat("<b>x</b><br>", 5_000));
+
+        var (status, _) = await _app.PushAsync(ReplyApp.Push(Bob, html, contentType: "text/html"));
+
+        Assert.Equal(200, status);
+        Assert.StartsWith("1 < 2 x\nx\n", string.Concat(_twilio.Sent.Select(m => m["Body"])));
+    }
+
     [Fact]
     public async Task AReplyAtTheDefaultLogLevelsWritesNoLinePerTwilioCall()
     {
