@@ -81,11 +81,16 @@ internal static class NumbersApi
         if (!await db.TrySaveUniqueAsync(ct)) return Validation.Conflict($"{number.Address} is already configured.");
 
         // Messages kept while this number wasn't configured go back to the router.
-        await db.Messages
-            .Where(m => m.State == MessageState.Unrouted && (m.To == number.Address || (number.MessagingServiceSid != null && m.MessagingServiceSid == number.MessagingServiceSid)))
-            .ExecuteUpdateAsync(s => s.SetProperty(m => m.State, MessageState.Received), ct);
+        var kept = db.Messages.Where(m => m.State == MessageState.Unrouted
+            && (m.To == number.Address || (number.MessagingServiceSid != null && m.MessagingServiceSid == number.MessagingServiceSid)));
+        await kept.ExecuteUpdateAsync(s => s.SetProperty(m => m.State, MessageState.Received), ct);
         await tx.CommitAsync(ct);
         directory.Invalidate();
+        // A router (here or on another instance) may have planned a batch from the list without this number and commit it
+        // unrouted around our transaction. It reads the numbers again after its commit (Routing/UnroutedRecheck); moving
+        // once more after ours covers a commit that fell between our move and our commit where the database doesn't
+        // serialise writers (on SQLite it does, and this finds nothing).
+        await kept.ExecuteUpdateAsync(s => s.SetProperty(m => m.State, MessageState.Received), ct);
         router.Notify();
         jobs.Wake(); // recurring reconciliation, off the request path
         return TypedResults.Created($"/api/admin/numbers/{number.Id}", NumberResponse.From(number));

@@ -32,6 +32,7 @@ internal sealed class MessageRouter(
     IServiceScopeFactory scopes,
     WriteGate gate,
     NumberDirectory directory,
+    UnroutedRecheck recheck,
     RouterWakeup wakeup,
     FeedWakeup feed,
     IOptions<DeskOptions> desk,
@@ -73,7 +74,11 @@ internal sealed class MessageRouter(
         var pending = await ReceivedBatch(db).ToListAsync(ct);
         if (pending.Count == 0) return 0;
 
-        if (await PlanAndCommitAsync(db, pending, MessageState.Received, ct) is not null) return pending.Count;
+        if (await PlanAndCommitAsync(db, pending, MessageState.Received, ct) is { } plan)
+        {
+            await recheck.RecheckAsync(Unrouted(plan), ct);
+            return pending.Count;
+        }
         logger.LogInformation("A routing batch raced another router; re-planning.");
         return 1;
     }
@@ -84,16 +89,24 @@ internal sealed class MessageRouter(
     /// not stored yet (the caller has checked they are new): <paramref name="store"/> inserts message i of
     /// <paramref name="fresh"/> in its routed state and returns its id, or null if it turned out to be stored already.
     /// Writing each row once, routed, spares an UPDATE of the row and of its indexes per message. Throws on failure; the
-    /// caller rolls back. Returns whether threads were added to the feed: the caller wakes the delivery after its commit.
+    /// caller rolls back. Returns whether threads were added to the feed (the caller wakes the delivery after its commit)
+    /// and the ids of the messages stored unrouted (the caller has them checked again after its commit: UnroutedRecheck).
     /// </summary>
-    internal async Task<bool> RouteNewAsync(ChannelDbContext db, RoutingStatements statements, DbTransaction tx, IReadOnlyList<PendingMessage> fresh,
+    internal async Task<RoutedNew> RouteNewAsync(ChannelDbContext db, RoutingStatements statements, DbTransaction tx, IReadOnlyList<PendingMessage> fresh,
         Func<int, PlannedMessage, Task<long?>> store, CancellationToken ct)
     {
         await db.Database.UseTransactionAsync(tx, ct); // the number directory may reload through EF on this connection
         var plan = await PlanAsync(db, statements, fresh, ct);
-        if (!await ApplyAsync(statements, plan, store, ct))
+        var unrouted = new List<long>();
+        async Task<long?> StoreAsync(int i, PlannedMessage m)
+        {
+            var id = await store(i, m);
+            if (id is { } stored && m.State == MessageState.Unrouted) unrouted.Add(stored);
+            return id;
+        }
+        if (!await ApplyAsync(statements, plan, StoreAsync, ct))
             throw new InvalidOperationException("A message of the batch was stored meanwhile by someone else.");
-        return plan.Messages.Any(m => m.Threads.Count > 0);
+        return new RoutedNew(plan.Messages.Any(m => m.Threads.Count > 0), unrouted);
     }
 
     /// <summary>
@@ -106,8 +119,13 @@ internal sealed class MessageRouter(
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
-        return (await PlanAndCommitAsync(db, held, MessageState.Held, ct))?.Messages.Count(m => m.State == MessageState.Routed) ?? 0;
+        if (await PlanAndCommitAsync(db, held, MessageState.Held, ct) is not { } plan) return 0;
+        await recheck.RecheckAsync(Unrouted(plan), ct);
+        return plan.Messages.Count(m => m.State == MessageState.Routed);
     }
+
+    /// <summary>The stored messages a committed plan left unrouted (claimed ones: their ids are known).</summary>
+    private static List<long> Unrouted(RoutingPlan plan) => plan.Messages.Where(m => m.State == MessageState.Unrouted).Select(m => m.MessageId).ToList();
 
     /// <summary>Plans outside the write gate, then applies the plan in its own transaction under it and wakes the
     /// delivery after the commit; null (rolled back) when the batch raced another router.</summary>
@@ -195,3 +213,6 @@ internal sealed class MessageRouter(
         return true;
     }
 }
+
+/// <summary>What routing the ack path's new messages gave: whether the feed grew, and which were stored unrouted.</summary>
+internal sealed record RoutedNew(bool Fed, IReadOnlyList<long> Unrouted);

@@ -70,6 +70,9 @@ internal sealed class NumberDirectory(TimeProvider time)
         return s.Lookup;
     }
 
+    /// <summary>Reads the numbers now, whatever the snapshot's age (Routing/UnroutedRecheck).</summary>
+    public Task<NumberLookup> ReloadAsync(ChannelDbContext db, CancellationToken ct) => ReloadAsync(db, time.GetUtcNow(), ct);
+
     private async Task<NumberLookup> ReloadAsync(ChannelDbContext db, DateTimeOffset now, CancellationToken ct)
     {
         var lookup = new NumberLookup(await db.Numbers.AsNoTracking().ToListAsync(ct));

@@ -7,6 +7,7 @@ internal static class RoutingExtensions
         builder.Services.AddSingleton<RouterWakeup>();
         builder.Services.AddSingleton<FeedWakeup>();
         builder.Services.AddSingleton<NumberDirectory>();
+        builder.Services.AddSingleton<UnroutedRecheck>();
         builder.Services.AddSingleton<MessageRouter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<MessageRouter>());
         return builder;

@@ -13,7 +13,7 @@ namespace TwilioChannel.Web.Twilio;
 /// the background router takes over. The COMMIT doesn't wait for the disk (Data/WalDurability): the projector drops the
 /// batch from the inbox once <see cref="DurableAsync"/> says it is there.
 /// </summary>
-internal sealed class InboundWriter(IServiceScopeFactory scopes, WalDurability durability, WriteGate gate, MessageRouter router, RouterWakeup wakeRouter, FeedWakeup wakeFeed, ILogger<InboundWriter> logger)
+internal sealed class InboundWriter(IServiceScopeFactory scopes, WalDurability durability, WriteGate gate, MessageRouter router, UnroutedRecheck recheck, RouterWakeup wakeRouter, FeedWakeup wakeFeed, ILogger<InboundWriter> logger)
     : IAsyncDisposable
 {
     /// <summary>Stores and routes a batch of webhooks from the inbox; returns once committed (<see cref="DurableAsync"/>
@@ -48,10 +48,13 @@ internal sealed class InboundWriter(IServiceScopeFactory scopes, WalDurability d
 
     private async Task CommitAsync(List<Message> batch, bool route, CancellationToken ct)
     {
-        if (await _connection.UseAsync((db, connection) => CommitAsync(db, connection, batch, route, ct))) wakeFeed.Notify();
+        var routed = await _connection.UseAsync((db, connection) => CommitAsync(db, connection, batch, route, ct));
+        if (routed.Fed) wakeFeed.Notify();
+        // Planned from the number list as this instance last read it: one added meanwhile is found now.
+        await recheck.RecheckAsync(routed.Unrouted, ct);
     }
 
-    private async Task<bool> CommitAsync(ChannelDbContext db, DbConnection connection, List<Message> batch, bool route, CancellationToken ct)
+    private async Task<RoutedNew> CommitAsync(ChannelDbContext db, DbConnection connection, List<Message> batch, bool route, CancellationToken ct)
     {
         using var turn = await gate.EnterAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
@@ -71,14 +74,15 @@ internal sealed class InboundWriter(IServiceScopeFactory scopes, WalDurability d
         }
     }
 
-    private static async Task<bool> StoreAsync(PreparedCommand insert, List<Message> batch, CancellationToken ct)
+    private static async Task<RoutedNew> StoreAsync(PreparedCommand insert, List<Message> batch, CancellationToken ct)
     {
         foreach (var message in batch) await InsertAsync(insert, message, MessageState.Received, null, null, ct);
-        return false;
+        return new RoutedNew(false, []);
     }
 
-    /// <summary>Stores the batch's new messages already routed; returns whether threads were added to the feed.</summary>
-    private async Task<bool> StoreRoutedAsync(ChannelDbContext db, DbConnection connection, DbTransaction tx, PreparedCommand insert, List<Message> batch, CancellationToken ct)
+    /// <summary>Stores the batch's new messages already routed; returns whether threads were added to the feed and which
+    /// were stored unrouted.</summary>
+    private async Task<RoutedNew> StoreRoutedAsync(ChannelDbContext db, DbConnection connection, DbTransaction tx, PreparedCommand insert, List<Message> batch, CancellationToken ct)
     {
         // Only what is new is routed: duplicates (Twilio's retries, storms) must not touch conversations or opt-outs.
         await using var exists = await PreparedCommand.CreateAsync(connection, tx, """SELECT 1 FROM "Messages" WHERE "MessageSid" = @p0""", 1, ct);
@@ -89,7 +93,7 @@ internal sealed class InboundWriter(IServiceScopeFactory scopes, WalDurability d
             if (sids.Add(message.MessageSid) && await exists.ScalarAsync(ct, message.MessageSid) is null or DBNull)
                 fresh.Add(message);
         }
-        if (fresh.Count == 0) return false;
+        if (fresh.Count == 0) return new RoutedNew(false, []);
 
         // Routed in the same transaction (one commit, one fsync), each row inserted once in its routed state.
         var pending = fresh.Select(m => new PendingMessage(0, m.AccountSid, m.From, m.To, m.MessagingServiceSid, m.ReceivedAt, m.RawForm, m.Form, Inbound: m.Inbound)).ToList();
