@@ -5,9 +5,13 @@ using TwilioChannel.Web.Twilio;
 namespace TwilioChannel.Web.Admin;
 
 /// <summary>
-/// GET /api/admin/messages?state=unrouted|routed|received&amp;after=&lt;id&gt;&amp;limit=: stored customer messages, oldest
-/// first. GET /api/admin/messages?status=failed (or any delivery status): our replies' messages by delivery status,
-/// newest first, with the reason an agent can act on.
+/// GET /api/admin/messages?state=unrouted|routed|received|held&amp;after=&lt;id&gt;&amp;limit=: stored customer messages,
+/// oldest first; the next page is after=&lt;the last row's id&gt;. GET /api/admin/messages?status=failed (or any delivery
+/// status)&amp;after=&lt;messageSid&gt;&amp;limit=: our replies' messages by delivery status, newest first (by updatedAt,
+/// then messageSid), with the reason an agent can act on; the next page is after=&lt;the last row's messageSid&gt;, as
+/// both lists hold at most 1000 rows a page (limit, 100 by default). A status row that changes while a script pages
+/// moves to the top of the list (or leaves it): the cursor is read again from that row, so the next page can repeat rows
+/// but never skips one.
 /// </summary>
 internal static class MessagesApi
 {
@@ -25,9 +29,9 @@ internal static class MessagesApi
         return admin;
     }
 
-    private static async Task<IResult> ListAsync(ChannelDbContext db, InboundProjector projector, string? state, string? status, long? after, int? limit, CancellationToken ct)
+    private static async Task<IResult> ListAsync(ChannelDbContext db, InboundProjector projector, string? state, string? status, string? after, int? limit, CancellationToken ct)
     {
-        if (!string.IsNullOrEmpty(status)) return await ListOutboundAsync(db, status, limit, ct);
+        if (!string.IsNullOrEmpty(status)) return await ListOutboundAsync(db, status, after, limit, ct);
         // Every webhook answered before this request is listed: they wait in the inbox for a moment (Twilio/InboundInbox).
         if (!await projector.CaughtUpAsync(CatchUpBound, ct))
             return TypedResults.Problem("Acknowledged webhooks are still being moved into the database; try again shortly.",
@@ -40,9 +44,12 @@ internal static class MessagesApi
             else validation.Add("state", "state must be one of: unrouted, routed, received.");
         }
         if (limit is < 1 or > 1000) validation.Add("limit", "limit must be between 1 and 1000.");
+        long afterId = 0;
+        if (!string.IsNullOrEmpty(after) && !long.TryParse(after, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out afterId))
+            validation.Add("after", "after must be a message id (the last one of the previous page).");
         if (!validation.IsValid) return validation.Problem();
 
-        var query = db.Messages.AsNoTracking().Where(m => m.Id > (after ?? 0));
+        var query = db.Messages.AsNoTracking().Where(m => m.Id > afterId);
         // A constant, not a parameter: SQLite only uses the partial indexes on State for a literal.
         if (filter is { } f) query = query.Where(m => m.State == EF.Constant(f));
         var page = await query.OrderBy(m => m.Id).Take(limit ?? 100)
@@ -59,19 +66,28 @@ internal static class MessagesApi
     private static readonly string[] TwilioStatuses =
         ["accepted", "scheduled", "queued", "sending", "sent", "delivered", "read", "failed", "undelivered", "canceled", "partially_delivered", "receiving", "received"];
 
-    private static async Task<IResult> ListOutboundAsync(ChannelDbContext db, string status, int? limit, CancellationToken ct)
+    private static async Task<IResult> ListOutboundAsync(ChannelDbContext db, string status, string? after, int? limit, CancellationToken ct)
     {
         var validation = new Validation();
         if (limit is < 1 or > 1000) validation.Add("limit", "limit must be between 1 and 1000.");
         if (!TwilioStatuses.Contains(status, StringComparer.OrdinalIgnoreCase))
             validation.Add("status", $"status must be one of: {string.Join(", ", TwilioStatuses)} (failed also lists undelivered and canceled).");
+        // Keyset paging from the previous page's last row, as state= pages by id: no OFFSET that rows updated meanwhile shift.
+        var cursor = default(DateTime?);
+        if (validation.IsValid && !string.IsNullOrEmpty(after))
+        {
+            cursor = await db.OutboundStatuses.AsNoTracking().Where(s => s.MessageSid == after).Select(s => (DateTime?)s.UpdatedAt).FirstOrDefaultAsync(ct);
+            if (cursor is null) validation.Add("after", "after must be the messageSid of a listed message (the last one of the previous page).");
+        }
         if (!validation.IsValid) return validation.Problem();
         var wanted = status.Equals("failed", StringComparison.OrdinalIgnoreCase) ? FailedStatuses : [status.ToLowerInvariant()];
-        var rows = await (from s in db.OutboundStatuses.AsNoTracking()
-                          where wanted.Contains(s.Status)
+        var statuses = db.OutboundStatuses.AsNoTracking().Where(s => wanted.Contains(s.Status));
+        if (cursor is { } at)
+            statuses = statuses.Where(s => s.UpdatedAt < at || (s.UpdatedAt == at && string.Compare(s.MessageSid, after) < 0));
+        var rows = await (from s in statuses
                           join r in db.Replies.AsNoTracking() on s.ReplyId equals r.Id into replies
                           from r in replies.DefaultIfEmpty()
-                          orderby s.UpdatedAt descending
+                          orderby s.UpdatedAt descending, s.MessageSid descending
                           select new OutboundResponse(s.MessageSid, s.Status, s.ErrorCode, s.ErrorReason, s.To, s.From,
                               s.OrgId ?? (r == null ? null : r.OrgId), r == null ? null : r.DeskThreadId, r == null ? null : r.ExtParentId, s.UpdatedAt))
             .Take(limit ?? 100).ToListAsync(ct);
