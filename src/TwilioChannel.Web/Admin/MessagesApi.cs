@@ -41,7 +41,8 @@ internal static class MessagesApi
         if (!string.IsNullOrEmpty(state))
         {
             if (Enum.TryParse<MessageState>(state, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed) && !char.IsDigit(state[0])) filter = parsed;
-            else validation.Add("state", "state must be one of: unrouted, routed, received.");
+            // Named from the enum, so a state added later (held came with backfills) is never missing from the message.
+            else validation.Add("state", $"state must be one of: {string.Join(", ", Enum.GetNames<MessageState>().Select(n => n.ToLowerInvariant()))}.");
         }
         if (limit is < 1 or > 1000) validation.Add("limit", "limit must be between 1 and 1000.");
         long afterId = 0;

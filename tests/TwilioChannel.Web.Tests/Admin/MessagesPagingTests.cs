@@ -7,7 +7,8 @@ using TwilioChannel.Web.Tests.Infrastructure;
 
 namespace TwilioChannel.Web.Tests.Admin;
 
-/// <summary>GET /api/admin/messages?status=… pages as ?state=… does: after= the last row of the previous page.</summary>
+/// <summary>GET /api/admin/messages: ?status=… pages as ?state=… does (after= the last row of the previous page), and
+/// its validation problems name what is accepted.</summary>
 public sealed class MessagesPagingTests : IAsyncLifetime
 {
     private readonly ChannelApp _app = new();
@@ -65,5 +66,19 @@ public sealed class MessagesPagingTests : IAsyncLifetime
         using var response = await _app.Admin().GetAsync("/api/admin/messages?state=routed&after=abc");
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.True((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("after", out _));
+    }
+
+    [Fact]
+    public async Task TheErrorForAnUnknownStateNamesEveryStateTheListAccepts()
+    {
+        using var response = await _app.Admin().GetAsync("/api/admin/messages?state=bogus");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var message = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").GetProperty("state")[0].GetString()!;
+        foreach (var state in new[] { "received", "routed", "unrouted", "held" })
+        {
+            Assert.Contains(state, message);
+            using var accepted = await _app.Admin().GetAsync("/api/admin/messages?state=" + state);
+            Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        }
     }
 }
