@@ -24,8 +24,12 @@ internal static class JsonBody
         var body = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
         if (IsBlank(body.Span)) return null;
         ThrowIfNotText(body.Span);
-        return JsonDocument.Parse(body.Span.StartsWith(Bom) ? body[Bom.Length..] : body);
+        return JsonDocument.Parse(WithoutBom(body));
     }
+
+    /// <summary>The JSON after an optional UTF-8 byte-order mark: JsonDocument.Parse over bytes (unlike over a Stream)
+    /// refuses one. A caller that verifies a signature does so over the bytes as received, mark included.</summary>
+    public static ReadOnlyMemory<byte> WithoutBom(ReadOnlyMemory<byte> utf8) => utf8.Span.StartsWith(Bom) ? utf8[Bom.Length..] : utf8;
 
     /// <summary>Nothing but the whitespace JSON allows between tokens (space, tab, CR, LF), after an optional BOM.</summary>
     private static bool IsBlank(ReadOnlySpan<byte> utf8)

@@ -88,7 +88,8 @@ internal static class DeskEvents
             try
             {
                 Common.JsonBody.ThrowIfNotText(raw);
-                using var doc = JsonDocument.Parse(raw);
+                // HASH was checked over raw, BOM included (as Desk signed it); only the parse skips the mark.
+                using var doc = JsonDocument.Parse(Common.JsonBody.WithoutBom(raw));
                 if (doc.RootElement.ValueKind != JsonValueKind.Object) return null;
                 return new DeskEvent(Text(doc.RootElement, "event"), Text(doc.RootElement, "orgId"), Text(doc.RootElement, "securityContext"));
             }

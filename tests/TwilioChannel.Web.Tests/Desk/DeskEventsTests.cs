@@ -62,6 +62,24 @@ public sealed class DeskEventsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnEventWhoseBodyStartsWithAByteOrderMarkIsAppliedAndItsHashCoversTheMark()
+    {
+        var body = "\uFEFF" + Fixtures.Text("desk-event-install.json"); // UTF-8 encodes it as EF BB BF
+        Assert.Equal(0xEF, Encoding.UTF8.GetBytes(body)[0]);
+
+        // Signed without the mark: not the bytes received, so refused.
+        using (var unsigned = await PostEventAsync(_app, body, Hash(ChannelApp.ExtensionSecret, body[1..])))
+            Assert.Equal(HttpStatusCode.Forbidden, unsigned.StatusCode);
+        Assert.Empty(await InstallationsAsync());
+
+        using var response = await PostEventAsync(_app, body);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var installation = Assert.Single(await InstallationsAsync());
+        Assert.Equal(Fixtures.OrgId, installation.GetProperty("orgId").GetString());
+        Assert.True(installation.GetProperty("hasSecurityContext").GetBoolean());
+    }
+
+    [Fact]
     public async Task TheHashIsComputedOverTheRawBytesNotOverAReserialisedBody()
     {
         // Odd spacing and key order: a verifier that re-serialises the JSON would compute another HASH.
