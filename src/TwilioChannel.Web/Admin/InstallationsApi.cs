@@ -8,7 +8,10 @@ namespace TwilioChannel.Web.Admin;
 internal static class InstallationsApi
 {
     /// <summary>zohoClientId/zohoClientSecret/zohoRefreshToken: a Zoho OAuth client (scope Desk.tickets.READ) used only to
-    /// download the attachments agents add to replies. All three together, stored encrypted, never returned.</summary>
+    /// download the attachments agents add to replies, stored encrypted, never returned. The rule: all three non-empty
+    /// set (or replace) the client; all three as empty strings remove it (replies with files are then refused with the
+    /// reason, as before one was set); none of them keeps it; anything else (some given, some missing or empty) is a
+    /// validation problem, since the client can't be read back to tell what a partial change would leave.</summary>
     public sealed record InstallationRequest(string? OrgId, string? InstallationId, string? DeskDomain, string? ConnectionLinkName, string? SecurityContext,
         string? ZohoClientId = null, string? ZohoClientSecret = null, string? ZohoRefreshToken = null) : AdminRequest;
 
@@ -86,8 +89,8 @@ internal static class InstallationsApi
             .Optional("zohoClientId", r.ZohoClientId, 200)
             .Optional("zohoClientSecret", r.ZohoClientSecret, 200)
             .Optional("zohoRefreshToken", r.ZohoRefreshToken, 500);
-        var oauth = new[] { r.ZohoClientId, r.ZohoClientSecret, r.ZohoRefreshToken }.Count(v => !string.IsNullOrWhiteSpace(v));
-        if (oauth is 1 or 2) validation.Add("zohoRefreshToken", "Give zohoClientId, zohoClientSecret and zohoRefreshToken together.");
+        if (ZohoOAuthChange(r) is null)
+            validation.Add("zohoRefreshToken", "Give zohoClientId, zohoClientSecret and zohoRefreshToken together: all three to set the Zoho OAuth client, all three as empty strings to remove it.");
         if (r.DeskDomain is { Length: > 0 and <= 253 } domain && Uri.CheckHostName(domain) != UriHostNameType.Dns)
             validation.Add("deskDomain", "deskDomain must be a host name such as desk.zoho.com.");
         return validation;
@@ -101,8 +104,27 @@ internal static class InstallationsApi
         installation.DeskDomain = r.DeskDomain is null ? installation.DeskDomain : r.DeskDomain.Length == 0 ? null : r.DeskDomain;
         installation.ConnectionLinkName = r.ConnectionLinkName ?? installation.ConnectionLinkName;
         if (!string.IsNullOrEmpty(r.SecurityContext)) installation.SecurityContextProtected = secrets.Protect(r.SecurityContext);
-        if (!string.IsNullOrWhiteSpace(r.ZohoRefreshToken))
-            installation.ZohoOAuthProtected = secrets.Protect(System.Text.Json.JsonSerializer.Serialize(new Replies.ZohoOAuthClient(r.ZohoClientId!.Trim(), r.ZohoClientSecret!.Trim(), r.ZohoRefreshToken.Trim())));
+        switch (ZohoOAuthChange(r))
+        {
+            case OAuthChange.Set:
+                installation.ZohoOAuthProtected = secrets.Protect(System.Text.Json.JsonSerializer.Serialize(new Replies.ZohoOAuthClient(r.ZohoClientId!.Trim(), r.ZohoClientSecret!.Trim(), r.ZohoRefreshToken!.Trim())));
+                break;
+            case OAuthChange.Remove:
+                installation.ZohoOAuthProtected = null; // the cached access token is keyed by it (Replies/ZohoOAuth): dropped too
+                break;
+        }
         installation.UpdatedAt = now;
+    }
+
+    private enum OAuthChange { Keep, Set, Remove }
+
+    /// <summary>What the three Zoho OAuth fields ask for (see <see cref="InstallationRequest"/>); null: a partial change.</summary>
+    private static OAuthChange? ZohoOAuthChange(InstallationRequest r)
+    {
+        string?[] fields = [r.ZohoClientId, r.ZohoClientSecret, r.ZohoRefreshToken];
+        if (fields.All(v => v is null)) return OAuthChange.Keep;
+        if (fields.All(v => !string.IsNullOrWhiteSpace(v))) return OAuthChange.Set;
+        if (fields.All(v => v is not null && string.IsNullOrWhiteSpace(v))) return OAuthChange.Remove;
+        return null;
     }
 }
