@@ -31,6 +31,9 @@ public sealed record ImportOutcome(ImportVerdict Verdict, int StatusCode, string
 {
     public bool IsDelivered => Verdict == ImportVerdict.Delivered;
 
+    /// <summary>How long Desk asked us to wait (its Retry-After header, on a 429 or 503), when it said.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
     public static ImportOutcome Classify(int httpStatus, string? body)
     {
         var (innerStatus, errorCode, message, isInvokeAnswer) = Read(body);

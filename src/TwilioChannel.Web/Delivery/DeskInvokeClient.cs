@@ -17,7 +17,7 @@ internal sealed record ImportCredentials(string OrgId, string DeskBase, string C
 /// requestURL is the channel import API, which Desk calls for us with the org's connection. No automatic retries here:
 /// the delivery loop decides (it keeps order, backs off and parks), and a blind retry could import a batch twice.
 /// </summary>
-internal sealed class DeskInvokeClient(HttpClient http, IOptions<DeskOptions> desk, ILogger<DeskInvokeClient> logger)
+internal sealed class DeskInvokeClient(HttpClient http, IOptions<DeskOptions> desk, TimeProvider time, ILogger<DeskInvokeClient> logger)
 {
     public const string HttpClientName = "desk-invoke";
 
@@ -35,7 +35,7 @@ internal sealed class DeskInvokeClient(HttpClient http, IOptions<DeskOptions> de
         {
             using var response = await http.SendAsync(request, ct);
             var body = await ReadBoundedAsync(response.Content, ct);
-            var outcome = ImportOutcome.Classify((int)response.StatusCode, body);
+            var outcome = ImportOutcome.Classify((int)response.StatusCode, body) with { RetryAfter = RetryAfterOf(response) };
             if (!outcome.IsDelivered)
                 logger.LogWarning("Desk import for org {OrgId} answered {Status}: {Verdict} ({Message}).", org.OrgId, outcome.StatusCode, outcome.Verdict, outcome.Message);
             return outcome;
@@ -46,6 +46,14 @@ internal sealed class DeskInvokeClient(HttpClient http, IOptions<DeskOptions> de
             logger.LogWarning("Desk import for org {OrgId} failed: {Error}.", org.OrgId, ex.Message);
             return new ImportOutcome(ImportVerdict.Retry, 0, ex is TaskCanceledException ? "Desk did not answer in time." : $"Desk unreachable: {ex.Message}");
         }
+    }
+
+    /// <summary>Retry-After as a delay (seconds or an HTTP date); null when absent or already past.</summary>
+    private TimeSpan? RetryAfterOf(HttpResponseMessage response)
+    {
+        var header = response.Headers.RetryAfter;
+        var wait = header?.Delta ?? (header?.Date is { } date ? date - time.GetUtcNow() : null);
+        return wait > TimeSpan.Zero ? wait : null;
     }
 
     /// <summary>Desk's answers are small; a runaway body must not fill our memory.</summary>

@@ -30,6 +30,9 @@ internal sealed class OrgDelivery(
     internal static readonly TimeSpan Lease = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromMinutes(5);
 
+    /// <summary>The longest Retry-After we obey: a wrong or hostile header must not stop an org's import for days.</summary>
+    internal static readonly TimeSpan MaxRetryAfter = TimeSpan.FromHours(1);
+
     /// <summary>Until when this instance holds each org's lease: renewed when half of it is left, not on every pass.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTime> _leases = new();
 
@@ -129,7 +132,9 @@ internal sealed class OrgDelivery(
 
             default: // Retry, RateLimited: the same batch again later, nothing skipped
                 var attempt = failures + 1;
+                // Desk's Retry-After is a floor: retrying sooner only earns another 429 and spends a call of the day.
                 var delay = Backoff(attempt, outcome.Verdict == ImportVerdict.RateLimited);
+                if (outcome.RetryAfter is { } asked && asked > delay) delay = asked < MaxRetryAfter ? asked : MaxRetryAfter;
                 await store.FailAsync(org.OrgId, attempt, time.GetUtcNow().UtcDateTime + delay, $"{outcome.Verdict}: HTTP {outcome.StatusCode} {outcome.Message}");
                 ScheduleVisibleRetry(org.OrgId, attempt, delay);
                 return (delay, 1);

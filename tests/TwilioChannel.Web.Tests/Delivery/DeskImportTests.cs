@@ -227,6 +227,21 @@ public sealed class DeskImportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ARateLimitWithRetryAfterWaitsAsLongAsDeskAsked()
+    {
+        // The backoff alone would try again after about 2 s: each early try spends a call of the day on another 429.
+        _desk.Answer(429, """{"errorCode":"THROTTLES_LIMIT_EXCEEDED","message":"Too many requests"}""", retryAfter: "120");
+        (await _app.PostInboundAsync(Fixtures.Sms("come back later"))).EnsureSuccessStatusCode();
+        await Eventually.UntilAsync(() => DeliveryAsync().Result.GetProperty("failures").GetInt32() >= 1, "the first attempt");
+
+        var state = await DeliveryAsync();
+        var wait = state.GetProperty("nextAttemptAt").GetDateTime() - DateTime.UtcNow;
+        Assert.True(wait > TimeSpan.FromSeconds(100), $"next attempt in {wait.TotalSeconds} s");
+        await Task.Delay(4000);
+        Assert.Single(_desk.Calls);
+    }
+
+    [Fact]
     public async Task AThreadDeskRefusesIsSetAsideWhileTheRestFlowsAndCanBeReplayed()
     {
         _desk.Answer(200, """{"response":"{\"statusMessage\":\"SUCCESS\"}"}""", TimeSpan.FromMilliseconds(400));

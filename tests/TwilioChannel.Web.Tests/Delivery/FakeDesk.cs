@@ -22,10 +22,11 @@ public sealed class FakeDesk : IDisposable
     public FakeDesk() => Answer(200, """{"response":"{\"statusMessage\":\"SUCCESS\"}"}""");
 
     /// <summary>Every import call answers this from now on (replaces earlier answers).</summary>
-    public void Answer(int status, string body = "{}", TimeSpan? delay = null)
+    public void Answer(int status, string body = "{}", TimeSpan? delay = null, string? retryAfter = null)
     {
         Server.ResetMappings();
         var response = Response.Create().WithStatusCode(status).WithHeader("Content-Type", "application/json").WithBody(body);
+        if (retryAfter is not null) response = response.WithHeader("Retry-After", retryAfter);
         if (delay is { } d) response = response.WithDelay(d);
         Server.Given(Request.Create().WithPath(InvokePath).UsingPost()).AtPriority(10).RespondWith(response);
     }
