@@ -60,12 +60,26 @@ internal static class TwilioHistory
     }
 
     /// <summary>Media of a listed message (the list carries only their count); each becomes a MediaUrl{N} as in a webhook.</summary>
+    /// <remarks>One call per message with media, so a long history meets Twilio's passing errors here more than anywhere:
+    /// a 429, 5xx or network error is transient like the list's own (the job retries the page), not a reason to fail
+    /// the whole backfill.</remarks>
     public static async Task<IReadOnlyList<(string Url, string? ContentType)>> MediaAsync(ITwilioRestClient client, string accountSid, string messageSid)
     {
-        var media = await MediaResource.ReadAsync(pathMessageSid: messageSid, pathAccountSid: accountSid, client: client);
-        return media.Take(10)
-            .Select(m => ($"https://api.twilio.com/2010-04-01/Accounts/{accountSid}/Messages/{messageSid}/Media/{m.Sid}", (string?)m.ContentType))
-            .ToList();
+        try
+        {
+            var media = await MediaResource.ReadAsync(pathMessageSid: messageSid, pathAccountSid: accountSid, client: client);
+            return media.Take(10)
+                .Select(m => ($"https://api.twilio.com/2010-04-01/Accounts/{accountSid}/Messages/{messageSid}/Media/{m.Sid}", (string?)m.ContentType))
+                .ToList();
+        }
+        catch (ApiConnectionException ex)
+        {
+            throw new TwilioTransientException($"Twilio unreachable while listing the media of {messageSid}: {ex.Message}", ex);
+        }
+        catch (ApiException ex) when (ex.Status is 429 or >= 500)
+        {
+            throw new TwilioTransientException($"Twilio answered {ex.Status} while listing the media of {messageSid}: {ex.Message}", ex);
+        }
     }
 
     private static string Clip(string? text) => text is null ? "" : text.Length <= 300 ? text : text[..300] + "…";

@@ -136,6 +136,46 @@ public sealed class BackfillTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AMediaLookupTwilioFailsForAMomentIsRetriedInsteadOfFailingTheBackfill()
+    {
+        // Each listed message with media costs a call of its own, so a long history meets Twilio's passing errors (a 503,
+        // a 429 outlasting the HTTP client's few quick retries) there first; the list's own are retried, these failed it.
+        const string sid = "SMpic0000000000000000000000000001";
+        _history.Add(sid, Ana, Fixtures.SmsNumber, "a photo", Today.AddHours(-20), inbound: true, numMedia: 1);
+        var lookups = 0;
+        _twilio.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath($"/2010-04-01/Accounts/{Fixtures.AccountSid}/Messages/{sid}/Media.json").UsingGet())
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithCallback(_ => Interlocked.Increment(ref lookups) == 1
+                ? new WireMock.ResponseMessage
+                {
+                    StatusCode = 503,
+                    BodyData = new WireMock.Util.BodyData { BodyAsString = """{"code":20503,"message":"Service Unavailable","status":503}""", DetectedBodyType = WireMock.Types.BodyType.String },
+                }
+                : new WireMock.ResponseMessage
+                {
+                    StatusCode = 200,
+                    Headers = new Dictionary<string, WireMock.Types.WireMockList<string>> { ["Content-Type"] = new("application/json") },
+                    BodyData = new WireMock.Util.BodyData
+                    {
+                        DetectedBodyType = WireMock.Types.BodyType.String,
+                        BodyAsString = $$"""
+                            {"media_list":[{"sid":"ME00000000000000000000000000000001","account_sid":"{{Fixtures.AccountSid}}","parent_sid":"{{sid}}","content_type":"image/jpeg",
+                              "uri":"/2010-04-01/Accounts/{{Fixtures.AccountSid}}/Messages/{{sid}}/Media/ME00000000000000000000000000000001.json"}],
+                             "first_page_uri":"/x","next_page_uri":null,"previous_page_uri":null,"page":0,"page_size":50,"start":0,"end":0,"uri":"/x"}
+                            """,
+                    },
+                }));
+
+        var started = await StartAsync(Today.AddDays(-1).ToString("yyyy-MM-dd"));
+        var done = await WaitForAsync(started.GetProperty("id").GetInt64(), "completed", "failed");
+
+        Assert.Equal("completed", done.GetProperty("state").GetString());
+        Assert.True(lookups >= 2, $"{lookups} media lookups");
+        using var pull = await _app.PullAsync();
+        var thread = pull.RootElement.GetProperty("data").GetProperty("threads").EnumerateArray().Single(t => t.GetProperty("extId").GetString() == sid);
+        Assert.Single(thread.GetProperty("attachmentUrls").EnumerateArray());
+    }
+
+    [Fact]
     public async Task ABackfillWhoseJobEndedBeforeItDidGetsANewJobAndCompletes()
     {
         SeedHistory();

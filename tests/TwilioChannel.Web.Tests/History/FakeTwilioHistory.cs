@@ -46,13 +46,13 @@ public sealed class FakeTwilioHistory
 
     public int Requests { get; private set; }
 
-    public void Add(string sid, string from, string to, string body, DateTime sentUtc, bool inbound, string? messagingServiceSid = null) =>
+    public void Add(string sid, string from, string to, string body, DateTime sentUtc, bool inbound, string? messagingServiceSid = null, int numMedia = 0) =>
         _messages.Add(new JsonObject
         {
             ["sid"] = sid, ["account_sid"] = Fixtures.AccountSid, ["from"] = from, ["to"] = to, ["body"] = body,
             ["status"] = inbound ? "received" : "delivered", ["direction"] = inbound ? "inbound" : "outbound-api",
             ["date_created"] = sentUtc.ToString("R"), ["date_sent"] = sentUtc.ToString("R"), ["date_updated"] = sentUtc.ToString("R"),
-            ["num_media"] = "0", ["num_segments"] = "1", ["api_version"] = "2010-04-01", ["messaging_service_sid"] = messagingServiceSid,
+            ["num_media"] = numMedia.ToString(CultureInfo.InvariantCulture), ["num_segments"] = "1", ["api_version"] = "2010-04-01", ["messaging_service_sid"] = messagingServiceSid,
             ["uri"] = $"/2010-04-01/Accounts/{Fixtures.AccountSid}/Messages/{sid}.json",
         });
 
