@@ -52,6 +52,9 @@ public sealed class DeskImportTests
     [InlineData(200, "{}", ImportVerdict.Retry)]
     [InlineData(200, "[]", ImportVerdict.Retry)]
     [InlineData(200, """{"response":null}""", ImportVerdict.Retry)]
+    // Desk's proxy answered, but what it wraps is not the import API's answer: nothing says the batch was taken.
+    [InlineData(200, """{"response":"<html><body>502 Bad Gateway</body></html>"}""", ImportVerdict.Retry)]
+    [InlineData(200, """{"response":""}""", ImportVerdict.Retry)]
     [InlineData(200, """{"response":{"statusMessage":"SUCCESS"}}""", ImportVerdict.Delivered)]
     public void DeskAnswersAreClassifiedByStatusAndErrorCode(int status, string body, ImportVerdict expected) =>
         Assert.Equal(expected, ImportOutcome.Classify(status, body).Verdict);

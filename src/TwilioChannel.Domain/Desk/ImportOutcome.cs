@@ -88,14 +88,15 @@ public sealed record ImportOutcome(ImportVerdict Verdict, int StatusCode, string
             var (status, code, message) = Fields(outer.RootElement);
             if (outer.RootElement.TryGetProperty("response", out var response))
             {
-                var shaped = response.ValueKind is JsonValueKind.String or JsonValueKind.Object;
                 var inner = response.ValueKind == JsonValueKind.String ? TryParse(response.GetString()) : response.Clone();
                 if (inner is { ValueKind: JsonValueKind.Object } i)
                 {
                     var (s, c, m) = Fields(i);
-                    return (s ?? status, c ?? code, m ?? message, shaped);
+                    return (s ?? status, c ?? code, m ?? message, true);
                 }
-                return (status, code, message, shaped);
+                // "response" holds the import API's own answer, a JSON object. Anything else in it (an HTML error page
+                // of Desk's backend, an empty string) says nothing about the batch: not Desk's answer, so not a delivery.
+                return (status, code, message ?? InnerText(response), false);
             }
             return (status, code, message, false);
         }
@@ -104,6 +105,9 @@ public sealed record ImportOutcome(ImportVerdict Verdict, int StatusCode, string
             return (null, null, null, false);
         }
     }
+
+    private static string? InnerText(JsonElement response) =>
+        response.ValueKind == JsonValueKind.String && response.GetString() is { Length: > 0 } text ? Clip(text) : null;
 
     private static JsonElement? TryParse(string? text)
     {
