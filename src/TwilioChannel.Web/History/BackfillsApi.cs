@@ -67,7 +67,7 @@ internal static class BackfillsApi
         return TypedResults.Accepted($"/api/admin/backfills/{backfill.Id}", BackfillResponse.From(backfill));
     }
 
-    private static async Task<IResult> CancelAsync(long id, ChannelDbContext db, IBackgroundJobClient jobs, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> CancelAsync(long id, ChannelDbContext db, IBackgroundJobClient jobs, HistoryScheduler scheduler, TimeProvider time, CancellationToken ct)
     {
         var backfill = await db.Backfills.SingleOrDefaultAsync(b => b.Id == id, ct);
         if (backfill is null) return Validation.NotFound("backfill", id);
@@ -84,6 +84,8 @@ internal static class BackfillsApi
             if (backfill.JobId is { } job) TryDelete(jobs, job);
         }
         await db.SaveChangesAsync(ct);
+        // A job waiting for its retry (up to 15 minutes) or given up would not see the cancel: the scheduler ends those.
+        scheduler.WakeForBackfills();
         return TypedResults.Accepted($"/api/admin/backfills/{id}", BackfillResponse.From(backfill));
     }
 

@@ -64,7 +64,8 @@ internal sealed class ReconcileSchedule(IServiceScopeFactory scopes, IRecurringJ
 /// stop interrupted (Hangfire would requeue them only after its invisibility timeout); a second runner of the same
 /// backfill is harmless, each page moves conditionally.
 /// </summary>
-internal sealed class HistoryScheduler(IServiceScopeFactory scopes, ReconcileSchedule schedule, IBackgroundJobClient jobs, JobStorage storage, ILogger<HistoryScheduler> logger) : BackgroundService
+internal sealed class HistoryScheduler(IServiceScopeFactory scopes, ReconcileSchedule schedule, IBackgroundJobClient jobs, JobStorage storage,
+    TimeProvider time, ILogger<HistoryScheduler> logger) : BackgroundService
 {
     private static readonly TimeSpan Sweep = TimeSpan.FromSeconds(30);
     private readonly Common.Wakeup _wakeup = new();
@@ -77,6 +78,9 @@ internal sealed class HistoryScheduler(IServiceScopeFactory scopes, ReconcileSch
         _recurringChanged = true;
         _wakeup.Notify();
     }
+
+    /// <summary>Only backfills changed (a cancel): look at them soon, leave the recurring jobs alone.</summary>
+    public void WakeForBackfills() => _wakeup.Notify();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -108,24 +112,73 @@ internal sealed class HistoryScheduler(IServiceScopeFactory scopes, ReconcileSch
     }
 
     /// <summary>Backfills waiting for a job (just started), or whose job ended before they did; at start, every
-    /// unfinished one.</summary>
+    /// unfinished one. Also ends the backfills no run will end: see <see cref="EndAsync"/>.</summary>
     private async Task EnqueueBackfillsAsync(bool resumeAll, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
-        var unfinished = await db.Backfills.Where(b => b.State < BackfillState.Completed && !b.CancelRequested).ToListAsync(ct);
+        var unfinished = await db.Backfills.Where(b => b.State < BackfillState.Completed).ToListAsync(ct);
         if (unfinished.Count == 0) return;
         using var connection = storage.GetConnection();
         foreach (var b in unfinished)
         {
+            var state = b.JobId is { } id ? connection.GetStateData(id) : null;
+            if (await EndAsync(db, b, state, ct)) continue;
+            if (b.CancelRequested) continue; // its job is running and stops at its next page or chunk
             if (!resumeAll && b.JobId is { } jobId)
             {
-                if (!Ended(connection, jobId, out var state)) continue;
-                logger.LogWarning("Backfill {BackfillId}'s job {JobId} ended ({State}) before the backfill did; queuing it again.", b.Id, jobId, state);
+                if (!Ended(state, out var name)) continue;
+                logger.LogWarning("Backfill {BackfillId}'s job {JobId} ended ({State}) before the backfill did; queuing it again.", b.Id, jobId, name);
             }
             b.JobId = jobs.Enqueue<BackfillJob>(job => job.RunAsync(b.Id, CancellationToken.None));
             await db.SaveChangesAsync(ct);
             logger.LogInformation("Backfill {BackfillId} of {Number} queued.", b.Id, b.Address);
+        }
+    }
+
+    /// <summary>
+    /// A backfill whose job gave up (Twilio kept failing through every retry) is failed with the job's last error:
+    /// before, it said "listing" for ever, and its number refused every new backfill (409) even after a cancel. A
+    /// cancelled one whose job is not running (waiting for a retry, up to 15 minutes; failed; gone) is cancelled now,
+    /// its waiting job deleted, instead of when (or if) that job runs again. True when <paramref name="b"/> was ended.
+    /// </summary>
+    private async Task<bool> EndAsync(ChannelDbContext db, Backfill b, StateData? job, CancellationToken ct)
+    {
+        var jobName = job?.Name;
+        var running = jobName == Hangfire.States.ProcessingState.StateName;
+        BackfillState end;
+        string? error = null;
+        if (b.CancelRequested && !running) end = BackfillState.Cancelled;
+        else if (jobName == Hangfire.States.FailedState.StateName)
+        {
+            end = BackfillState.Failed;
+            error = "Gave up after its retries: " + (job!.Data.TryGetValue("ExceptionMessage", out var message) ? message : "the job failed.");
+        }
+        else return false;
+
+        var now = time.GetUtcNow().UtcDateTime;
+        // Conditional: a run that ended it meanwhile keeps its own outcome.
+        var ended = await db.Backfills.Where(x => x.Id == b.Id && x.State < BackfillState.Completed)
+            .ExecuteUpdateAsync(u => u.SetProperty(x => x.State, end).SetProperty(x => x.Error, x => error ?? x.Error)
+                .SetProperty(x => x.CompletedAt, now).SetProperty(x => x.UpdatedAt, now), ct);
+        if (ended == 1)
+        {
+            if (end == BackfillState.Failed) logger.LogError("Backfill {BackfillId} of {Number} failed: {Error}", b.Id, b.Address, error);
+            else if (b.JobId is { } jobId && jobName != Hangfire.States.FailedState.StateName) TryDelete(jobId);
+        }
+        return true;
+    }
+
+    private void TryDelete(string jobId)
+    {
+        try
+        {
+            jobs.Delete(jobId);
+        }
+        catch (Exception ex)
+        {
+            // Harmless if it runs: it finds the backfill ended and returns.
+            logger.LogDebug(ex, "Could not delete job {JobId} of a cancelled backfill.", jobId);
         }
     }
 
@@ -135,9 +188,9 @@ internal sealed class HistoryScheduler(IServiceScopeFactory scopes, ReconcileSch
     /// by Hangfire. A second runner is harmless (each page moves conditionally). A failed job (retries exhausted) stays
     /// as it is, visible in the jobs dashboard, rather than being retried here for ever.
     /// </summary>
-    private static bool Ended(IStorageConnection connection, string jobId, out string state)
+    private static bool Ended(StateData? job, out string state)
     {
-        state = connection.GetStateData(jobId)?.Name ?? "gone";
+        state = job?.Name ?? "gone";
         return state == "gone" || state == Hangfire.States.SucceededState.StateName || state == Hangfire.States.DeletedState.StateName;
     }
 }

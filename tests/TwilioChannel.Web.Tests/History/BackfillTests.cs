@@ -299,6 +299,68 @@ public sealed class BackfillTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ABackfillWhoseJobGaveUpIsFailedWithTheReasonAndCanBeReplaced()
+    {
+        SeedHistory();
+        _history.FailPage = 0; // Twilio keeps answering 500: the job retries, then Hangfire gives up
+        var started = await StartAsync(Today.AddDays(-3).ToString("yyyy-MM-dd"));
+        var id = started.GetProperty("id").GetInt64();
+        var jobId = await JobOfAsync(id, Hangfire.States.ScheduledState.StateName);
+        // Its retries failing without their waits (half an hour in all): Hangfire's retry filter counts each forced
+        // failure as an attempt and schedules the next, until the 8th, when it gives the job up.
+        ForceState(jobId, new Hangfire.States.FailedState(new InvalidOperationException("Twilio answered 500 while listing messages.")));
+
+        var failed = await WaitForAsync(id, "failed");
+        Assert.Contains("Twilio answered 500", failed.GetProperty("error").GetString());
+        _history.FailPage = null;
+        var next = await StartAsync(Today.AddDays(-3).ToString("yyyy-MM-dd"));
+        Assert.Equal("completed", (await WaitForAsync(next.GetProperty("id").GetInt64(), "completed", "failed")).GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public async Task CancellingABackfillThatWaitsForARetryEndsItAtOnce()
+    {
+        SeedHistory();
+        _history.FailPage = 0;
+        var started = await StartAsync(Today.AddDays(-3).ToString("yyyy-MM-dd"));
+        var id = started.GetProperty("id").GetInt64();
+        var jobId = await JobOfAsync(id, Hangfire.States.ScheduledState.StateName);
+        ForceState(jobId, new Hangfire.States.ScheduledState(TimeSpan.FromMinutes(15))); // a later attempt's wait
+
+        using var admin = _app.Admin();
+        Assert.Equal(HttpStatusCode.Accepted, (await admin.PostAsync($"/api/admin/backfills/{id}/cancel", null)).StatusCode);
+        // Not after the retry's wait (15 minutes at its longest): the number takes a new backfill right away.
+        await Eventually.UntilAsync(() => admin.GetFromJsonAsync<JsonElement>($"/api/admin/backfills/{id}").Result.GetProperty("state").GetString() == "cancelled",
+            "the cancel", 10, () => Jobs(id));
+        var monitoring = _app.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi();
+        Assert.Equal(Hangfire.States.DeletedState.StateName, monitoring.JobDetails(jobId).History[0].StateName);
+        var again = await admin.PostAsJsonAsync($"/api/admin/numbers/{await _app.NumberIdAsync()}/backfill", new { since = Today.AddDays(-1).ToString("yyyy-MM-dd") });
+        Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
+    }
+
+    /// <summary>Moves a job waiting for its retry to <paramref name="state"/> (only from Scheduled: a run in between
+    /// would overwrite it), trying again until that state is the one applied.</summary>
+    private void ForceState(string jobId, Hangfire.States.IState state)
+    {
+        var client = _app.Services.GetRequiredService<IBackgroundJobClient>();
+        Eventually.UntilAsync(() => client.ChangeState(jobId, state, Hangfire.States.ScheduledState.StateName), $"job {jobId} to move to {state.Name}", 30).GetAwaiter().GetResult();
+    }
+
+    /// <summary>The backfill's job, once Hangfire has it in <paramref name="state"/>.</summary>
+    private async Task<string> JobOfAsync(long backfillId, string state)
+    {
+        var monitoring = _app.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi();
+        string? jobId = null;
+        await Eventually.UntilAsync(() =>
+        {
+            using var scope = _app.Services.CreateScope();
+            jobId = scope.ServiceProvider.GetRequiredService<Web.Data.ChannelDbContext>().Backfills.Single(b => b.Id == backfillId).JobId;
+            return jobId is not null && monitoring.JobDetails(jobId)?.History.FirstOrDefault()?.StateName == state;
+        }, $"the backfill's job to be {state}", 40, () => Jobs(backfillId));
+        return jobId!;
+    }
+
+    [Fact]
     public async Task ABackfillCanBeCancelledAndOnlyOneRunsPerNumber()
     {
         for (var i = 0; i < 60; i++) _history.Add($"SMmany{i:000000000000000000000000000}", Ana, Fixtures.SmsNumber, $"m{i}", Today.AddHours(-i), inbound: true);
