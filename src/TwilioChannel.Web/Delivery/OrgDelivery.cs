@@ -45,6 +45,10 @@ internal sealed class OrgDelivery(
         return true;
     }
 
+    /// <summary>The UTC day each org was last warned about its spent budget: a pass runs every 5 s sweep while it
+    /// waits for midnight, and warning on each filled the log with up to 17,000 identical lines a day per org.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _budgetWarned = new();
+
     /// <summary>A write refused for lack of the lease: forget it, so the next pass asks the database again.</summary>
     private void LeaseLost(string orgId) => _leases.TryRemove(orgId, out _);
 
@@ -74,7 +78,13 @@ internal sealed class OrgDelivery(
         {
             if (calls >= options.Value.DailyApiCallBudget)
             {
-                logger.LogWarning("Org {OrgId} spent its {Budget} Desk API calls for today; the pull serves the rest until midnight UTC.", org.OrgId, options.Value.DailyApiCallBudget);
+                if (_budgetWarned.TryGetValue(org.OrgId, out var warned) && warned == store.Today)
+                    logger.LogDebug("Org {OrgId} still waits for midnight UTC (daily Desk API budget spent).", org.OrgId);
+                else
+                {
+                    _budgetWarned[org.OrgId] = store.Today;
+                    logger.LogWarning("Org {OrgId} spent its {Budget} Desk API calls for today; the pull serves the rest until midnight UTC.", org.OrgId, options.Value.DailyApiCallBudget);
+                }
                 return time.GetUtcNow().UtcDateTime.Date.AddDays(1) - time.GetUtcNow().UtcDateTime;
             }
 

@@ -380,6 +380,21 @@ public sealed class DeskImportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ASpentBudgetIsWarnedAboutOnceNotOnEverySweepUntilMidnight()
+    {
+        await using var app = new ChannelApp(settings: new() { ["Desk:ApiBaseUrl"] = _desk.Url, ["Desk:DailyApiCallBudget"] = "1" });
+        await FakeDesk.SeedAsync(app);
+        (await app.PostInboundAsync(Fixtures.Sms("within budget"))).EnsureSuccessStatusCode();
+        await Eventually.UntilAsync(() => _desk.Accepted.Count >= 1, "the first import");
+        (await app.PostInboundAsync(Fixtures.Sms("over budget"))).EnsureSuccessStatusCode();
+
+        await Task.Delay(TimeSpan.FromSeconds(12)); // two sweeps and more
+        var warnings = app.Logs.Lines.Count(l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains("Desk API calls for today", StringComparison.Ordinal));
+        Assert.Equal(1, warnings);
+        Assert.Single(_desk.Calls);
+    }
+
+    [Fact]
     public async Task WhenTheDailyBudgetIsSpentThePullTakesOverAndDeliveriesSayWhy()
     {
         await using var app = new ChannelApp(settings: new() { ["Desk:ApiBaseUrl"] = _desk.Url, ["Desk:DailyApiCallBudget"] = "1" });
