@@ -36,12 +36,24 @@ internal sealed class OrgDelivery(
     /// <summary>Until when this instance holds each org's lease: renewed when half of it is left, not on every pass.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTime> _leases = new();
 
+    /// <summary>The longest one import call may take (Desk:ImportTimeoutSeconds, up to 300 s) and a margin.</summary>
+    private TimeSpan CallBound => TimeSpan.FromSeconds(options.Value.ImportTimeoutSeconds + 5);
+
+    /// <summary>
+    /// <see cref="Lease"/>, or longer when a call may take more than half of it: the lease is checked before each call
+    /// and must outlast it. Before, a call could outlive the lease (a slow Desk with a long timeout, or the calls of
+    /// a batch being halved, which renewed nothing), another instance took the org over and sent the following
+    /// batches while this one's were still on their way: two deliverers at once, the order per ticket lost.
+    /// </summary>
+    private TimeSpan LeaseLength => Lease > 2 * CallBound ? Lease : 2 * CallBound;
+
     private async Task<bool> HoldLeaseAsync(string orgId)
     {
         var now = time.GetUtcNow().UtcDateTime;
-        if (_leases.TryGetValue(orgId, out var until) && until - now > Lease / 2) return true;
-        if (!await store.TryLeaseAsync(orgId, instance.Id, Lease)) { _leases.TryRemove(orgId, out _); return false; }
-        _leases[orgId] = now + Lease;
+        var length = LeaseLength;
+        if (_leases.TryGetValue(orgId, out var until) && until - now > length / 2) return true;
+        if (!await store.TryLeaseAsync(orgId, instance.Id, length)) { _leases.TryRemove(orgId, out _); return false; }
+        _leases[orgId] = now + length;
         return true;
     }
 
@@ -106,6 +118,8 @@ internal sealed class OrgDelivery(
     /// <summary>Delivers <paramref name="entries"/> in order; returns a delay when the pass must stop, and the calls spent.</summary>
     private async Task<(TimeSpan? Stop, int Calls)> SendAsync(ImportCredentials org, IReadOnlyList<FeedEntry> entries, int failures, CancellationToken ct)
     {
+        // Every call, the halves of a refused batch included, goes out under a lease that outlasts it.
+        if (!await HoldLeaseAsync(org.OrgId)) return (DeskDelivery.Sweep, 0);
         // channelState travels with the import too, so Desk's next pull starts after what import delivered.
         var json = PullFeed.Compose(entries, new ChannelState(entries[^1].Position));
         var outcome = await desk.ImportAsync(org, json, ct);

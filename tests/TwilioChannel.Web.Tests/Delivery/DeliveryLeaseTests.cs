@@ -40,6 +40,26 @@ public sealed class DeliveryLeaseTests : IDisposable
     }
 
     [Fact]
+    public async Task ALeaseOutlastsAnImportCallThatMayTakeLongerThanTheLease()
+    {
+        // Desk:ImportTimeoutSeconds may be up to 300 s, the lease was 60 s: a slow call outlived it, and another
+        // instance took the org over and sent the next batches while this one's was still on its way.
+        var settings = Settings;
+        settings["Desk:ImportTimeoutSeconds"] = "120";
+        await using var app = new ChannelApp(settings: settings);
+        await FakeDesk.SeedAsync(app);
+        _desk.Answer(200, """{"response":"{\"statusMessage\":\"SUCCESS\"}"}""", delay: TimeSpan.FromSeconds(4));
+        (await app.PostInboundAsync(Fixtures.Sms("a slow Desk"))).EnsureSuccessStatusCode();
+        await Task.Delay(1500); // the call is on its way
+
+        var (owner, until) = LeaseRows.Read(app.DataPath);
+        Assert.Equal(app.Services.GetRequiredService<DeliveryInstance>().Id, owner);
+        var left = DateTime.SpecifyKind(until!.Value, DateTimeKind.Utc) - DateTime.UtcNow;
+        Assert.True(left > TimeSpan.FromSeconds(120), $"the lease has {left.TotalSeconds:0} s left during a call that may take 120 s");
+        await Eventually.UntilAsync(() => _desk.Accepted.Count == 1, "the slow import");
+    }
+
+    [Fact]
     public async Task AfterAGracefulRestartANewMessageIsImportedWithoutWaitingForTheOldLease()
     {
         var dataPath = await ImportedOnceAndStoppedAsync();
