@@ -13,6 +13,7 @@ internal static class HistoryExtensions
     {
         builder.Services.AddTransient<BackfillJob>();
         builder.Services.AddTransient<ReconcileJob>();
+        builder.Services.AddSingleton<StatusRefreshRotation>();
         builder.Services.AddSingleton<ReconcileSchedule>();
         builder.Services.AddSingleton<HistoryScheduler>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HistoryScheduler>());

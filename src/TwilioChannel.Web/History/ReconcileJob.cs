@@ -18,7 +18,7 @@ namespace TwilioChannel.Web.History;
 /// for this org too. It also asks Twilio for the status of recent replies whose callbacks never came.
 /// </summary>
 internal sealed class ReconcileJob(IServiceScopeFactory scopes, TwilioApiClients clients, GroupCommit commits, StatusStore statuses,
-    RouterWakeup router, InboundProjector projector, TimeProvider time, ILogger<ReconcileJob> logger)
+    RouterWakeup router, InboundProjector projector, StatusRefreshRotation rotation, TimeProvider time, ILogger<ReconcileJob> logger)
 {
     internal static readonly TimeSpan Overlap = TimeSpan.FromMinutes(15);
     private const int MaxPages = 50;
@@ -109,10 +109,21 @@ internal sealed class ReconcileJob(IServiceScopeFactory scopes, TwilioApiClients
             var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
             var from = now.AddDays(-1);
             var until = now.AddMinutes(-2);
-            stale = await db.OutboundStatuses.AsNoTracking()
+            var candidates = db.OutboundStatuses.AsNoTracking()
                 .Where(s => s.ReplyId != null && s.Rank < delivered && s.UpdatedAt >= from && s.UpdatedAt <= until
-                            && (s.From == number.Address || (number.MessagingServiceSid != null && s.From == number.MessagingServiceSid)))
-                .OrderBy(s => s.UpdatedAt).Take(MaxStatusRefresh).ToListAsync(ct);
+                            && (s.From == number.Address || (number.MessagingServiceSid != null && s.From == number.MessagingServiceSid)));
+            // SMS to many carriers stays "sent" for good (no delivery receipt), so such replies stay in the window for
+            // its 24 hours. Taking the oldest 100 every run asked Twilio about the same 100 again and again, and a
+            // number with more never refreshed its newer replies: each run now goes on after the last one's, from the
+            // oldest again once it reached the end.
+            var after = rotation.After(number.Id);
+            var next = after is { } key
+                ? candidates.Where(s => s.UpdatedAt > key.UpdatedAt || (s.UpdatedAt == key.UpdatedAt && string.Compare(s.MessageSid, key.MessageSid) > 0))
+                : candidates;
+            stale = await next.OrderBy(s => s.UpdatedAt).ThenBy(s => s.MessageSid).Take(MaxStatusRefresh).ToListAsync(ct);
+            if (stale.Count == 0 && after is not null)
+                stale = await candidates.OrderBy(s => s.UpdatedAt).ThenBy(s => s.MessageSid).Take(MaxStatusRefresh).ToListAsync(ct);
+            rotation.Set(number.Id, stale.Count < MaxStatusRefresh ? null : (stale[^1].UpdatedAt, stale[^1].MessageSid));
         }
         var refreshed = 0;
         foreach (var s in stale.Where(s => !DeliveryStatus.IsFinalFailure(s.Status)))
@@ -131,5 +142,19 @@ internal sealed class ReconcileJob(IServiceScopeFactory scopes, TwilioApiClients
             }
         }
         return refreshed;
+    }
+}
+
+/// <summary>Where each number's status refresh stopped (in memory: after a restart it starts from the oldest again).</summary>
+internal sealed class StatusRefreshRotation
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, (DateTime UpdatedAt, string MessageSid)> _after = new();
+
+    public (DateTime UpdatedAt, string MessageSid)? After(long numberId) => _after.TryGetValue(numberId, out var key) ? key : null;
+
+    public void Set(long numberId, (DateTime UpdatedAt, string MessageSid)? key)
+    {
+        if (key is { } k) _after[numberId] = k;
+        else _after.TryRemove(numberId, out _);
     }
 }

@@ -127,6 +127,44 @@ public sealed class ReconcileTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task MoreThanAHundredRepliesStuckAtSentDoNotKeepANewerOneFromItsStatus()
+    {
+        _twilio.AcceptMessages();
+        await _app.CustomerWritesAsync(Fixtures.Sms("hello", from: Carla));
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Carla, "Hi Carla"));
+        Assert.Equal(200, status);
+        var sid = (string)body["extId"]!;
+        await using (var scope = _app.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>();
+            var reply = await db.OutboundStatuses.SingleAsync(s => s.MessageSid == sid);
+            reply.UpdatedAt = DateTime.UtcNow.AddMinutes(-10);
+            // Earlier replies SMS carriers never confirmed: "sent" for good, and Twilio says so each time it is asked.
+            for (var i = 0; i < 120; i++)
+                db.OutboundStatuses.Add(new Data.OutboundStatus
+                {
+                    MessageSid = $"SMsent{i:000000000000000000000000000}", ReplyId = reply.ReplyId, OrgId = reply.OrgId, AccountSid = reply.AccountSid,
+                    Status = "sent", Rank = Domain.Replies.DeliveryStatus.Rank("sent"), To = reply.To, From = reply.From, UpdatedAt = DateTime.UtcNow.AddHours(-3).AddSeconds(i),
+                });
+            await db.SaveChangesAsync();
+        }
+        var stillSent = FakeTwilio.Message("SMsent000000000000000000000000000", Carla, Fixtures.SmsNumber, "Earlier", "sent");
+        _twilio.Server.Given(Request.Create().WithPath(new WireMock.Matchers.RegexMatcher($"^/2010-04-01/Accounts/{Fixtures.AccountSid}/Messages/SMsent[0-9]+\\.json$")).UsingGet())
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(stillSent.ToJsonString()));
+        var fetched = FakeTwilio.Message(sid, Carla, Fixtures.SmsNumber, "Hi Carla", "delivered");
+        _twilio.Server.Given(Request.Create().WithPath($"/2010-04-01/Accounts/{Fixtures.AccountSid}/Messages/{sid}.json").UsingGet())
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(fetched.ToJsonString()));
+
+        var job = _app.Services.GetRequiredService<ReconcileJob>();
+        await job.RunAsync(await _app.NumberIdAsync(), CancellationToken.None);
+        await job.RunAsync(await _app.NumberIdAsync(), CancellationToken.None);
+
+        await using var check = _app.Services.CreateAsyncScope();
+        Assert.Equal("delivered", (await check.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().OutboundStatuses.SingleAsync(s => s.MessageSid == sid)).Status);
+        Assert.Equal(120, _twilio.Server.LogEntries.Count(e => e.RequestMessage.Path.Contains("/Messages/SMsent", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task AReplyWhoseCallbackNeverCameGetsItsStatusFromTwilio()
     {
         _twilio.AcceptMessages();
