@@ -70,6 +70,12 @@ internal sealed class DeliveryStore(IServiceScopeFactory scopes, GroupCommit com
         WHERE "OrgId" = @p0
         """, orgId, failures, nextAttempt, Clip(error), Now, Today);
 
+    /// <summary>A call whose outcome writes nothing else (a refused batch about to be halved): counted all the same.</summary>
+    public Task CountCallAsync(string orgId) => commits.ExecuteAsync($"""
+        UPDATE "DeliveryCursors" SET "UpdatedAt" = @p2, {Counted(1)}
+        WHERE "OrgId" = @p0
+        """, orgId, Today, Now);
+
     public Task ParkAsync(string orgId, string reason) => commits.ExecuteAsync($"""
         UPDATE "DeliveryCursors" SET "ParkedReason" = @p1, "ParkedAt" = @p2, "LastError" = @p1, "UpdatedAt" = @p2,
             "LeaseOwner" = NULL, "LeaseUntil" = NULL, {Counted(3)}

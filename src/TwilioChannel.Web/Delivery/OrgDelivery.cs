@@ -133,6 +133,8 @@ internal sealed class OrgDelivery(
 
             case ImportVerdict.Invalid or ImportVerdict.TooLarge when entries.Count > 1:
                 // Find the refused thread(s) by halving; the halves before it are delivered meanwhile, in order.
+                // This refused call spent a Desk API credit too: uncounted, the org went past its daily budget.
+                await store.CountCallAsync(org.OrgId);
                 var half = entries.Count / 2;
                 var (stop, first) = await SendAsync(org, entries.Take(half).ToList(), failures, ct);
                 if (stop is not null) return (stop, 1 + first);

@@ -272,6 +272,22 @@ public sealed class DeskImportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EveryCallSpentFindingARefusedThreadCountsIntoTheDailyBudget()
+    {
+        _desk.Answer(200, """{"response":"{\"statusMessage\":\"SUCCESS\"}"}""", TimeSpan.FromMilliseconds(400));
+        _desk.AnswerWhenContains("SMpoison", 422, """{"errorCode":"INVALID_DATA","message":"content is not valid"}""");
+        var forms = Enumerable.Range(1, 6).Select(i => Fixtures.Sms($"message {i}", sid: i == 4 ? "SMpoison" + Guid.NewGuid().ToString("N")[..24] : null)).ToList();
+        (await _app.PostInboundAsync(Fixtures.Sms("warm-up"))).EnsureSuccessStatusCode(); // keeps Desk busy so the six share a batch
+        foreach (var f in forms) (await _app.PostInboundAsync(f)).EnsureSuccessStatusCode();
+        await Eventually.UntilAsync(() => DeliveryAsync().Result.GetProperty("deadLetters").GetInt32() == 1 && DeliveryAsync().Result.GetProperty("backlog").GetInt64() == 0,
+            "the refused thread set aside and the rest delivered", 30);
+        await Task.Delay(300);
+
+        Assert.Contains(_desk.Calls, c => c.Status == 422 && c.ThreadExtIds.Count > 1); // a batch was halved
+        Assert.Equal(_desk.Calls.Count, (await DeliveryAsync()).GetProperty("callsToday").GetInt32());
+    }
+
+    [Fact]
     public async Task EveryDeadLetterOfAnOrgIsReplayedInOneCallInTheirOriginalOrder()
     {
         _desk.Answer(200, """{"response":"{\"statusMessage\":\"SUCCESS\"}"}""");
