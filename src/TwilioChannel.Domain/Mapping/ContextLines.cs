@@ -20,7 +20,9 @@ public static class ContextLines
         var lines = new List<string>(3);
         if (c.FrequentlyForwarded) lines.Add("↪ Frequently forwarded message");
         else if (c.Forwarded) lines.Add("↪ Forwarded message");
-        if (c.RepliedToSid is { } sid) lines.Add($"↩ In reply to {Whose(c.RepliedToSender, m)}message {OneLine(sid)}");
+        // Not for a button reply: it always answers the message its button was on, its content is the button's text
+        // (issue 2: "button replies as the button text"), and the bare SID would tell the agent nothing more.
+        if (c.RepliedToSid is { } sid && string.IsNullOrEmpty(m.ButtonText)) lines.Add($"↩ In reply to {Whose(c.RepliedToSender, m)}message {OneLine(sid)}");
         if (c.Referral is { } ad) lines.AddRange(Ad(ad));
         return lines;
     }
