@@ -12,7 +12,12 @@ internal sealed record ReplyTarget(string CustomerAddress, MessagingChannel Chan
     /// <summary>Pools reply through their Messaging Service (Twilio picks the sticky sender); single numbers from themselves.</summary>
     public string? MessagingServiceSid => Number.MessagingServiceSid;
 
-    public string FromDisplay => Number.MessagingServiceSid ?? Number.Address;
+    /// <summary>
+    /// The address the reply goes from, for Desk ("from" of the push answer and of the reply's thread) and our records:
+    /// the number itself also when a Messaging Service sends (the customer wrote to that number, and Twilio's sticky
+    /// sender keeps them on it). It was the service's MG SID, which Desk showed as the sender and put in the actor's phone.
+    /// </summary>
+    public string FromDisplay => Number.Address;
 
     /// <summary>Opt-outs apply per sender: the Messaging Service holding the number, or the number itself.</summary>
     public IEnumerable<string> OptOutKeys => Number.MessagingServiceSid is { } service ? [service, Number.Address] : [Number.Address];

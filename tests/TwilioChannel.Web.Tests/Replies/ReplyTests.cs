@@ -43,6 +43,27 @@ public sealed class ReplyTests : ReplyTestsBase
         Assert.Equal(expected, Assert.Single(_twilio.Sent)["Body"]);
     }
 
+    [Fact]
+    public async Task AReplyThroughAMessagingServiceAnswersDeskWithTheNumberAsItsSenderNotTheServiceSid()
+    {
+        // Desk shows "from" as the thread's sender (and our status updates put it in the actor's phone): the MG SID
+        // meant nothing there. The send itself still goes through the service (Twilio's sticky sender).
+        _twilio.AcceptMessages();
+        const string pooled = "+14155550107", service = "MG77777777777777777777777777777777";
+        (await _app.Admin().PostAsJsonAsync("/api/admin/numbers", new { address = pooled, accountSid = Fixtures.AccountSid, orgId = Fixtures.OrgId, messagingServiceSid = service })).EnsureSuccessStatusCode();
+        var hello = Fixtures.Sms("Hi, through the pool", from: "+12125550177", to: pooled);
+        hello["MessagingServiceSid"] = service;
+        await _app.CustomerWritesAsync(hello);
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push("+12125550177", "Hello from the team"));
+
+        Assert.Equal(200, status);
+        var sent = Assert.Single(_twilio.Sent);
+        Assert.Equal(service, sent["MessagingServiceSid"]);
+        Assert.False(sent.ContainsKey("From"));
+        Assert.Equal(pooled, (string?)body["from"]);
+    }
+
     [Theory]
     [InlineData("div", 10_001)]
     [InlineData("blockquote", 12_000)]
