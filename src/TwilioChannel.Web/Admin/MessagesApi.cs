@@ -82,7 +82,9 @@ internal static class MessagesApi
         }
         if (!validation.IsValid) return validation.Problem();
         var wanted = status.Equals("failed", StringComparison.OrdinalIgnoreCase) ? FailedStatuses : [status.ToLowerInvariant()];
-        var statuses = db.OutboundStatuses.AsNoTracking().Where(s => wanted.Contains(s.Status));
+        // Only ours: a row with neither org nor reply holds a callback for a SID no send of ours has claimed (yet: it
+        // came before the send returned, and is claimed a moment later; or never: a SID Twilio or someone else sent).
+        var statuses = db.OutboundStatuses.AsNoTracking().Where(s => wanted.Contains(s.Status) && (s.OrgId != null || s.ReplyId != null));
         if (cursor is { } at)
             statuses = statuses.Where(s => s.UpdatedAt < at || (s.UpdatedAt == at && string.Compare(s.MessageSid, after) < 0));
         var rows = await (from s in statuses

@@ -108,6 +108,19 @@ public sealed class StatusCallbackTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AFailureForASidNoReplyOfOursSentIsNotListedAmongFailedReplies()
+    {
+        // Listed with no org, no Desk reply and no ticket beside the agents' real failures, it read as a lost reply.
+        await CallbackAsync("SMad5f00000000000000000000000000aa", "failed", "30008");
+        var (status, body) = await ReplyToAnaAsync("4545");
+        Assert.Equal(200, status);
+        await CallbackAsync((string)body["extId"]!, "failed", "30008");
+
+        var row = Assert.Single(await _app.FailedAsync());
+        Assert.Equal((string?)body["extId"], row.GetProperty("messageSid").GetString());
+    }
+
+    [Fact]
     public async Task ALateFailureIsListedWithWhatHappenedNotAsARefusal()
     {
         // Listed as "Twilio refused the message (Twilio error 30034)": the agent looked for a fault in the reply,
