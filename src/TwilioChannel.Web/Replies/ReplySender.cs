@@ -224,6 +224,14 @@ internal sealed class ReplySender(
         }
     }
 
+    /// <summary>
+    /// Whether a reply to <paramref name="target"/> is still held back by the customer's state alone: an SMS customer
+    /// opted out, or a WhatsApp window closed. A reply refused for either goes out when Desk pushes it again once the
+    /// cause is gone (Replies/ReplyService).
+    /// </summary>
+    public async Task<bool> HeldByCustomerAsync(ReplyTarget target) =>
+        target.Channel == MessagingChannel.Sms ? await IsOptedOutAsync(target) : !WithinWindow(target.Conversation);
+
     private bool WithinWindow(ReplyTarget.ConversationFacts? conversation) =>
         conversation?.LastInboundAt is { } last && time.GetUtcNow().UtcDateTime - last < WhatsAppWindow;
 

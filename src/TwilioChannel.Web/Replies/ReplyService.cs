@@ -155,6 +155,12 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
         await update.ExecuteAsync(CancellationToken.None, r.CompletedAt!.Value, r.OrgId, r.ExtParentId);
     }
 
+    private async Task<bool> NoLongerHeldAsync(Installation installation, DeskReply reply)
+    {
+        var (target, _) = await ReplyTarget.FindAsync(db, reads, directory, installation.OrgId, reply.ExtParentId, CancellationToken.None);
+        return target is not null && !await sender.HeldByCustomerAsync(target);
+    }
+
     private async Task<PushOutcome> AwaitFirstAsync(Installation installation, DeskReply reply, string publicBase, TimeSpan budget)
     {
         var deadline = time.GetUtcNow() + budget;
@@ -164,6 +170,14 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
             // Nothing went out last time and the answer said "Try again": this push is that try (one taker).
             if (first.State == ReplyState.NotSent && await ReclaimAsync(first, ReplyState.NotSent) is { } retry)
                 return await SendClaimedAsync(retry, installation, reply, publicBase, budget, resumeSince: null);
+            // Refused for the customer's state alone (opted out, WhatsApp window closed) with nothing sent: once the
+            // cause is gone (START, the customer wrote), Desk's next push of it (Desk offers to resend a failed reply)
+            // sends it, once. While the cause lasts, the stored answer is repeated word for word. Not when a
+            // re-engagement template went out: it is recorded as that reply's message (FirstSid), and the answer told
+            // the agent to send the message again.
+            if (first.State == ReplyState.Failed && first.ErrorCode is 21610 or 63016 && first.FirstSid is null
+                && await NoLongerHeldAsync(installation, reply) && await ReclaimAsync(first, ReplyState.Failed) is { } unblocked)
+                return await SendClaimedAsync(unblocked, installation, reply, publicBase, budget, resumeSince: null);
             if (first.State != ReplyState.Sending && first.ResponseJson is not null)
                 return new PushOutcome(first.ResponseStatus ?? 200, JsonNode.Parse(first.ResponseJson)!.AsObject(), first.ErrorCode);
             var abandonedBefore = time.GetUtcNow().UtcDateTime - budget - AbandonedAfter;

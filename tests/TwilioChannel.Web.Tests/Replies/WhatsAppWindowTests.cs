@@ -90,6 +90,55 @@ public sealed class WhatsAppWindowTests : ClockedReplyTestsBase
     }
 
     [Fact]
+    public async Task AReplyRefusedForTheClosedWindowGoesOutOnceWhenPushedAgainAfterTheCustomerWrote()
+    {
+        // Desk's resend of the failed reply (the same id) got the stored refusal for ever, also once the customer had
+        // written again. While the window stays closed it still does, word for word.
+        _time.Advance(TimeSpan.FromHours(30));
+        var push = ReplyApp.Push(Ana, "Your replacement is ready", id: "77001");
+        var (first, refused) = await _app.PushAsync(push);
+        var (again, refusedAgain) = await _app.PushAsync(push);
+
+        Assert.Equal(400, first);
+        Assert.Equal(400, again);
+        Assert.Equal(refused.ToJsonString(), refusedAgain.ToJsonString());
+        Assert.Empty(_twilio.Sent);
+
+        await _app.CustomerWritesAsync(Fixtures.WhatsApp("Hi, what's up?"));
+        var (afterAnswer, sent) = await _app.PushAsync(push);
+        var (repeated, sentAgain) = await _app.PushAsync(push);
+
+        Assert.Equal(200, afterAnswer);
+        Assert.Equal(200, repeated);
+        Assert.Equal((string?)sent["extId"], (string?)sentAgain["extId"]);
+        Assert.Equal("Your replacement is ready", Assert.Single(_twilio.Sent)["Body"]);
+    }
+
+    [Fact]
+    public async Task AReplyWhoseTemplateWentOutKeepsItsAnswerWhenPushedAgainAfterTheCustomerWrote()
+    {
+        // The template is recorded as that reply's message (its statuses, its notice if it fails): the reply itself is
+        // sent again as a new reply, as the answer says.
+        await using (var scope = _app.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>();
+            db.Numbers.Single(n => n.Address == Fixtures.WhatsAppNumber).WhatsAppTemplateSid = "HX11111111111111111111111111111111";
+            await db.SaveChangesAsync();
+            scope.ServiceProvider.GetRequiredService<Routing.NumberDirectory>().Invalidate();
+        }
+        _time.Advance(TimeSpan.FromHours(30));
+        var push = ReplyApp.Push(Ana, "Your replacement is ready", id: "77002");
+        var (_, refused) = await _app.PushAsync(push);
+        await _app.CustomerWritesAsync(Fixtures.WhatsApp("Hi, what's up?"));
+
+        var (again, refusedAgain) = await _app.PushAsync(push);
+
+        Assert.Equal(400, again);
+        Assert.Equal(refused.ToJsonString(), refusedAgain.ToJsonString());
+        Assert.Equal("HX11111111111111111111111111111111", Assert.Single(_twilio.Sent)["ContentSid"]);
+    }
+
+    [Fact]
     public async Task ANewCustomerMessageReopensTheWindow()
     {
         _time.Advance(TimeSpan.FromHours(48));
