@@ -64,10 +64,17 @@ internal sealed class PullFeed(ChannelDbContext db, MediaTokens media, WalDurabi
             json.Append(e.TicketJson);
         }
         json.Append("],\"threads\":[");
+        // A thread restated in the feed (a reply's delivered, then read) can appear twice in one batch: only its latest
+        // version goes, in its place. What Desk does with one extId twice in a SYNC_OBJECT is undocumented.
+        var latest = new Dictionary<string, int>(entries.Count, StringComparer.Ordinal);
+        for (var i = 0; i < entries.Count; i++) latest[entries[i].ExtId] = i;
+        var first = true;
         for (var i = 0; i < entries.Count; i++)
         {
-            if (i > 0) json.Append(',');
+            if (latest[entries[i].ExtId] != i) continue;
+            if (!first) json.Append(',');
             json.Append(entries[i].ThreadJson);
+            first = false;
         }
         json.Append("]}}");
         return json.ToString();
