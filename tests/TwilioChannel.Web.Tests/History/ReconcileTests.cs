@@ -129,11 +129,7 @@ public sealed class ReconcileTests : IAsyncLifetime
     [Fact]
     public async Task MoreThanAHundredRepliesStuckAtSentDoNotKeepANewerOneFromItsStatus()
     {
-        _twilio.AcceptMessages();
-        await _app.CustomerWritesAsync(Fixtures.Sms("hello", from: Carla));
-        var (status, body) = await _app.PushAsync(ReplyApp.Push(Carla, "Hi Carla"));
-        Assert.Equal(200, status);
-        var sid = (string)body["extId"]!;
+        var sid = await ReplyToCarlaAsync();
         await using (var scope = _app.Services.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>();
@@ -167,11 +163,7 @@ public sealed class ReconcileTests : IAsyncLifetime
     [Fact]
     public async Task AReplyWhoseCallbackNeverCameGetsItsStatusFromTwilio()
     {
-        _twilio.AcceptMessages();
-        await _app.CustomerWritesAsync(Fixtures.Sms("hello", from: Carla));
-        var (status, body) = await _app.PushAsync(ReplyApp.Push(Carla, "Hi Carla"));
-        Assert.Equal(200, status);
-        var sid = (string)body["extId"]!;
+        var sid = await ReplyToCarlaAsync();
         await using (var scope = _app.Services.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>();
@@ -224,5 +216,15 @@ public sealed class ReconcileTests : IAsyncLifetime
         new RecurringJobManager(storage).AddOrUpdate("probe", () => Console.WriteLine("probe"), Web.History.ReconcileSchedule.CronFor(seconds));
         using var connection = storage.GetConnection();
         Assert.Equal(cron, connection.GetRecurringJobs().Single().Cron);
+    }
+
+    /// <summary>Carla writes, an agent answers "Hi Carla": the reply's SID.</summary>
+    private async Task<string> ReplyToCarlaAsync()
+    {
+        _twilio.AcceptMessages();
+        await _app.CustomerWritesAsync(Fixtures.Sms("hello", from: Carla));
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Carla, "Hi Carla"));
+        Assert.Equal(200, status);
+        return (string)body["extId"]!;
     }
 }

@@ -40,13 +40,7 @@ public sealed class WhatsAppWindowTests : ClockedReplyTestsBase
     {
         // The template's SID is kept as the failed reply's, and its "delivered" restated the reply's thread: Desk,
         // which had marked the reply failed, got a second outgoing thread "[reply]" shown as delivered.
-        await using (var scope = _app.Services.CreateAsyncScope())
-        {
-            var db = scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>();
-            db.Numbers.Single(n => n.Address == Fixtures.WhatsAppNumber).WhatsAppTemplateSid = "HX11111111111111111111111111111111";
-            await db.SaveChangesAsync();
-            scope.ServiceProvider.GetRequiredService<Routing.NumberDirectory>().Invalidate();
-        }
+        await UseTemplateAsync();
         using var first = await _app.PullAsync();
         var state = first.RootElement.GetProperty("channelState").GetString();
         _time.Advance(TimeSpan.FromHours(30));
@@ -70,14 +64,7 @@ public sealed class WhatsAppWindowTests : ClockedReplyTestsBase
     [Fact]
     public async Task OutsideTheWindowTheNumbersTemplateIsSentAndTheReplyFailsWithInstructions()
     {
-        await using (var scope = _app.Services.CreateAsyncScope())
-        {
-            var db = scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>();
-            db.Numbers.Single(n => n.Address == Fixtures.WhatsAppNumber).WhatsAppTemplateSid = "HX11111111111111111111111111111111";
-            await db.SaveChangesAsync();
-            // Numbers are cached in memory; the admin API invalidates on change, this direct edit must too.
-            scope.ServiceProvider.GetRequiredService<Routing.NumberDirectory>().Invalidate();
-        }
+        await UseTemplateAsync();
         _time.Advance(TimeSpan.FromHours(30));
 
         var (status, body) = await _app.PushAsync(ReplyApp.Push(Ana, "Too late, but we have a template"));
@@ -119,13 +106,7 @@ public sealed class WhatsAppWindowTests : ClockedReplyTestsBase
     {
         // The template is recorded as that reply's message (its statuses, its notice if it fails): the reply itself is
         // sent again as a new reply, as the answer says.
-        await using (var scope = _app.Services.CreateAsyncScope())
-        {
-            var db = scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>();
-            db.Numbers.Single(n => n.Address == Fixtures.WhatsAppNumber).WhatsAppTemplateSid = "HX11111111111111111111111111111111";
-            await db.SaveChangesAsync();
-            scope.ServiceProvider.GetRequiredService<Routing.NumberDirectory>().Invalidate();
-        }
+        await UseTemplateAsync();
         _time.Advance(TimeSpan.FromHours(30));
         var push = ReplyApp.Push(Ana, "Your replacement is ready", id: "77002");
         var (_, refused) = await _app.PushAsync(push);
@@ -188,5 +169,16 @@ public sealed class WhatsAppWindowTests : ClockedReplyTestsBase
         Assert.Contains("HX22222222222222222222222222222222", await ok.Content.ReadAsStringAsync());
         var bad = await admin.PostAsJsonAsync("/api/admin/numbers", new { address = "+14155550155", accountSid = Fixtures.AccountSid, orgId = Fixtures.OrgId, whatsAppTemplateSid = "HX22222222222222222222222222222222" });
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, bad.StatusCode);
+    }
+
+    /// <summary>Gives the WhatsApp number its re-engagement template, as the admin API would.</summary>
+    private async Task UseTemplateAsync()
+    {
+        await using var scope = _app.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>();
+        db.Numbers.Single(n => n.Address == Fixtures.WhatsAppNumber).WhatsAppTemplateSid = "HX11111111111111111111111111111111";
+        await db.SaveChangesAsync();
+        // Numbers are cached in memory; the admin API invalidates on change, this direct edit must too.
+        scope.ServiceProvider.GetRequiredService<Routing.NumberDirectory>().Invalidate();
     }
 }
