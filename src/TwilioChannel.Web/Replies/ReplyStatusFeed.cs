@@ -46,7 +46,7 @@ internal sealed class ReplyStatusFeed(IOptions<DeskOptions> desk, TimeProvider t
             if (!await row.ReadAsync() || row.IsDBNull(2)) return false;
             orgId = row.GetString(0);
             reply = new SentReply(row.GetString(1), row.GetString(2), row.IsDBNull(3) ? "" : row.GetString(3),
-                DateTime.SpecifyKind(row.GetDateTime(4), DateTimeKind.Utc), row.IsDBNull(5) ? "" : row.GetString(5), row.IsDBNull(6) ? "" : row.GetString(6));
+                row.GetUtcDateTime(4), row.IsDBNull(5) ? "" : row.GetString(5), row.IsDBNull(6) ? "" : row.GetString(6));
             conversationId = row.GetInt64(7);
             sids = JsonSerializer.Deserialize<List<string>>(row.GetString(8)) ?? [];
             // Only a reply the push answered with its first SID is a thread in Desk under that extId. A failed reply's

@@ -83,6 +83,6 @@ internal sealed record ReplyTarget(string CustomerAddress, MessagingChannel Chan
             """, 2, ct);
         await using var row = await query.ReaderAsync(ct, orgId, ticketExtId);
         if (!await row.ReadAsync(ct)) return null;
-        return new ConversationFacts(row.GetString(0), row.IsDBNull(1) ? null : row.GetInt64(1), row.IsDBNull(2) ? null : DateTime.SpecifyKind(row.GetDateTime(2), DateTimeKind.Utc));
+        return new ConversationFacts(row.GetString(0), row.IsDBNull(1) ? null : row.GetInt64(1), row.GetUtcDateTimeOrNull(2));
     }
 }

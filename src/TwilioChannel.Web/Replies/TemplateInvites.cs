@@ -75,7 +75,7 @@ internal sealed class TemplateInvites(GroupCommit commits, ReadConnections reads
             """, 2, CancellationToken.None);
         await using var row = await read.ReaderAsync(CancellationToken.None, sender, customer);
         if (!await row.ReadAsync()) throw new InvalidOperationException("A template claim was refused without a row to refuse it.");
-        return new Claim(null, now, new Earlier((TemplateInviteState)row.GetInt32(0), DateTime.SpecifyKind(row.GetDateTime(1), DateTimeKind.Utc)));
+        return new Claim(null, now, new Earlier((TemplateInviteState)row.GetInt32(0), row.GetUtcDateTime(1)));
     }
 
     private Task<TemplateInviteState?> StateAsync(string sender, string customer) => reads.UseAsync(async connection =>

@@ -67,18 +67,13 @@ internal sealed class RoutingStatements : IAsyncDisposable
             found.Add(new ConversationState
             {
                 Id = reader.GetInt64(0), OrgId = orgId, Customer = customer, Generation = reader.GetInt32(1), TicketExtId = reader.GetString(2),
-                CreatedAt = Utc(reader.GetDateTime(3)), LastMessageAt = Utc(reader.GetDateTime(4)),
-                LastInboundAt = reader.IsDBNull(5) ? null : Utc(reader.GetDateTime(5)),
+                CreatedAt = reader.GetUtcDateTime(3), LastMessageAt = reader.GetUtcDateTime(4),
+                LastInboundAt = reader.GetUtcDateTimeOrNull(5),
                 LastNumberId = reader.IsDBNull(6) ? null : reader.GetInt64(6),
             });
         }
         return found;
     }
-
-    /// <summary>The column holds UTC, but SQLite hands it back unspecified. A message placed after the ticket's last thread
-    /// (Domain/Mapping/ThreadClock) takes its time from here, and Desk's JSON converts an unspecified time as local: on a
-    /// server outside UTC its createdTime was off by the zone's offset (hours later, or earlier, in Desk's order).</summary>
-    private static DateTime Utc(DateTime stored) => DateTime.SpecifyKind(stored, DateTimeKind.Utc);
 
     public async ValueTask DisposeAsync()
     {
