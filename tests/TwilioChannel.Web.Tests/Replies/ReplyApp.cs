@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using TwilioChannel.Web.Tests.Infrastructure;
+using Xunit;
 
 namespace TwilioChannel.Web.Tests.Replies;
 
@@ -29,6 +30,27 @@ internal static class ReplyApp
         var response = await (client ?? app.CreateClient()).PostAsJsonAsync($"/desk/push?orgId={Fixtures.OrgId}&securityContext={Uri.EscapeDataString(securityContext)}", push);
         var text = await response.Content.ReadAsStringAsync();
         return ((int)response.StatusCode, JsonNode.Parse(text)!.AsObject());
+    }
+
+    /// <summary>Pushes the same reply twice: both answers are the same refusal, word for word. The refusal.</summary>
+    public static async Task<JsonObject> RefusedAlikeTwiceAsync(this ChannelApp app, JsonObject push)
+    {
+        var (first, refused) = await app.PushAsync(push);
+        var (again, refusedAgain) = await app.PushAsync(push);
+        Assert.Equal(400, first);
+        Assert.Equal(400, again);
+        Assert.Equal(refused.ToJsonString(), refusedAgain.ToJsonString());
+        return refused;
+    }
+
+    /// <summary>Pushes the same reply twice: both answered 200 with the same extId.</summary>
+    public static async Task SentAndAnsweredAlikeTwiceAsync(this ChannelApp app, JsonObject push)
+    {
+        var (status, sent) = await app.PushAsync(push);
+        var (repeated, sentAgain) = await app.PushAsync(push);
+        Assert.Equal(200, status);
+        Assert.Equal(200, repeated);
+        Assert.Equal((string?)sent["extId"], (string?)sentAgain["extId"]);
     }
 
     /// <summary>The customer writes first (opens the WhatsApp window and creates the conversation).</summary>

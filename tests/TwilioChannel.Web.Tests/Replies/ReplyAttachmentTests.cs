@@ -266,58 +266,46 @@ public sealed class ReplyAttachmentTests : IAsyncLifetime
     {
         // Zoho's sign-in service answering an error page (or not at all) failed the reply as "an internal error", and
         // for good: every later push of it answered the same, although nothing had been sent.
-        var outage = Guid.NewGuid();
-        _desk.Given(Request.Create().WithPath("/oauth/v2/token").UsingPost()).WithGuid(outage).AtPriority(-1)
-            .RespondWith(Response.Create().WithStatusCode(503).WithHeader("Content-Type", "text/html").WithBody("<html>Service unavailable</html>"));
-        var push = ReplyApp.Push(Bob, "Your receipt", attachments: Attachments(2));
-
-        var (status, body) = await _app.PushAsync(push);
-
-        Assert.Equal(502, status);
-        Assert.Equal("Zoho's sign-in service could not give a token to fetch the attachments from Desk (HTTP 503); nothing was sent. Try again.", (string?)body["message"]);
-        Assert.Empty(_twilio.Sent);
-
-        _desk.DeleteMapping(outage);
-        var (again, _) = await _app.PushAsync(push);
-        Assert.Equal(200, again);
-        Assert.Single(_twilio.Sent);
+        await AssertNotSentUntilOverAsync(Request.Create().WithPath("/oauth/v2/token").UsingPost(),
+            Response.Create().WithStatusCode(503).WithHeader("Content-Type", "text/html").WithBody("<html>Service unavailable</html>"),
+            "Zoho's sign-in service could not give a token to fetch the attachments from Desk (HTTP 503); nothing was sent. Try again.");
     }
 
     [Fact]
     public async Task WhenDeskIsTooSlowToServeAFileTheReplyFailsSayingSoAndIsSentWhenPushedAgain()
     {
         // Longer than the half of the 10 s push budget the files may take.
-        var outage = Guid.NewGuid();
-        _desk.Given(Request.Create().WithPath("/api/v1/threads/1/attachments/2/content").UsingGet()).WithGuid(outage).AtPriority(-1)
-            .RespondWith(Response.Create().WithHeader("Content-Type", "application/pdf").WithBody(Pdf).WithDelay(TimeSpan.FromSeconds(6)));
-        var push = ReplyApp.Push(Bob, "Your receipt", attachments: Attachments(2));
-
-        var (status, body) = await _app.PushAsync(push);
-
-        Assert.Equal(502, status);
-        Assert.Equal("The attachment 'file2' could not be fetched from Desk (Desk did not send it in time); nothing was sent. Try again.", (string?)body["message"]);
-        Assert.Empty(_twilio.Sent);
-
-        _desk.DeleteMapping(outage);
-        var (again, _) = await _app.PushAsync(push);
-        Assert.Equal(200, again);
-        Assert.Single(_twilio.Sent);
+        await AssertNotSentUntilOverAsync(Request.Create().WithPath("/api/v1/threads/1/attachments/2/content").UsingGet(),
+            Response.Create().WithHeader("Content-Type", "application/pdf").WithBody(Pdf).WithDelay(TimeSpan.FromSeconds(6)),
+            "The attachment 'file2' could not be fetched from Desk (Desk did not send it in time); nothing was sent. Try again.");
     }
 
     [Fact]
     public async Task ADeskServerErrorOnAFileIsNotFinal()
     {
-        var outage = Guid.NewGuid();
-        _desk.Given(Request.Create().WithPath("/api/v1/threads/1/attachments/2/content").UsingGet()).WithGuid(outage).AtPriority(-1)
-            .RespondWith(Response.Create().WithStatusCode(503));
+        await AssertNotSentUntilOverAsync(Request.Create().WithPath("/api/v1/threads/1/attachments/2/content").UsingGet(),
+            Response.Create().WithStatusCode(503),
+            "The attachment 'file2' could not be fetched from Desk (HTTP 503); nothing was sent. Try again.");
+    }
+
+    /// <summary>While Zoho or Desk answers <paramref name="request"/> with <paramref name="outage"/>, a reply with two
+    /// files fails with <paramref name="reason"/> (502) and sends nothing; once it is over, the same push is sent.</summary>
+    private async Task AssertNotSentUntilOverAsync(WireMock.RequestBuilders.IRequestBuilder request, WireMock.ResponseBuilders.IResponseBuilder outage, string reason)
+    {
+        var mapping = Guid.NewGuid();
+        _desk.Given(request).WithGuid(mapping).AtPriority(-1).RespondWith(outage);
         var push = ReplyApp.Push(Bob, "Your receipt", attachments: Attachments(2));
 
         var (status, body) = await _app.PushAsync(push);
 
         Assert.Equal(502, status);
-        Assert.Equal("The attachment 'file2' could not be fetched from Desk (HTTP 503); nothing was sent. Try again.", (string?)body["message"]);
-        _desk.DeleteMapping(outage);
-        Assert.Equal(200, (await _app.PushAsync(push)).Status);
+        Assert.Equal(reason, (string?)body["message"]);
+        Assert.Empty(_twilio.Sent);
+
+        _desk.DeleteMapping(mapping);
+        var (again, _) = await _app.PushAsync(push);
+        Assert.Equal(200, again);
+        Assert.Single(_twilio.Sent);
     }
 
     [Fact]
