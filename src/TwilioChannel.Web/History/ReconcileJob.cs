@@ -23,7 +23,9 @@ internal sealed class ReconcileJob(IServiceScopeFactory scopes, TwilioApiClients
     internal static readonly TimeSpan Overlap = TimeSpan.FromMinutes(15);
     private const int MaxPages = 50;
     private const int MaxStatusRefresh = 100;
-    private static readonly TimeSpan CatchUpBound = TimeSpan.FromSeconds(30);
+    /// <summary>How long a run waits for acknowledged webhooks to reach the database before it skips recovering
+    /// (settable for tests).</summary>
+    internal TimeSpan CatchUpBound { get; set; } = TimeSpan.FromSeconds(30);
 
     [AutomaticRetry(Attempts = 0)] // the next run covers the same window again (watermark only moves on success)
     [DisableConcurrentExecution(timeoutInSeconds: 600)]
@@ -40,11 +42,19 @@ internal sealed class ReconcileJob(IServiceScopeFactory scopes, TwilioApiClients
         var started = time.GetUtcNow().UtcDateTime;
         var since = (number.ReconciledThrough ?? number.CreatedAt) - Overlap;
         var recovered = 0;
+        var checkedWhole = true;
         foreach (var address in await MessagingServicePool.AddressesAsync(number, client, scopes, logger, ct))
-            recovered += await RecoverInboundAsync(number, address, client, since, ct);
+        {
+            var (added, complete) = await RecoverInboundAsync(number, address, client, since, ct);
+            recovered += added;
+            checkedWhole &= complete;
+        }
         var refreshed = await RefreshStatusesAsync(number, client, started, ct);
 
-        await commits.ExecuteAsync("""UPDATE "Numbers" SET "ReconciledThrough" = @p1 WHERE "Id" = @p0""", numberId, started);
+        // Only a window checked whole moves the watermark: after a skipped recovery the next run's window starts where
+        // this one did, whatever the interval (with an interval above the overlap, moving it lost that span for good).
+        if (checkedWhole)
+            await commits.ExecuteAsync("""UPDATE "Numbers" SET "ReconciledThrough" = @p1 WHERE "Id" = @p0""", numberId, started);
         if (recovered > 0)
         {
             logger.LogWarning("Reconciliation recovered {Count} messages to {Number} (or its Messaging Service's other senders) that never reached our webhook.", recovered, number.Address);
@@ -54,8 +64,9 @@ internal sealed class ReconcileJob(IServiceScopeFactory scopes, TwilioApiClients
     }
 
     /// <summary>Stores inbound messages we lack. The window is short (interval + overlap), so it is read whole and
-    /// stored oldest first: stored order is the feed's order per ticket.</summary>
-    private async Task<int> RecoverInboundAsync(ChannelNumber number, string address, global::Twilio.Clients.ITwilioRestClient client, DateTime since, CancellationToken ct)
+    /// stored oldest first: stored order is the feed's order per ticket. Complete is false when the window could not be
+    /// checked this time (the next run covers it again).</summary>
+    private async Task<(int Added, bool Complete)> RecoverInboundAsync(ChannelNumber number, string address, global::Twilio.Clients.ITwilioRestClient client, DateTime since, CancellationToken ct)
     {
         var found = new List<MessageResource>();
         string? url = TwilioHistory.FirstPageUrl(number.AccountSid, to: address, from: null, since);
@@ -65,18 +76,24 @@ internal sealed class ReconcileJob(IServiceScopeFactory scopes, TwilioApiClients
             found.AddRange(page.Messages.Where(m => HistoryMessages.IsInbound(m) && HistoryMessages.SentAt(m) >= since));
             url = page.Messages.Any(m => HistoryMessages.SentAt(m) < since) ? null : page.NextPageUrl;
         }
-        if (found.Count == 0) return 0;
+        if (url is not null)
+            // Twilio lists newest first: the oldest part of the window was not read. It stays unread (a run is bounded),
+            // so the admin hears which span to backfill; the watermark still moves, or every later run would read the
+            // same newest pages again.
+            logger.LogWarning("Reconciliation of {Address} read the newest {Pages} pages of Twilio's list only; messages sent between {Since:u} and {Oldest:u} were not checked. Start a backfill of the number from {Since:u} to recover any that never reached our webhook.",
+                address, MaxPages, since, found.Count > 0 ? found.Min(HistoryMessages.SentAt) : since, since);
+        if (found.Count == 0) return (0, true);
         var sids = found.Select(m => m.Sid).ToList();
         var stored = await StoredAsync(sids, ct);
-        if (sids.All(stored.Contains)) return 0;
+        if (sids.All(stored.Contains)) return (0, true);
         // A message our webhook acknowledged may still wait in the inbox (a burst's wait, Twilio/InboundProjector): it is
         // not missing, and stored from Twilio's list it would lose what only the webhook carries (a WhatsApp location,
         // the profile name, an opt-out's type) to the webhook's copy arriving second. Only when something looks missing
         // (so a run doesn't end every burst's wait), and the next run's overlap covers a window that could not be checked.
         if (!await projector.CaughtUpAsync(CatchUpBound, ct))
         {
-            logger.LogWarning("Reconciliation of {Number} skipped recovering messages: acknowledged webhooks are still being moved into the database.", number.Address);
-            return 0;
+            logger.LogWarning("Reconciliation of {Number} skipped recovering messages: acknowledged webhooks are still being moved into the database. The next run checks this window again.", number.Address);
+            return (0, false);
         }
         stored = await StoredAsync(sids, ct);
 
@@ -86,7 +103,7 @@ internal sealed class ReconcileJob(IServiceScopeFactory scopes, TwilioApiClients
         var added = 0;
         foreach (var chunk in missing.Chunk(500))
             added += await commits.RunAsync((connection, tx) => HistoryMessages.StoreAsync(connection, tx, chunk, CancellationToken.None), ct);
-        return added;
+        return (added, true);
     }
 
     private async Task<HashSet<string>> StoredAsync(List<string> sids, CancellationToken ct)

@@ -62,6 +62,25 @@ public sealed class ReconcileTests : IAsyncLifetime
         Assert.NotNull((await scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().Numbers.SingleAsync(n => n.Address == Fixtures.SmsNumber)).ReconciledThrough);
     }
 
+    [Fact]
+    public async Task AWindowLongerThanTheReadLimitRecoversTheNewestAndNamesTheSpanLeftToBackfill()
+    {
+        var now = DateTime.UtcNow;
+        // 102 messages at two a page: 51 pages, one more than a run reads.
+        string Sid(int i) => $"SMcap{i:0000000000000000000000000000}";
+        for (var i = 0; i < 102; i++) _history.Add(Sid(i), Carla, Fixtures.SmsNumber, $"Carla {i}", now.AddMinutes(-10).AddSeconds(i), inbound: true);
+
+        await _app.Services.GetRequiredService<ReconcileJob>().RunAsync(await _app.NumberIdAsync(), CancellationToken.None);
+        await _app.RouteAsync();
+
+        await using var scope = _app.Services.CreateAsyncScope();
+        var stored = await scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().Messages.Select(m => m.MessageSid).ToListAsync();
+        Assert.Equal(Enumerable.Range(2, 100).Select(Sid).Order(), stored.Order());
+        var warning = Assert.Single(_app.Logs.Lines, l => l.Contains("were not checked"));
+        Assert.Contains(Fixtures.SmsNumber, warning);
+        Assert.Contains("Start a backfill", warning);
+    }
+
     private const string Pool = "MG" + "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
     private const string PoolNumber = "+14155550150", PoolOther = "+14155550151", PoolWhatsApp = "whatsapp:+14155550152";
 
