@@ -19,10 +19,16 @@ namespace TwilioChannel.Web.Replies;
 /// </summary>
 internal sealed class StatusStore(GroupCommit commits, ReplyStatusFeed feed, Routing.FeedWakeup feedWakeup, Common.RefusalLog refusals, TimeProvider time)
 {
-    private const string Upsert = """
+    private const string Insert = """
         INSERT INTO "OutboundStatuses" ("MessageSid", "Status", "Rank", "ErrorCode", "ErrorReason", "To", "From", "OrgId", "ReplyId", "UpdatedAt", "AccountSid")
         VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10)
-        ON CONFLICT ("MessageSid") DO UPDATE SET
+        """;
+
+    /// <summary>A row for a SID nobody reported yet, else nothing.</summary>
+    private const string InsertNew = Insert + """ ON CONFLICT ("MessageSid") DO NOTHING""";
+
+    private const string Upsert = Insert + """
+         ON CONFLICT ("MessageSid") DO UPDATE SET
             "Status" = CASE WHEN excluded."Rank" > "OutboundStatuses"."Rank" THEN excluded."Status" ELSE "OutboundStatuses"."Status" END,
             "ErrorCode" = CASE WHEN excluded."Rank" > "OutboundStatuses"."Rank" THEN COALESCE(excluded."ErrorCode", "OutboundStatuses"."ErrorCode") ELSE "OutboundStatuses"."ErrorCode" END,
             "ErrorReason" = CASE WHEN excluded."Rank" > "OutboundStatuses"."Rank" THEN COALESCE(excluded."ErrorReason", "OutboundStatuses"."ErrorReason") ELSE "OutboundStatuses"."ErrorReason" END,
@@ -58,8 +64,16 @@ internal sealed class StatusStore(GroupCommit commits, ReplyStatusFeed feed, Rou
         status = status.ToLowerInvariant();
         var reason = DeliveryStatus.IsFinalFailure(status) ? TwilioErrors.DescribeDelivery(status, errorCode) : null;
         // Reads only when Desk may need to hear of it: a notable status, or the sender attaching its reply to a row a
-        // callback created first. The common sender path ("queued" on a new row) stays one statement.
+        // callback created first. The sender's common case, a plain first status ("queued") for a SID no callback
+        // reported yet, is one insert (a new row has nothing to compare and nothing for Desk; every reply waits for
+        // the group commit it runs in); a row that exists already takes the full path.
         var notable = ReplyStatusFeed.IsNotable(status);
+        var values = new object?[] { sid, status, DeliveryStatus.Rank(status), errorCode, reason, to, from, orgId, replyId, time.GetUtcNow().UtcDateTime, accountSid };
+        if (replyId is not null && !notable)
+        {
+            await using var insert = await PreparedCommand.CreateAsync(connection, tx, InsertNew, 11, CancellationToken.None);
+            if (await insert.ExecuteAsync(CancellationToken.None, values) == 1) return false;
+        }
         var before = notable || replyId is not null ? await ReadAsync(connection, tx, sid) : null;
         if (replyId is not null && before is { ReplyId: null, AccountSid: { } reporter } && reporter != accountSid)
         {
@@ -72,7 +86,7 @@ internal sealed class StatusStore(GroupCommit commits, ReplyStatusFeed feed, Rou
         }
         int written;
         await using (var upsert = await PreparedCommand.CreateAsync(connection, tx, Upsert, 11, CancellationToken.None))
-            written = await upsert.ExecuteAsync(CancellationToken.None, sid, status, DeliveryStatus.Rank(status), errorCode, reason, to, from, orgId, replyId, time.GetUtcNow().UtcDateTime, accountSid);
+            written = await upsert.ExecuteAsync(CancellationToken.None, values);
         if (written == 0)
         {
             // The row is another account's (the upsert's WHERE): nothing changed. The reporting account is logged (an
