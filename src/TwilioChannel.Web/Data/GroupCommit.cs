@@ -5,9 +5,10 @@ namespace TwilioChannel.Web.Data;
 
 /// <summary>
 /// Group commit for small writes from many concurrent requests (reply claims and outcomes, status callbacks): each
-/// caller hands over its statements and waits; one loop runs whatever has queued up in a single transaction, each
-/// piece under its own savepoint (one failing piece doesn't take the others down), and commits once. Every commit needs
-/// an fsync (≈1 ms here under load), so one per request would cap these paths at a few hundred per second.
+/// caller hands over its statements and waits; one loop runs whatever has queued up in a single transaction and
+/// commits once (if a piece fails, the batch runs again with each piece under its own savepoint, so one failing piece
+/// doesn't take the others down). Every commit needs an fsync (≈1 ms here under load), so one per request would cap
+/// these paths at a few hundred per second.
 /// The callers are answered once the commit is on disk (Data/WalDurability), while the loop goes on with the next batch.
 /// The loop runs on a WriterConnection, so the pieces' "prepare, execute, dispose" statements are prepared once.
 /// The loop itself is shared with the ack path's inbox (Common/BatchingWriter).
@@ -69,6 +70,36 @@ internal sealed class GroupCommit(IServiceScopeFactory scopes, WalDurability dur
     private async Task CommitAsync(DbConnection connection, List<Pending> batch, object?[] results, Exception?[] failures)
     {
         using var turn = await gate.EnterAsync(CancellationToken.None);
+        if (!await TryWholeAsync(connection, batch, results)) await RunPieceByPieceAsync(connection, batch, results, failures);
+    }
+
+    /// <summary>
+    /// The batch in one transaction without savepoints; false, with everything rolled back, when a piece failed.
+    /// Pieces rarely fail (a claim's conflict is an ON CONFLICT, not an error), and a savepoint and its release were two
+    /// statements per piece: half of a reply's statements (claim and outcome) in the loop every reply waits for.
+    /// The pieces are functions of the database (they write through the transaction they are given and return a value),
+    /// so running them again after the rollback is safe.
+    /// </summary>
+    private static async Task<bool> TryWholeAsync(DbConnection connection, List<Pending> batch, object?[] results)
+    {
+        await using var tx = await connection.BeginTransactionAsync();
+        try
+        {
+            for (var i = 0; i < batch.Count; i++) results[i] = await batch[i].Work(connection, tx);
+        }
+        catch (Exception ex) when (ex is DbException or InvalidOperationException)
+        {
+            await tx.RollbackAsync();
+            return false;
+        }
+        await tx.CommitAsync();
+        return true;
+    }
+
+    /// <summary>After a failed piece: each piece under its own savepoint, so the failing one is rolled back alone and
+    /// hears its exception while the others commit.</summary>
+    private static async Task RunPieceByPieceAsync(DbConnection connection, List<Pending> batch, object?[] results, Exception?[] failures)
+    {
         await using var tx = await connection.BeginTransactionAsync();
         // Savepoints as (cached) statements too: SqliteTransaction.Save prepares its SQL on every call.
         await using var save = await PreparedCommand.CreateAsync(connection, tx, "SAVEPOINT piece", 0, CancellationToken.None);
