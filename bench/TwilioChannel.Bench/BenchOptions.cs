@@ -32,6 +32,9 @@ internal sealed record BenchOptions
     /// <summary>webhook: also run the bare endpoint acking after an fsync of the form (the durable write's own floor).</summary>
     public bool DurableBaseline { get; init; } = true;
 
+    /// <summary>webhook and replies: the baseline servers in a child process of their own, as the service (BaselineProcess.cs).</summary>
+    public bool BaselineProcess { get; init; }
+
     /// <summary>webhook (default), replies (RepliesScenario.cs), delivery, backfill or pull (their *Scenario.cs).</summary>
     public string Scenario { get; init; } = WebhookScenario;
     public bool ConcurrencyGiven { get; init; }
@@ -106,6 +109,8 @@ internal sealed record BenchOptions
           --keep-data        keep the service's temporary data folder
           --no-sdk-reference replies: skip the third server, the forwarder sending through the Twilio SDK
           --no-durable-baseline  webhook: skip the third server, the bare endpoint acking after an fsync
+          --baseline-process webhook, replies: run the baseline servers in a process of their own, as the service runs
+                             (default: in this process, beside the load generator)
         """;
 
     /// <summary>Null when the arguments are wrong (the reason is printed) or help was asked for.</summary>
@@ -146,6 +151,7 @@ internal sealed record BenchOptions
                     "--keep-data" => options with { KeepData = true },
                     "--no-sdk-reference" => options with { SdkReference = false },
                     "--no-durable-baseline" => options with { DurableBaseline = false },
+                    "--baseline-process" => options with { BaselineProcess = true },
                     "--scenario" => Value() switch
                     {
                         WebhookScenario => options with { Scenario = WebhookScenario },

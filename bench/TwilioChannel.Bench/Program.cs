@@ -8,6 +8,9 @@ using TwilioChannel.Bench;
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
+// A baseline server hosted for a run with --baseline-process (BaselineProcess.cs).
+if (await BaselineProcess.TryServeAsync(args)) return 0;
+
 var options = BenchOptions.Parse(args);
 if (options is null) return args.Contains("--help") || args.Contains("-h") ? 0 : 2;
 
@@ -106,9 +109,10 @@ namespace TwilioChannel.Bench
             var port = FreePort();
             var url = new Uri($"http://127.0.0.1:{port}{Payloads.Path}");
             var journal = durable ? Path.Combine(Path.GetTempPath(), $"twilio-channel-bench-journal-{Environment.ProcessId}.bin") : null;
-            Console.WriteLine($"[{run.Name}] bare ASP.NET endpoint in this process on {url}{(journal is null ? "" : $", acking after an fsync of {journal}")}");
-            await using var server = await BaselineServer.StartAsync(port, new Dictionary<string, string> { [Payloads.AccountSid] = Payloads.AuthToken }, journal, ct);
-            Func<CpuSample> cpu = () => CpuSample.Take(TimeSpan.Zero);
+            Console.WriteLine($"[{run.Name}] bare ASP.NET endpoint in {(options.BaselineProcess ? "a process of its own" : "this process")} on {url}{(journal is null ? "" : $", acking after an fsync of {journal}")}");
+            var child = options.BaselineProcess ? await BaselineProcess.WebhookAsync(port, journal, ct) : null;
+            await using var server = child is null ? await BaselineServer.StartAsync(port, new Dictionary<string, string> { [Payloads.AccountSid] = Payloads.AuthToken }, journal, ct) : (IAsyncDisposable)child;
+            Func<CpuSample> cpu = () => CpuSample.Take(child?.CpuTime ?? TimeSpan.Zero);
             await MeasureAsync(run, url, cpu, betweenModes: null, ct);
             return run;
         }

@@ -98,9 +98,10 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
     {
         var run = new ReplyServerRun(viaSdk ? SdkForwarder : "bare forwarder");
         var port = BenchRun.FreePort();
-        await using var forwarder = await BareForwarder.StartAsync(port, twilio.BaseUrl, Payloads.AccountSid, Payloads.AuthToken, ReplyPayloads.SmsNumber, viaSdk, ct);
+        var child = options.BaselineProcess ? await BaselineProcess.ForwarderAsync(port, twilio.BaseUrl, viaSdk, ct) : null;
+        await using var forwarder = child is null ? await BareForwarder.StartAsync(port, twilio.BaseUrl, Payloads.AccountSid, Payloads.AuthToken, ReplyPayloads.SmsNumber, viaSdk, ct) : (IAsyncDisposable)child;
         var url = ReplyPayloads.PushUrl(new Uri($"http://127.0.0.1:{port}"));
-        Console.WriteLine($"[{(viaSdk ? "sdk" : "bare")}] forwarder in this process on {url.GetLeftPart(UriPartial.Path)}");
+        Console.WriteLine($"[{(viaSdk ? "sdk" : "bare")}] forwarder in {(child is null ? "this process" : "a process of its own")} on {url.GetLeftPart(UriPartial.Path)}");
         try
         {
             using (var client = Load.CreateClient(1))
@@ -110,7 +111,7 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
                 if (status != HttpStatusCode.OK || PushLoad.ExtId(body) is null)
                     throw new InvalidOperationException($"[bare] a push got {(int)status}: {body}");
             }
-            await MeasureAsync(run, twilio, url, viaSdk ? SdkPhase : BarePhase, () => CpuSample.Take(TimeSpan.Zero), ct);
+            await MeasureAsync(run, twilio, url, viaSdk ? SdkPhase : BarePhase, () => CpuSample.Take(child?.CpuTime ?? TimeSpan.Zero), ct);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
@@ -273,10 +274,11 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
             + "pushes in flight than the bare forwarder to be saturated).");
         md.AppendLine("- Twilio: a zero-latency fake Messages API in the bench process (201 + the message JSON with a fresh SID). The service sends through the "
             + $"official SDK (Twilio__ApiBaseUrl pointed at it, Desk__PushTimeoutSeconds={PushTimeoutSeconds}), with its exactly-once claim, target lookup, "
-            + "opt-out check and status row in SQLite; the bare forwarder (in the bench process) parses the JSON, posts the form with an HttpClient and "
-            + "answers {\"extId\": sid}: no storage, no checks.");
-        md.AppendLine("- **The load generator and the fake Twilio run in one process on the same CPUs as the server under test** (the bare forwarder even in "
-            + "that same process); absolute numbers are a floor for a dedicated server, the ratio is the point. \"other processes\" is machine-wide busy CPU "
+            + $"opt-out check and status row in SQLite; the bare forwarder ({(options.BaselineProcess ? "in a process of its own, as the service, --baseline-process" : "in the bench process")}) "
+            + "parses the JSON, posts the form with an HttpClient and answers {\"extId\": sid}: no storage, no checks.");
+        md.AppendLine("- **The load generator and the fake Twilio run in one process on the same CPUs as the server under test**"
+            + (options.BaselineProcess ? "" : " (the bare forwarder even in that same process)")
+            + "; absolute numbers are a floor for a dedicated server, the ratio is the point. \"other processes\" is machine-wide busy CPU "
             + "minus the measured processes: when it isn't near 0, the run was disturbed.");
         if (Warmup < 15)
             md.AppendLine($"- Warm-up {Warmup:0.#} s: the JIT keeps improving servers and client for ~15 s; short warm-ups understate both.");
@@ -288,7 +290,7 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
         {
             foreach (var (workers, l) in run.Levels)
             {
-                var cpu = run.Name == "service"
+                var cpu = run.Name == "service" || options.BaselineProcess
                     ? string.Create(inv, $"{l.Cpu.ServerCores:0.00} / {l.Cpu.BenchCores:0.00} / {l.Cpu.OtherCores:0.00}")
                     : string.Create(inv, $"{l.Cpu.BenchCores:0.00} (forwarder + load gen + fake Twilio, one process) / {l.Cpu.OtherCores:0.00}");
                 md.AppendLine($"| {run.Name} | {workers} | {l.RepliesPerSecond:N0} | {l.Latency.P50:0.00} | {l.Latency.P99:0.00} | {l.Latency.P999:0.00} | {l.Latency.Max:0.0} "

@@ -27,7 +27,9 @@ internal static class Report
             + $"connections (not measured: a fresh client's connection set-up), latency from each request's scheduled send time "
             + $"(no coordinated omission), at most {o.MaxInFlight} in flight (beyond: not sent, counted as errors).");
         md.AppendLine("- **The load generator runs on the same CPUs as the server under test** and takes a large share of them (see the CPU column); "
-            + "the baseline server even runs inside the load generator's process. Absolute numbers are a floor for a dedicated server; the ratio is the point. "
+            + (o.BaselineProcess ? "the baseline servers run in a process of their own, as the service (--baseline-process). "
+                : "the baseline server even runs inside the load generator's process. ")
+            + "Absolute numbers are a floor for a dedicated server; the ratio is the point. "
             + "\"other processes\" is machine-wide busy CPU minus both (builds, tests...): when it isn't near 0, the run was disturbed.");
         if (o.WarmupSeconds < 15)
             md.AppendLine($"- Warm-up {o.WarmupSeconds:0.#} s: servers and client keep tier-1 JIT-compiling (Kestrel, HttpClient, EF Core) for ~10–20 s on "
@@ -70,7 +72,7 @@ internal static class Report
                 md.AppendLine($"- {run.Name}, saturation at {s.Workers} workers: {s.Errors} errors ({s.ErrorsInWindow} in the window); first: {s.FirstError}.");
             foreach (var note in run.Notes) md.AppendLine($"- {run.Name}: {note}");
         }
-        if (baseline is not null)
+        if (baseline is not null && !o.BaselineProcess)
             md.AppendLine("- baseline CPU is the whole bench process (load generator + baseline server together); for the service the two are separate processes.");
         return md.ToString();
     }
@@ -103,7 +105,7 @@ internal static class Report
     /// <summary>The bare endpoint acking after an fsync (BaselineServer with a DurableJournal).</summary>
     public const string DurableBaseline = "durable baseline";
 
-    private static string Cpu(ServerRun run, CpuUse cpu) => run.Name is "baseline" or DurableBaseline
+    private static string Cpu(ServerRun run, CpuUse cpu) => run.Name is "baseline" or DurableBaseline && cpu.ServerCores == 0
         ? string.Create(Inv, $"{cpu.BenchCores:0.00} (both, one process) / {cpu.OtherCores:0.00}")
         : string.Create(Inv, $"{cpu.ServerCores:0.00} / {cpu.BenchCores:0.00} / {cpu.OtherCores:0.00}");
 }
