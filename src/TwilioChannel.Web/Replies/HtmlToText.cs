@@ -248,6 +248,8 @@ internal static partial class HtmlToText
     {
         var inner = new StringBuilder();
         Walk(e, inner, whatsApp: true, state);
+        // A <pre> first in the element started its block in the element's own text, where there was no line to end.
+        if (e.ChildNodes.FirstOrDefault(n => n is IElement || n.TextContent.Trim().Length > 0) is IElement { LocalName: "pre" }) Block(text);
         var lines = inner.ToString().Split('\n');
         for (var i = 0; i < lines.Length; i++)
         {
@@ -264,8 +266,27 @@ internal static partial class HtmlToText
             while (IsBlank(content[end - 1])) end--;
             // Markers must hug the text ("*bold* ", not "* bold *") or WhatsApp ignores them.
             var (lead, trimmed, tail) = (content[..start], content[start..end], content[end..]);
-            text.Append(lead).Append(mark).Append(trimmed).Append(mark).Append(tail);
+            // WhatsApp only takes a marker at a word's edge: part of a word in bold ("un<b>believ</b>able") showed its
+            // asterisks to the customer, so it stays plain. So does a line holding a code block (a <pre> in <b>):
+            // "*```code```*" is neither bold nor code there.
+            var gluedBefore = i == 0 && lead.Length == 0 && text.Length > 0 && char.IsLetterOrDigit(text[^1]);
+            var gluedAfter = i == lines.Length - 1 && tail.Length == 0 && NextCharacter(e) is { } next && char.IsLetterOrDigit(next);
+            if (gluedBefore || gluedAfter || trimmed.Contains("```", StringComparison.Ordinal)) text.Append(content);
+            else text.Append(lead).Append(mark).Append(trimmed).Append(mark).Append(tail);
         }
+    }
+
+    /// <summary>The first character written after <paramref name="e"/> within its block, if any: the text of the next
+    /// node, looking past the ends of the inline elements it closes ("&lt;i&gt;un&lt;b&gt;believ&lt;/b&gt;&lt;/i&gt;able").</summary>
+    private static char? NextCharacter(IElement e)
+    {
+        for (INode? node = e; node is not null; node = node.Parent)
+        {
+            for (var next = node.NextSibling; next is not null; next = next.NextSibling)
+                if (next.TextContent is { Length: > 0 } following) return following[0];
+            if (node.Parent is not IElement { LocalName: "b" or "strong" or "i" or "em" or "s" or "strike" or "del" or "code" or "span" or "a" or "u" or "font" }) return null;
+        }
+        return null;
     }
 
     private static bool IsBlank(char c) => char.IsWhiteSpace(c) || c == Apart;

@@ -132,6 +132,20 @@ public sealed class HtmlToTextTests
         // A pasted page's <title> lands in the body when it follows text, and went out as a line of the reply.
         Assert.Equal("Hello Ana", Text("<div>Hello Ana</div><title>Order #123 - Admin</title>", whatsApp: false));
 
+    [Theory]
+    // WhatsApp takes a marker only at a word's edge: these showed "un*believ*able" with its asterisks.
+    [InlineData("It is un<b>believ</b>able.", "It is unbelievable.")]
+    [InlineData("<b>Un</b>believable, <i>really</i>.", "Unbelievable, _really_.")]
+    [InlineData("<i>un<b>believ</b></i>able", "unbelievable")]
+    [InlineData("<span>re</span><b>fund</b> <b>now</b>!", "refund *now*!")]
+    public void PartOfAWordInBoldOrItalicStaysPlainOnWhatsApp(string html, string expected) =>
+        Assert.Equal(expected, Text(html, whatsApp: true));
+
+    [Fact]
+    public void ACodeBlockInsideBoldIsACodeBlockWithoutBoldMarkers() =>
+        // "*```code```*" is neither bold nor monospace on WhatsApp.
+        Assert.Equal("Run:\n```dotnet test```\n*done*", Text("Run:<b><pre>dotnet test</pre>done</b>", whatsApp: true));
+
     [Fact]
     public void AQuotationInsideBoldIsBoldLineByLineAfterTheQuoteMarks() =>
         // The markers wrapped the whole quotation: "*> Returns…" is no quote on WhatsApp (the line must start with
