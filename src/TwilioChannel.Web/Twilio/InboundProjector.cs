@@ -168,6 +168,8 @@ internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, Inbou
 
     private int ProjectBatch(SqliteCommand read)
     {
+        // Taken before the read: everything up to it is in the inbox, or was purged once the database had it.
+        var acknowledged = inbox.Acknowledged;
         read.Parameters[0].Value = _projected;
         var batch = new List<Message>(BatchSize);
         long last = 0;
@@ -179,15 +181,29 @@ internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, Inbou
                 batch.Add(ToMessage(new DateTime(reader.GetInt64(1), DateTimeKind.Utc), reader.GetString(2), last));
             }
         }
-        if (batch.Count == 0) return 0;
+        if (batch.Count == 0)
+        {
+            // Nothing after our mark, yet this process acknowledged webhooks beyond it: another process on the same data
+            // folder (a rolling restart runs two) read the shared inbox first, stored them and purged them, which it does
+            // only once the database has them on the disk. They are in the database: without this, the mark stayed
+            // below them and every CaughtUpAsync here waited its whole bound (the admin list answered 503 after 30 s).
+            if (acknowledged > _projected) Advance(acknowledged);
+            return 0;
+        }
 
         // Synchronous on purpose: SQLite's calls are, and the work stays on this thread.
         writer.StoreAsync(batch).GetAwaiter().GetResult();
-        Volatile.Write(ref _projected, last);
-        Interlocked.Exchange(ref _progress, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        Advance(last);
         // Dropped from the inbox only once the database has it on the disk; meanwhile the next batch goes on.
         writer.DurableAsync().ContinueWith(_ => inbox.Purge(last), TaskContinuationOptions.OnlyOnRanToCompletion);
         return batch.Count;
+    }
+
+    /// <summary>Everything up to <paramref name="id"/> is in the database: wakes the callers waiting for it.</summary>
+    private void Advance(long id)
+    {
+        Volatile.Write(ref _projected, id);
+        Interlocked.Exchange(ref _progress, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
 
     /// <summary>The entry as the webhook stored it. The webhook checked the same form with the same code before answering,
