@@ -30,7 +30,9 @@ internal sealed class BackfillJob(IServiceScopeFactory scopes, TwilioApiClients 
     // One runner per backfill: after a restart the interrupted job (requeued by Hangfire) and the scheduler's new one
     // would both fetch every page from Twilio (harmless for the data, not for the API). Hangfire's distributed lock
     // (per backfill id, across instances) makes the second wait, then find the backfill done; after 60 s it retries.
-    [DisableConcurrentExecution(timeoutInSeconds: 60)]
+    // The resource names the id: without one, Hangfire keys the lock by the method alone, and every backfill (any
+    // number) waited for the one running, failing and retrying until it was marked failed behind a long history.
+    [DisableConcurrentExecution("backfill:{0}", 60)]
     public async Task RunAsync(long backfillId, CancellationToken ct)
     {
         try

@@ -28,7 +28,9 @@ internal sealed class ReconcileJob(IServiceScopeFactory scopes, TwilioApiClients
     internal TimeSpan CatchUpBound { get; set; } = TimeSpan.FromSeconds(30);
 
     [AutomaticRetry(Attempts = 0)] // the next run covers the same window again (watermark only moves on success)
-    [DisableConcurrentExecution(timeoutInSeconds: 600)]
+    // One run per number at a time (a slow run outlasting the interval, or two instances' workers). Per number: keyed by
+    // the method alone, every number's run waited for any other's, each holding one of the two workers while it waited.
+    [DisableConcurrentExecution("reconcile-number:{0}", 600)]
     [Queue("reconcile")]
     public async Task RunAsync(long numberId, CancellationToken ct)
     {

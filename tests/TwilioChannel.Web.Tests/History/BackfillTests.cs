@@ -361,6 +361,30 @@ public sealed class BackfillTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task BackfillsOfTwoNumbersRunSideBySide()
+    {
+        // "One runner per backfill" was Hangfire's lock keyed by the job's method alone: every backfill, whatever its
+        // number, waited for the one running (and failed after 60 s, retried, and was marked failed once its retries
+        // ran out, while a long history was still being listed). The WhatsApp number's empty history must not wait
+        // for the SMS number's long one.
+        for (var i = 0; i < 60; i++) _history.Add($"SMlong{i:000000000000000000000000000}", Ana, Fixtures.SmsNumber, $"m{i}", Today.AddHours(-i), inbound: true);
+        _history.Delay = TimeSpan.FromMilliseconds(300);
+        var since = Today.AddDays(-5).ToString("O");
+        var longOne = (await StartAsync(since)).GetProperty("id").GetInt64();
+        await Eventually.UntilAsync(() => _history.Requests >= 1, "the long backfill's first page", 40, () => Jobs(longOne));
+
+        using var admin = _app.Admin();
+        var response = await admin.PostAsJsonAsync($"/api/admin/numbers/{await _app.NumberIdAsync(Fixtures.WhatsAppNumber)}/backfill", new { since });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var shortOne = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+
+        Assert.Equal("completed", (await WaitForAsync(shortOne, "completed", "failed")).GetProperty("state").GetString());
+        var longState = (await admin.GetFromJsonAsync<JsonElement>($"/api/admin/backfills/{longOne}")).GetProperty("state").GetString();
+        Assert.NotEqual("completed", longState); // ≈ 20 pages of 300 ms: still listing
+        Assert.Equal("completed", (await WaitForAsync(longOne, "completed", "failed")).GetProperty("state").GetString());
+    }
+
+    [Fact]
     public async Task ABackfillCanBeCancelledAndOnlyOneRunsPerNumber()
     {
         for (var i = 0; i < 60; i++) _history.Add($"SMmany{i:000000000000000000000000000}", Ana, Fixtures.SmsNumber, $"m{i}", Today.AddHours(-i), inbound: true);
