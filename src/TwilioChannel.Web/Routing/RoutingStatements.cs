@@ -38,8 +38,16 @@ internal sealed class RoutingStatements : IAsyncDisposable
             INSERT INTO "Conversations" ("OrgId", "CustomerAddress", "Generation", "TicketExtId", "TicketJson", "LastNumberId", "CreatedAt", "LastMessageAt", "LastInboundAt")
             VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8) RETURNING "Id"
             """, 9, ct),
+        // Only forward: a batch is planned from the conversation as it was read before the write lock, and another
+        // writer (the ack path here, or another instance) may have stored a newer message of it since. Written as
+        // planned, an older message's batch put LastInboundAt (the WhatsApp window) and LastMessageAt (new tickets after
+        // silence) back, and the reply number back to the older message's. Every SET reads the row as it was.
         await PreparedCommand.CreateAsync(connection, tx, """
-            UPDATE "Conversations" SET "LastNumberId" = @p0, "LastMessageAt" = @p1, "LastInboundAt" = @p2 WHERE "Id" = @p3
+            UPDATE "Conversations" SET
+                "LastNumberId" = CASE WHEN "LastInboundAt" IS NULL OR "LastInboundAt" <= @p2 THEN @p0 ELSE "LastNumberId" END,
+                "LastMessageAt" = CASE WHEN "LastMessageAt" < @p1 THEN @p1 ELSE "LastMessageAt" END,
+                "LastInboundAt" = CASE WHEN "LastInboundAt" IS NULL OR "LastInboundAt" < @p2 THEN @p2 ELSE "LastInboundAt" END
+            WHERE "Id" = @p3
             """, 4, ct),
         await PreparedCommand.CreateAsync(connection, tx, """
             UPDATE "Messages" SET "State" = @p0, "OrgId" = @p1, "ConversationId" = @p2 WHERE "Id" = @p3 AND "State" = @p4
