@@ -158,9 +158,7 @@ internal sealed class DeskDelivery(
             .ToListAsync(ct);
         var result = new Dictionary<string, ImportCredentials>();
         foreach (var i in installations)
-        {
-            result[i.OrgId] = new ImportCredentials(i.OrgId, Desk.DeskHosts.ApiBaseOf(desk.Value, i), i.ConnectionLinkName!, secrets.Unprotect(i.SecurityContextProtected!));
-        }
+            if (ImportCredentials.Of(i, desk.Value, secrets) is { } credentials) result[i.OrgId] = credentials;
         return result;
     }
 

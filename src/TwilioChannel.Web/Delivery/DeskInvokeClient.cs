@@ -9,6 +9,13 @@ namespace TwilioChannel.Web.Delivery;
 /// <summary>What an org's import needs: its Desk host, connection and securityContext (decrypted, kept in memory only).</summary>
 internal sealed record ImportCredentials(string OrgId, string DeskBase, string ConnectionLinkName, string SecurityContext)
 {
+    /// <summary>What <paramref name="i"/> gives the import; null when it gives none (disabled, no securityContext or
+    /// connection). Whether Desk:ExtensionSecret is set is the caller's question.</summary>
+    public static ImportCredentials? Of(Data.Installation i, Configuration.DeskOptions desk, Secrets.SecretProtector secrets) =>
+        i is { Enabled: true, SecurityContextProtected: { } stored, ConnectionLinkName: { Length: > 0 } connection }
+            ? new ImportCredentials(i.OrgId, Desk.DeskHosts.ApiBaseOf(desk, i), connection, secrets.Unprotect(stored))
+            : null;
+
     public override string ToString() => $"ImportCredentials {{ OrgId = {OrgId}, DeskBase = {DeskBase} }}"; // never the secret
 }
 

@@ -1,4 +1,5 @@
 using Hangfire;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using TwilioChannel.Domain.Desk;
 using TwilioChannel.Web.Common;
@@ -24,6 +25,8 @@ internal sealed class OrgDelivery(
     PublicUrls urls,
     IOptions<DeskOptions> options,
     IBackgroundJobClient jobs,
+    Secrets.SecretProtector secrets,
+    DeskCallers callers,
     TimeProvider time,
     ILogger<OrgDelivery> logger)
 {
@@ -148,6 +151,15 @@ internal sealed class OrgDelivery(
                 LeaseLost(org.OrgId);
                 return (DeskDelivery.Sweep, 1);
 
+            case ImportVerdict.Unauthorized or ImportVerdict.NotFound when await ChangedSinceReadAsync(org, ct):
+                // Refused with credentials that are no longer the org's: Desk authorised the extension again (a new
+                // securityContext) or an admin changed them, on another instance, and this one's loop reads them every
+                // 30 s. That is no sign of a revoked installation: parked, import stayed off until an admin resumed it.
+                await store.CountCallAsync(org.OrgId);
+                logger.LogInformation("Desk refused the import of org {OrgId} with credentials changed since this instance read them; retrying with the current ones.", org.OrgId);
+                callers.Invalidate(org.OrgId); // re-reads them: the delivery loop's, and this instance's check of Desk's pull and push
+                return (CredentialsReread, 1);
+
             case ImportVerdict.Unauthorized or ImportVerdict.NotFound:
                 var reason = $"Desk answered {outcome.StatusCode} ({outcome.Message}): the installation looks revoked or gone. " +
                              "Import is parked and the pull keeps serving; resume it after reinstalling (POST /api/admin/deliveries/{orgId}/resume).";
@@ -165,6 +177,18 @@ internal sealed class OrgDelivery(
                 ScheduleVisibleRetry(org.OrgId, attempt, delay);
                 return (delay, 1);
         }
+    }
+
+    /// <summary>How long a pass waits after a refusal with outdated credentials, for the loop to read the current ones.</summary>
+    private static readonly TimeSpan CredentialsReread = TimeSpan.FromSeconds(1);
+
+    /// <summary>Whether the org's stored credentials differ from <paramref name="used"/> (or no longer allow import).</summary>
+    private async Task<bool> ChangedSinceReadAsync(ImportCredentials used, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var installation = await scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().Installations.AsNoTracking()
+            .FirstOrDefaultAsync(i => i.OrgId == used.OrgId, ct);
+        return (installation is null ? null : ImportCredentials.Of(installation, options.Value, secrets)) != used;
     }
 
     /// <summary>Failures are rare and slow: a Hangfire schedule per failure costs nothing on the delivery path.</summary>

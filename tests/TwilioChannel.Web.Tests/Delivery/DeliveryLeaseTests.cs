@@ -106,4 +106,32 @@ public sealed class DeliveryLeaseTests : IDisposable
         Assert.Equal(until, leaseUntil!.Value, TimeSpan.FromMilliseconds(1));
         Assert.Single(_desk.Accepted); // and nothing was imported meanwhile: the other instance delivers
     }
+    [Fact]
+    public async Task ASecurityContextRenewedThroughAnotherInstanceDoesNotParkTheOrgThisInstanceDeliversFor()
+    {
+        const string Renewed = "1000.renewed00000000000000000000000000.renewed00000000000000000000000000";
+        await using var first = new ChannelApp(settings: Settings);
+        await FakeDesk.SeedAsync(first);
+        (await first.PostInboundAsync(Fixtures.Sms("before the renewal"))).EnsureSuccessStatusCode();
+        await Eventually.UntilAsync(() => _desk.Accepted.Count >= 1, "the first instance's import (it holds the lease)");
+
+        // Desk authorises the extension again and its event, or the admin, reaches the other instance: a new
+        // securityContext, and Desk refuses the old one from now on. The first instance reads installations every 30 s.
+        await using var second = new ChannelApp(first.DataPath, Settings);
+        using (var admin = second.Admin())
+        {
+            var id = (await admin.GetFromJsonAsync<JsonElement>("/api/admin/installations")).EnumerateArray().Single().GetProperty("id").GetInt64();
+            (await admin.PutAsJsonAsync($"/api/admin/installations/{id}", new { orgId = Fixtures.OrgId, securityContext = Renewed })).EnsureSuccessStatusCode();
+        }
+        _desk.AnswerWhenContains(Fixtures.SecurityContext, 401, """{"errorCode":"INVALID_SECURITY_CONTEXT","message":"Invalid securityContext"}""");
+
+        // Refused with the old securityContext is no sign of a revoked installation: it used to park the org (import
+        // off until an admin resumed it) right after it had been renewed.
+        var after = Fixtures.Sms("after the renewal");
+        (await first.PostInboundAsync(after)).EnsureSuccessStatusCode();
+        await Eventually.UntilAsync(() => _desk.Accepted.Any(c => c.ThreadExtIds.Contains(after["MessageSid"])), "the import with the renewed securityContext",
+            seen: () => DeliveryAsync(first).Result.GetRawText());
+        Assert.Equal(Renewed, _desk.Accepted.Last(c => c.ThreadExtIds.Contains(after["MessageSid"])).Form["securityContext"]);
+        Assert.Equal(JsonValueKind.Null, (await DeliveryAsync(first)).GetProperty("parkedReason").ValueKind);
+    }
 }
