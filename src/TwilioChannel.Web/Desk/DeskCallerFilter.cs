@@ -22,11 +22,15 @@ internal sealed class DeskCallerFilter(DeskCallers callers, RefusalLog refusals)
         if (orgId.Length is 0 or > 64 || securityContext.Length is 0 or > 4096) return Forbidden(orgId);
 
         var caller = await callers.FindAsync(orgId, http.RequestAborted);
-        if (caller is null || !SecretHash.Matches(caller.SecurityContextHash, securityContext))
-            return Forbidden(orgId);
+        if (caller is not null && !Matches(caller))
+            // The securityContext may have been renewed through another instance since this one cached it.
+            caller = await callers.ReloadAfterRefusalAsync(orgId, http.RequestAborted) is { } current && Matches(current) ? current : null;
+        if (caller is null) return Forbidden(orgId);
 
         http.Items[InstallationItem] = caller.Installation;
         return await next(context);
+
+        bool Matches(DeskCallers.Caller c) => SecretHash.Matches(c.SecurityContextHash, securityContext);
     }
 
     private IResult Forbidden(string orgId)
@@ -40,7 +44,8 @@ internal sealed class DeskCallerFilter(DeskCallers callers, RefusalLog refusals)
 /// <summary>
 /// Enabled installations with the hash of their securityContext, cached briefly: every pull and push needs one, and a
 /// query plus a Data Protection unprotect per push was a quarter of its CPU. Local changes (admin API, Desk events)
-/// invalidate at once; other instances see them within <see cref="Lifetime"/>. Unknown orgs are cached for less, so a
+/// invalidate at once; a change made on another instance is read when a securityContext doesn't match
+/// (<see cref="ReloadAfterRefusalAsync"/>), else within <see cref="Lifetime"/>. Unknown orgs are cached for less, so a
 /// flood of forged org ids can't hammer the database.
 /// </summary>
 internal sealed class DeskCallers(IServiceScopeFactory scopes, IMemoryCache cache, SecretProtector secrets)
@@ -61,6 +66,24 @@ internal sealed class DeskCallers(IServiceScopeFactory scopes, IMemoryCache cach
         cache.Set(Key(orgId), caller, caller is null ? TimeSpan.FromSeconds(5) : Lifetime);
         return caller;
     }
+
+    /// <summary>
+    /// The org as stored now, after its cached securityContext refused a call: Desk's event renewing it (or the admin)
+    /// may have reached another instance, and this cache refused Desk's pulls and pushes (an agent's reply failed) for
+    /// up to <see cref="Lifetime"/>. Null when the org is not installed and enabled, or was read again less than
+    /// <see cref="RecheckSpacing"/> ago, so wrong securityContexts can't turn into a database read each.
+    /// </summary>
+    public async Task<Caller?> ReloadAfterRefusalAsync(string orgId, CancellationToken ct)
+    {
+        if (cache.TryGetValue(RecheckKey(orgId), out _)) return null;
+        cache.Set(RecheckKey(orgId), true, RecheckSpacing);
+        cache.Remove(Key(orgId));
+        return await FindAsync(orgId, ct);
+    }
+
+    private static readonly TimeSpan RecheckSpacing = TimeSpan.FromSeconds(1);
+
+    private static string RecheckKey(string orgId) => "desk-caller-recheck:" + orgId;
 
     /// <summary>Raised when an installation changed (admin API, Desk events), with its org id.</summary>
     public event Action<string>? Changed;

@@ -8,7 +8,8 @@ namespace TwilioChannel.Web.Twilio;
 /// <summary>
 /// Auth tokens by AccountSid, decrypted once and cached briefly: every webhook needs one, and a database read plus a
 /// Data Protection unprotect per request would cost more than storing the message. Local admin changes invalidate at
-/// once; other instances see them within <see cref="Lifetime"/>.
+/// once; a change made on another instance is read when a signature fails (<see cref="ReloadAfterRefusalAsync"/>),
+/// else within <see cref="Lifetime"/>.
 /// </summary>
 internal sealed class AccountTokens(IServiceScopeFactory scopes, IMemoryCache cache, SecretProtector secrets)
 {
@@ -28,7 +29,26 @@ internal sealed class AccountTokens(IServiceScopeFactory scopes, IMemoryCache ca
         return token;
     }
 
+    /// <summary>
+    /// The token as stored now, after the cached one failed a webhook's signature: Twilio signs with the new token the
+    /// moment an admin promotes it, and an admin change made on another instance reached this cache only after up to
+    /// <see cref="Lifetime"/>, refusing real webhooks (Twilio does not retry them) meanwhile. Null when this account
+    /// was read again less than <see cref="RecheckSpacing"/> ago, so forged signatures can't turn into a database read
+    /// each.
+    /// </summary>
+    public async ValueTask<string?> ReloadAfterRefusalAsync(string accountSid, CancellationToken ct)
+    {
+        if (cache.TryGetValue(RecheckKey(accountSid), out _)) return null;
+        cache.Set(RecheckKey(accountSid), true, new MemoryCacheEntryOptions { AbsoluteExpirationRelativeToNow = RecheckSpacing, Size = 1 });
+        Invalidate(accountSid);
+        return await FindAsync(accountSid, ct);
+    }
+
+    private static readonly TimeSpan RecheckSpacing = TimeSpan.FromSeconds(1);
+
     public void Invalidate(string accountSid) => cache.Remove(CacheKey(accountSid));
+
+    private static string RecheckKey(string accountSid) => "twilio-token-recheck:" + accountSid;
 
     private static string CacheKey(string accountSid) => "twilio-token:" + accountSid;
 }

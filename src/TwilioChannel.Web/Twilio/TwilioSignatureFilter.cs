@@ -47,9 +47,9 @@ internal sealed class TwilioSignatureFilter(AccountTokens tokens, SignatureValid
         var token = await tokens.FindAsync(accountSid, http.RequestAborted);
         if (token is null) return Forbidden("unknown account");
 
-        var url = SignedUrl(http.Request, channel.Value.PublicBaseUri);
-        if (!validators.IsValid(token, url, fields, signature)
-            && !(SignedUrlAsWritten(http.Request, channel.Value.PublicBaseUrl) is { } written && written != url && validators.IsValid(token, written, fields, signature)))
+        if (!IsSigned(token)
+            // The token may have been rotated through another instance since this one cached it.
+            && !(await tokens.ReloadAfterRefusalAsync(accountSid, http.RequestAborted) is { } current && current != token && IsSigned(current)))
             return Forbidden("bad signature");
         // Without PublicBaseUrl, the import's attachment URLs use the last authenticated request's base: Twilio's
         // webhooks count (their URL is signed), else after a start every import before Desk's first pull pointed at
@@ -58,6 +58,13 @@ internal sealed class TwilioSignatureFilter(AccountTokens tokens, SignatureValid
 
         http.Items[FormItem] = fields;
         return await next(context);
+
+        bool IsSigned(string authToken)
+        {
+            var url = SignedUrl(http.Request, channel.Value.PublicBaseUri);
+            return validators.IsValid(authToken, url, fields, signature)
+                || (SignedUrlAsWritten(http.Request, channel.Value.PublicBaseUrl) is { } written && written != url && validators.IsValid(authToken, written, fields, signature));
+        }
 
         IResult Forbidden(string why)
         {
