@@ -64,11 +64,13 @@ internal sealed class DeliveryStore(IServiceScopeFactory scopes, GroupCommit com
         WHERE "OrgId" = @p0 AND "LeaseOwner" = @p1
         """, orgId, owner, position, Now, Today) == 1;
 
-    /// <summary>A call that failed (one call spent): retry after <paramref name="nextAttempt"/>.</summary>
-    public Task FailAsync(string orgId, int failures, DateTime nextAttempt, string error) => commits.ExecuteAsync($"""
+    /// <summary>A call that failed (one call spent): retry after <paramref name="nextAttempt"/>. False: this instance lost
+    /// the lease meanwhile (its call outlived it), and the backoff is not its to set: it delayed the new holder's
+    /// deliveries by up to five minutes.</summary>
+    public async Task<bool> FailAsync(string orgId, string owner, int failures, DateTime nextAttempt, string error) => await commits.ExecuteAsync($"""
         UPDATE "DeliveryCursors" SET "Failures" = @p1, "NextAttemptAt" = @p2, "LastError" = @p3, "UpdatedAt" = @p4, {Counted(5)}
-        WHERE "OrgId" = @p0
-        """, orgId, failures, nextAttempt, Clip(error), Now, Today);
+        WHERE "OrgId" = @p0 AND "LeaseOwner" = @p6
+        """, orgId, failures, nextAttempt, Clip(error), Now, Today, owner) == 1;
 
     /// <summary>A call whose outcome writes nothing else (a refused batch about to be halved): counted all the same.</summary>
     public Task CountCallAsync(string orgId) => commits.ExecuteAsync($"""
@@ -76,11 +78,13 @@ internal sealed class DeliveryStore(IServiceScopeFactory scopes, GroupCommit com
         WHERE "OrgId" = @p0
         """, orgId, Today, Now);
 
-    public Task ParkAsync(string orgId, string reason) => commits.ExecuteAsync($"""
+    /// <summary>Parks the org's import and gives up the lease. False: this instance lost the lease meanwhile; the
+    /// holder's own calls decide (it cleared a lease another instance held and was delivering under).</summary>
+    public async Task<bool> ParkAsync(string orgId, string owner, string reason) => await commits.ExecuteAsync($"""
         UPDATE "DeliveryCursors" SET "ParkedReason" = @p1, "ParkedAt" = @p2, "LastError" = @p1, "UpdatedAt" = @p2,
             "LeaseOwner" = NULL, "LeaseUntil" = NULL, {Counted(3)}
-        WHERE "OrgId" = @p0
-        """, orgId, Clip(reason), Now, Today);
+        WHERE "OrgId" = @p0 AND "LeaseOwner" = @p4
+        """, orgId, Clip(reason), Now, Today, owner) == 1;
 
     /// <summary>Ends the backoff of failure <paramref name="attempt"/> now; false when delivery has moved on since.</summary>
     public async Task<bool> RetryNowAsync(string orgId, int attempt) => await commits.ExecuteAsync("""

@@ -163,8 +163,9 @@ internal sealed class OrgDelivery(
             case ImportVerdict.Unauthorized or ImportVerdict.NotFound:
                 var reason = $"Desk answered {outcome.StatusCode} ({outcome.Message}): the installation looks revoked or gone. " +
                              "Import is parked and the pull keeps serving; resume it after reinstalling (POST /api/admin/deliveries/{orgId}/resume).";
-                logger.LogError("Import for org {OrgId} parked: Desk answered {Status}.", org.OrgId, outcome.StatusCode);
-                await store.ParkAsync(org.OrgId, reason);
+                if (await store.ParkAsync(org.OrgId, instance.Id, reason))
+                    logger.LogError("Import for org {OrgId} parked: Desk answered {Status}.", org.OrgId, outcome.StatusCode);
+                else await store.CountCallAsync(org.OrgId);
                 LeaseLost(org.OrgId);
                 return (DeskDelivery.Sweep, 1);
 
@@ -173,7 +174,12 @@ internal sealed class OrgDelivery(
                 // Desk's Retry-After is a floor: retrying sooner only earns another 429 and spends a call of the day.
                 var delay = Backoff(attempt, outcome.Verdict == ImportVerdict.RateLimited);
                 if (outcome.RetryAfter is { } asked && asked > delay) delay = asked < MaxRetryAfter ? asked : MaxRetryAfter;
-                await store.FailAsync(org.OrgId, attempt, time.GetUtcNow().UtcDateTime + delay, $"{outcome.Verdict}: HTTP {outcome.StatusCode} {outcome.Message}");
+                if (!await store.FailAsync(org.OrgId, instance.Id, attempt, time.GetUtcNow().UtcDateTime + delay, $"{outcome.Verdict}: HTTP {outcome.StatusCode} {outcome.Message}"))
+                {
+                    await store.CountCallAsync(org.OrgId);
+                    LeaseLost(org.OrgId);
+                    return (DeskDelivery.Sweep, 1);
+                }
                 ScheduleVisibleRetry(org.OrgId, attempt, delay);
                 return (delay, 1);
         }

@@ -106,6 +106,31 @@ public sealed class DeliveryLeaseTests : IDisposable
         Assert.Equal(until, leaseUntil!.Value, TimeSpan.FromMilliseconds(1));
         Assert.Single(_desk.Accepted); // and nothing was imported meanwhile: the other instance delivers
     }
+    [Theory]
+    [InlineData(500)] // a failure: it set the backoff, delaying the new holder's deliveries by up to five minutes
+    [InlineData(401)] // a refusal: it parked the org and cleared the lease the other instance was delivering under
+    public async Task ACallThatOutlivedItsLeaseLeavesTheNewHoldersDeliveryAlone(int status)
+    {
+        var dataPath = await ImportedOnceAndStoppedAsync();
+        await using var app = new ChannelApp(dataPath, Settings);
+        var calls = _desk.Calls.Count;
+        _desk.Answer(status, """{"errorCode":"SOMETHING","message":"refused"}""", delay: TimeSpan.FromSeconds(4));
+        (await app.PostInboundAsync(Fixtures.Sms("a call that outlives its lease"))).EnsureSuccessStatusCode();
+        await Task.Delay(1500); // the call is on its way
+        // Meanwhile the lease went to another instance (this one's expired, e.g. a paused VM).
+        var until = DateTime.UtcNow.AddMinutes(10);
+        LeaseRows.Hold(dataPath, OtherInstance, until);
+
+        await Eventually.UntilAsync(() => _desk.Calls.Count > calls, "the slow call answered");
+        await Eventually.UntilAsync(() => DeliveryAsync(app).Result.GetProperty("callsToday").GetInt32() >= 2, "the call counted",
+            seen: () => DeliveryAsync(app).Result.GetRawText());
+        var delivery = await DeliveryAsync(app);
+        Assert.Equal(0, delivery.GetProperty("failures").GetInt32());
+        Assert.Equal(JsonValueKind.Null, delivery.GetProperty("nextAttemptAt").ValueKind);
+        Assert.Equal(JsonValueKind.Null, delivery.GetProperty("parkedReason").ValueKind);
+        Assert.Equal((OtherInstance, until), (LeaseRows.Read(dataPath).Owner, LeaseRows.Read(dataPath).Until!.Value));
+    }
+
     [Fact]
     public async Task ASecurityContextRenewedThroughAnotherInstanceDoesNotParkTheOrgThisInstanceDeliversFor()
     {
