@@ -22,7 +22,8 @@ internal static partial class BindingProblems
             // A syntax error: the reader's exception is inside the serializer's.
             JsonException { InnerException: JsonException } json => (BodyField, $"The body is not valid JSON (line {json.LineNumber + 1}, byte {json.BytePositionInLine + 1})."),
             JsonException { Path: null or "$" } => (BodyField, "The body must be a JSON object."),
-            JsonException json => (FieldOf(json.Path!), $"{FieldOf(json.Path!)} must be {Expected(json.Message)}."),
+            JsonException json when NotText(json) => (FieldOf(json.Path!), $"{FieldOf(json.Path!)} must be valid text (UTF-8, with no lone surrogate escapes)."),
+            JsonException json => (FieldOf(json.Path!), $"{FieldOf(json.Path!)} must be {Expected(PropertyType(context.HttpContext, FieldOf(json.Path!)), json.Message)}."),
             _ => FromMessage(bad.Message),
         };
         if (field is null) return;
@@ -42,8 +43,29 @@ internal static partial class BindingProblems
 
     private static string FieldOf(string path) => path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path;
 
-    /// <summary>The JSON type the binder wanted, from System.Text.Json's message ("could not be converted to System.Boolean").</summary>
-    private static string Expected(string message) => ConvertedTo().Match(message).Groups[1].Value switch
+    /// <summary>A string whose bytes are not UTF-8, or an escaped lone surrogate ("\ud800"): the reader's complaint names
+    /// the encoding ("invalid UTF-8", "incomplete UTF-16"); a wrong token type's doesn't.</summary>
+    private static bool NotText(JsonException json) =>
+        json.InnerException is InvalidOperationException inner && inner.Message.Contains("UTF-", StringComparison.Ordinal);
+
+    /// <summary>
+    /// The type of the body's property at <paramref name="field"/> (its JSON name, camelCase or not). System.Text.Json
+    /// names the type it failed to build, and for our request records, which it builds through their constructor,
+    /// that is the record ("could not be converted to …NumbersApi+CreateRequest"), not the field: every wrong type
+    /// was "a value of another JSON type". The endpoint's accepted request type tells the field's.
+    /// </summary>
+    private static Type? PropertyType(HttpContext http, string field)
+    {
+        // The exception handler clears the request's endpoint before it writes the problem; its feature keeps it.
+        var endpoint = http.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Endpoint ?? http.GetEndpoint();
+        var request = endpoint?.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>()?.RequestType;
+        var property = request?.GetProperty(field, System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.IgnoreCase);
+        return property is null ? null : Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+    }
+
+    /// <summary>The JSON type the binder wanted: the field's own type when known, else from System.Text.Json's message
+    /// ("could not be converted to System.Boolean").</summary>
+    private static string Expected(Type? field, string message) => (field?.FullName ?? ConvertedTo().Match(message).Groups[1].Value) switch
     {
         var type when type.Contains("Boolean", StringComparison.Ordinal) => "true or false",
         var type when type.Contains("String", StringComparison.Ordinal) => "a string",

@@ -283,6 +283,25 @@ public sealed class AdminApiTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("numbers", "{\"address\":\"+14155550104\",\"accountSid\":\"AC11111111111111111111111111111111\",\"orgId\":\"28732\",\"isDefault\":\"yes\"}", "isDefault", "isDefault must be true or false.")]
+    [InlineData("numbers", "{\"address\":12,\"accountSid\":\"AC11111111111111111111111111111111\",\"orgId\":\"28732\"}", "address", "address must be a string.")]
+    [InlineData("installations", "{\"orgId\":\"777\",\"securityContext\":{}}", "securityContext", "securityContext must be a string.")]
+    [InlineData("numbers/1/backfill", "{\"since\":12}", "since", "since must be a string.")]
+    [InlineData("installations", "{\"orgId\":\"777\",\"securityContext\":\"\\ud800\"}", "securityContext", "securityContext must be valid text (UTF-8, with no lone surrogate escapes).")]
+    public async Task AValueOfTheWrongJsonTypeIsNamedWithTheTypeTheFieldTakes(string resource, string body, string field, string message)
+    {
+        // Every one of these said "must be a value of another JSON type", which tells a script's author nothing: the
+        // serializer names the request record it failed to build, not the field's type (found by a hostile review).
+        await _app.SeedAsync();
+        using var response = await PostRawAsync(resource, body);
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var problem = JsonDocument.Parse(text);
+        Assert.Equal(message, problem.RootElement.GetProperty("errors").GetProperty(field)[0].GetString());
+    }
+
+    [Theory]
     [InlineData("twilio-accounts", "{\"accountSid\":\"AC22222222222222222222222222222222\",\"authToken\":\"token\",\"friendlyNme\":\"Main\"}", "friendlyNme")]
     [InlineData("installations", "{\"orgId\":\"28733\",\"securityContxt\":\"secret\"}", "securityContxt")]
     [InlineData("numbers", "{\"address\":\"+14155550104\",\"accountSid\":\"AC11111111111111111111111111111111\",\"orgId\":\"28732\",\"templateSid\":\"HX11111111111111111111111111111111\"}", "templateSid")]
