@@ -89,6 +89,10 @@ internal static class InstallationsApi
             .Optional("zohoClientId", r.ZohoClientId, 200)
             .Optional("zohoClientSecret", r.ZohoClientSecret, 200)
             .Optional("zohoRefreshToken", r.ZohoRefreshToken, 500);
+        // "" keeps the stored context (a form's blank field); blanks would replace the one Desk sends with one it never
+        // sends, and every pull and push of the org would be a 403.
+        if (r.SecurityContext is { Length: > 0 } context && string.IsNullOrWhiteSpace(context))
+            validation.Add("securityContext", "securityContext must not be blank; leave it out (or \"\") to keep the stored one.");
         if (ZohoOAuthChange(r) is null)
             validation.Add("zohoRefreshToken", "Give zohoClientId, zohoClientSecret and zohoRefreshToken together: all three to set the Zoho OAuth client, all three as empty strings to remove it.");
         if (r.DeskDomain is { Length: > 0 and <= 253 } domain && Uri.CheckHostName(domain) != UriHostNameType.Dns)
@@ -103,7 +107,8 @@ internal static class InstallationsApi
         // attachment download went to "https://", and a PUT could never put the org back on desk.zoho.com.
         installation.DeskDomain = r.DeskDomain is null ? installation.DeskDomain : r.DeskDomain.Length == 0 ? null : r.DeskDomain;
         installation.ConnectionLinkName = r.ConnectionLinkName ?? installation.ConnectionLinkName;
-        if (!string.IsNullOrEmpty(r.SecurityContext)) installation.SecurityContextProtected = secrets.Protect(r.SecurityContext);
+        // Trimmed as Desk sends it: one set from a file or a copied line ended with a newline and matched no pull or push.
+        if (!string.IsNullOrEmpty(r.SecurityContext)) installation.SecurityContextProtected = secrets.Protect(r.SecurityContext.Trim());
         switch (ZohoOAuthChange(r))
         {
             case OAuthChange.Set:

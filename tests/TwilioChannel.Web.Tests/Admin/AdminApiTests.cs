@@ -196,6 +196,38 @@ public sealed class AdminApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ABlankSecurityContextIsRefusedAndKeepsTheOneDeskUses()
+    {
+        // "   " was stored as the org's securityContext: every pull and push of the org was a 403 from then on, the
+        // working context gone, with a 200 for the admin (found by a hostile review).
+        await _app.SeedAsync(numbers: false);
+        var id = (await ListAsync("installations")).Single().GetProperty("id").GetInt64();
+
+        using var put = await _admin.PutAsJsonAsync($"/api/admin/installations/{id}", new { securityContext = "   " });
+        await AssertValidationProblemAsync(put, "securityContext");
+        using var post = await _admin.PostAsJsonAsync("/api/admin/installations", new { orgId = OtherOrgId, securityContext = "\n" });
+        await AssertValidationProblemAsync(post, "securityContext");
+
+        using var pull = await _app.PullRawAsync(new { channelState = "" });
+        Assert.Equal(HttpStatusCode.OK, pull.StatusCode);
+        Assert.Single(await ListAsync("installations"));
+    }
+
+    [Fact]
+    public async Task ASecurityContextEndingWithANewlineIsStoredAsDeskSendsIt()
+    {
+        // Set from a file or a copied line, it kept its newline and matched no pull or push of Desk's: every one a 403.
+        await _app.SeedAsync(numbers: false);
+        var id = (await ListAsync("installations")).Single().GetProperty("id").GetInt64();
+
+        using var put = await _admin.PutAsJsonAsync($"/api/admin/installations/{id}", new { securityContext = " rotated-context-0123\n" });
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+
+        using var pull = await _app.PullRawAsync(new { channelState = "" }, securityContext: "rotated-context-0123");
+        Assert.Equal(HttpStatusCode.OK, pull.StatusCode);
+    }
+
+    [Fact]
     public async Task ASecondInstallationForTheSameOrgIsAConflictAndKeepsTheFirstSecurityContext()
     {
         await _app.SeedAsync(numbers: false);
@@ -785,6 +817,11 @@ public sealed class AdminApiTests : IAsyncLifetime
     private async Task AssertValidationProblemAsync(string resource, string body, string field)
     {
         using var response = await PostRawAsync(resource, body);
+        await AssertValidationProblemAsync(response, field);
+    }
+
+    private static async Task AssertValidationProblemAsync(HttpResponseMessage response, string field)
+    {
         var text = await response.Content.ReadAsStringAsync();
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
