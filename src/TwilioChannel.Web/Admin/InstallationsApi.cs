@@ -106,7 +106,8 @@ internal static class InstallationsApi
         // An empty deskDomain (a form's blank field) means "the default host": stored as "", every Invoke call and
         // attachment download went to "https://", and a PUT could never put the org back on desk.zoho.com.
         installation.DeskDomain = r.DeskDomain is null ? installation.DeskDomain : r.DeskDomain.Length == 0 ? null : r.DeskDomain;
-        installation.ConnectionLinkName = r.ConnectionLinkName ?? installation.ConnectionLinkName;
+        // Trimmed, blanks as none: "  " counted as a connection (import on, every call naming one Desk doesn't have).
+        installation.ConnectionLinkName = r.ConnectionLinkName is null ? installation.ConnectionLinkName : r.ConnectionLinkName.Trim() is { Length: > 0 } link ? link : null;
         // Trimmed as Desk sends it: one set from a file or a copied line ended with a newline and matched no pull or push.
         if (!string.IsNullOrEmpty(r.SecurityContext)) installation.SecurityContextProtected = secrets.Protect(r.SecurityContext.Trim());
         switch (ZohoOAuthChange(r))

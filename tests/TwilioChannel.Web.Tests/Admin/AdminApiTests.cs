@@ -227,6 +227,25 @@ public sealed class AdminApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, pull.StatusCode);
     }
 
+    [Theory]
+    [InlineData("  ", null)]
+    [InlineData(" twilio_conn\n", "twilio_conn")]
+    public async Task AConnectionLinkNameIsStoredTrimmedAndBlanksTurnImportOff(string given, string? stored)
+    {
+        // "  " was stored as the org's connection: import counted as on and every call named a connection Desk doesn't
+        // have; a name with a newline the same. Desk's connection names have no blanks around them.
+        await _app.SeedAsync(numbers: false);
+        var id = (await ListAsync("installations")).Single().GetProperty("id").GetInt64();
+
+        using var put = await _admin.PutAsJsonAsync($"/api/admin/installations/{id}", new { connectionLinkName = given });
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+
+        var installation = (await ListAsync("installations")).Single();
+        Assert.Equal(stored, installation.GetProperty("connectionLinkName").GetString());
+        if (stored is null)
+            Assert.Equal("No connectionLinkName for this org.", (await ListAsync("deliveries")).Single().GetProperty("importOffReason").GetString());
+    }
+
     [Fact]
     public async Task ASecondInstallationForTheSameOrgIsAConflictAndKeepsTheFirstSecurityContext()
     {
