@@ -53,7 +53,8 @@ internal static partial class HtmlToText
     /// quoted history.</param>
     public static string Convert(string html, bool whatsApp, Func<Uri, bool> onDesk, out List<InlineImage> images)
     {
-        var document = Parser.ParseDocument($"<body>{html}</body>");
+        // No closing tag of ours: inside an element left open (<textarea>, <plaintext>) it became text the customer got.
+        var document = Parser.ParseDocument("<body>" + html);
         foreach (var dropped in document.QuerySelectorAll(QuotedHistory + ", script, style, head, title").ToList())
             dropped.Remove();
 

@@ -11,6 +11,15 @@ public sealed class HtmlToTextTests
     public void TheFixturesHtmlBecomesWhatsAppMarkup() =>
         Assert.Equal("Hi Ana! We've changed your order to *size 39*.", Text("<div>Hi Ana! We've changed your order to <b>size 39</b>.</div>", whatsApp: true));
 
+    [Theory]
+    [InlineData("Hello <plaintext>a < b", "Hello a < b")]
+    [InlineData("Hello <textarea>typed", "Hello typed")]
+    [InlineData("Hello <xmp>x", "Hello x")]
+    public void AnElementLeftOpenAddsNoMarkupOfOursToTheMessage(string html, string expected) =>
+        // The reply was parsed as "<body>" + html + "</body>": inside an element whose text runs to its end tag (or to
+        // the end, for <plaintext>), our closing tag became part of what the customer got: "Hello a < b</body>".
+        Assert.Equal(expected, Text(html, whatsApp: false));
+
     [Fact]
     public void OnSmsFormattingIsDroppedButTextKept() =>
         Assert.Equal("Hi Ana! We've changed your order to size 39.", Text("<div>Hi Ana! We've changed your order to <b>size 39</b>.</div>", whatsApp: false));
