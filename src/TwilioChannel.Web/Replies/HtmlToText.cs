@@ -124,7 +124,10 @@ internal static partial class HtmlToText
                 case "pre" when !state.Preformatted:
                     Preformatted(e, text, whatsApp, state);
                     break;
-                case "p" or "div" or "section" or "article" or "h1" or "h2" or "h3" or "h4" or "h5" or "h6" or "table" or "tr":
+                case "p" or "div" or "section" or "article" or "h1" or "h2" or "h3" or "h4" or "h5" or "h6" or "table" or "tr"
+                    // The other blocks a browser shows on lines of their own: without a break their words ran together.
+                    or "header" or "footer" or "main" or "nav" or "aside" or "address" or "center" or "figure" or "figcaption"
+                    or "fieldset" or "legend" or "dl" or "dt" or "dd" or "details" or "summary" or "caption" or "hgroup":
                     // An item's first paragraph (<li><p>…</p></li>, as editors and pasted documents write items) goes on
                     // its bullet's line: breaking there put every "•" and "1." on a line of its own above its text.
                     if (!state.AtItemStart(text)) Block(text);

@@ -12,6 +12,20 @@ public sealed class HtmlToTextTests
         Assert.Equal("Hi Ana! We've changed your order to *size 39*.", Text("<div>Hi Ana! We've changed your order to <b>size 39</b>.</div>", whatsApp: true));
 
     [Theory]
+    [InlineData("<dl><dt>Order</dt><dd>Shipped</dd></dl>", "Order\nShipped")]
+    [InlineData("<header>Hi Ana</header><footer>Priya</footer>", "Hi Ana\nPriya")]
+    [InlineData("<address>12 Main St</address>Thanks", "12 Main St\nThanks")]
+    [InlineData("<center>Notice</center>Thanks", "Notice\nThanks")]
+    [InlineData("<figure>Photo<figcaption>Your parcel</figcaption></figure>", "Photo\nYour parcel")]
+    [InlineData("<fieldset><legend>Steps</legend>Restart it</fieldset>", "Steps\nRestart it")]
+    [InlineData("<details><summary>Refunds</summary>Within 30 days</details>", "Refunds\nWithin 30 days")]
+    [InlineData("<main>Body</main><nav>Links</nav><aside>Note</aside>", "Body\nLinks\nNote")]
+    public void BlockElementsKeepTheirWordsApart(string html, string expected) =>
+        // Only some blocks broke a line: the text of the others ran together ("OrderShipped", "12 Main StThanks"), words
+        // the agent wrote apart reaching the customer joined (text pasted from a web page or a document keeps them).
+        Assert.Equal(expected, Text(html, whatsApp: false));
+
+    [Theory]
     [InlineData("Hello <plaintext>a < b", "Hello a < b")]
     [InlineData("Hello <textarea>typed", "Hello typed")]
     [InlineData("Hello <xmp>x", "Hello x")]
