@@ -8,6 +8,8 @@ internal static class AdminEndpoints
     public static IHostApplicationBuilder AddAdmin(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<AdminKey>();
+        // A field given twice is refused (Common/BindingProblems words it) instead of its last value silently winning.
+        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.AllowDuplicateProperties = false);
         return builder;
     }
 

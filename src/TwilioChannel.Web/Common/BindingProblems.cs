@@ -22,6 +22,7 @@ internal static partial class BindingProblems
             // A syntax error: the reader's exception is inside the serializer's.
             JsonException { InnerException: JsonException } json => (BodyField, $"The body is not valid JSON (line {json.LineNumber + 1}, byte {json.BytePositionInLine + 1})."),
             JsonException { Path: null or "$" } => (BodyField, "The body must be a JSON object."),
+            JsonException json when Duplicate(json) => (FieldOf(json.Path!), $"{FieldOf(json.Path!)} is given more than once; give each field once."),
             JsonException json when NotText(json) => (FieldOf(json.Path!), $"{FieldOf(json.Path!)} must be valid text (UTF-8, with no lone surrogate escapes)."),
             JsonException json => (FieldOf(json.Path!), $"{FieldOf(json.Path!)} must be {Expected(PropertyType(context.HttpContext, FieldOf(json.Path!)), json.Message)}."),
             _ => FromMessage(bad.Message),
@@ -42,6 +43,9 @@ internal static partial class BindingProblems
     }
 
     private static string FieldOf(string path) => path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path;
+
+    /// <summary>A property named twice (the admin API's JSON options refuse duplicates).</summary>
+    private static bool Duplicate(JsonException json) => json.Message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>A string whose bytes are not UTF-8, or an escaped lone surrogate ("\ud800"): the reader's complaint names
     /// the encoding ("invalid UTF-8", "incomplete UTF-16"); a wrong token type's doesn't.</summary>

@@ -353,6 +353,23 @@ public sealed class AdminApiTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("installations", "{\"orgId\":\"777\",\"securityContext\":\"checked-by-a-proxy\",\"securityContext\":\"   \"}", "securityContext")]
+    [InlineData("installations", "{\"orgId\":\"777\",\"OrgId\":\"778\"}", "OrgId")]
+    [InlineData("twilio-accounts", "{\"accountSid\":\"AC22222222222222222222222222222222\",\"authToken\":\"a\",\"authToken\":\"b\"}", "authToken")]
+    public async Task AFieldGivenTwiceIsRefusedInsteadOfTheLastOneSilentlyWinning(string resource, string body, string field)
+    {
+        // The last value won without a word: a script (or a proxy checking the body) reading the first saw another
+        // request than the one applied (found by a hostile review).
+        using var response = await PostRawAsync(resource, body);
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var problem = JsonDocument.Parse(text);
+        Assert.Contains("more than once", problem.RootElement.GetProperty("errors").GetProperty(field)[0].GetString());
+        Assert.Empty(await ListAsync(resource));
+    }
+
+    [Theory]
     [InlineData("twilio-accounts", "{\"accountSid\":\"AC22222222222222222222222222222222\",\"authToken\":\"token\",\"friendlyNme\":\"Main\"}", "friendlyNme")]
     [InlineData("installations", "{\"orgId\":\"28733\",\"securityContxt\":\"secret\"}", "securityContxt")]
     [InlineData("numbers", "{\"address\":\"+14155550104\",\"accountSid\":\"AC11111111111111111111111111111111\",\"orgId\":\"28732\",\"templateSid\":\"HX11111111111111111111111111111111\"}", "templateSid")]
