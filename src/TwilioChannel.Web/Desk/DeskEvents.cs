@@ -15,6 +15,9 @@ namespace TwilioChannel.Web.Desk;
 /// </summary>
 internal static class DeskEvents
 {
+    /// <summary>The longest securityContext a pull or push may carry (DeskCallerFilter).</summary>
+    private const int MaxSecurityContext = 4096;
+
     private static readonly HashSet<string> Uninstall = new(StringComparer.OrdinalIgnoreCase) { "onUninstall", "onTPARevoke" };
 
     /// <summary>The events that install, authorise or update an org (../shared/reference/desk-requests.md; both spellings
@@ -56,6 +59,12 @@ internal static class DeskEvents
             return TypedResults.Ok(new { message = "ignored" });
         }
 
+        // A context no pull or push could match (blanks; longer than the 4,096 characters DeskCallerFilter takes) was
+        // stored, or dropped while the org was enabled and Desk told "ok": either way every later call was a 403.
+        var context = evt.SecurityContext?.Trim();
+        if (Install.Contains(evt.Event) && evt.SecurityContext is { Length: > 0 } && context is { Length: 0 or > MaxSecurityContext })
+            return TypedResults.Json(new { message = $"securityContext must be 1 to {MaxSecurityContext} characters, not blank." }, statusCode: StatusCodes.Status400BadRequest);
+
         var now = time.GetUtcNow().UtcDateTime;
         var installation = await db.Installations.FirstOrDefaultAsync(i => i.OrgId == orgId, ct);
         if (installation is null && Uninstall.Contains(evt.Event)) return TypedResults.Ok(new { message = "ok" });
@@ -72,7 +81,7 @@ internal static class DeskEvents
         else
         {
             installation.Enabled = true;
-            if (evt.SecurityContext is { Length: > 0 and <= 4096 } context) installation.SecurityContextProtected = secrets.Protect(context);
+            if (context is { Length: > 0 }) installation.SecurityContextProtected = secrets.Protect(context);
         }
         await db.SaveChangesAsync(ct);
         callers.Invalidate(orgId);

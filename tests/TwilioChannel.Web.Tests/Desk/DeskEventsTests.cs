@@ -241,6 +241,30 @@ public sealed class DeskEventsTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, pull.StatusCode);
     }
 
+    public static TheoryData<string, string> UnusableContexts => new()
+    {
+        { Fixtures.OrgId, "   " },
+        { Fixtures.OrgId, new string('a', 4097) },
+        { "51001", new string('a', 4097) },
+    };
+
+    [Theory]
+    [MemberData(nameof(UnusableContexts))]
+    public async Task AnInstallEventWithASecurityContextNoPullCouldSendIsABadRequestAndChangesNothing(string orgId, string securityContext)
+    {
+        // Blanks were stored as the org's context (every pull and push a 403 from then on); one over the 4,096 characters
+        // a pull may carry was dropped without a word while the org was created or enabled and Desk was told "ok".
+        await _app.SeedAsync(numbers: false);
+
+        using var response = await PostEventAsync(_app, Event("onInstall", orgId, securityContext));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("securityContext", await response.Content.ReadAsStringAsync());
+        Assert.Single(await InstallationsAsync());
+        using var pull = await _app.PullRawAsync(new { channelState = "" });
+        Assert.Equal(HttpStatusCode.OK, pull.StatusCode);
+    }
+
     [Fact]
     public async Task AnOrgIdGivenAsAJsonNumberWorks()
     {
