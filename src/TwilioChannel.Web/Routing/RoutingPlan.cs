@@ -92,8 +92,12 @@ internal sealed class RoutingPlan
         if (!message.Outbound) RecordOptOut(inbound, form, number);
         var conversation = ConversationFor(number.OrgId, message.Outbound ? inbound with { From = inbound.To, To = inbound.From, ProfileName = null } : inbound);
         if (!conversation.Changed) _touched.Add(conversation);
-        conversation.LastNumberId = number.Id;
-        if (!message.Outbound && (conversation.LastInboundAt is null || message.ReceivedAt > conversation.LastInboundAt)) conversation.LastInboundAt = message.ReceivedAt;
+        // The number a reply goes from is the one the customer last wrote to. A backfill or reconciliation stores older
+        // messages after newer live ones: one to another number (or our own message from it) must not take the
+        // conversation back to that number. What we sent only names a number when the customer never wrote.
+        var latestInbound = !message.Outbound && (conversation.LastInboundAt is null || message.ReceivedAt >= conversation.LastInboundAt);
+        if (latestInbound || conversation.LastNumberId is null) conversation.LastNumberId = number.Id;
+        if (latestInbound) conversation.LastInboundAt = message.ReceivedAt;
         conversation.Changed = true;
 
         var key = new TicketKey(conversation.Customer, conversation.Generation);

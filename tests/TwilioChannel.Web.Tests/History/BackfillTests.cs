@@ -5,6 +5,7 @@ using Hangfire;
 using Microsoft.Extensions.DependencyInjection;
 using TwilioChannel.Web.Tests.Delivery;
 using TwilioChannel.Web.Tests.Infrastructure;
+using TwilioChannel.Web.Tests.Replies;
 
 namespace TwilioChannel.Web.Tests.History;
 
@@ -203,6 +204,27 @@ public sealed class BackfillTests : IAsyncLifetime
         Assert.Equal("completed", done.GetProperty("state").GetString());
         Assert.Equal(15, done.GetProperty("messagesStored").GetInt64());
         Assert.Contains(_app.Logs.Lines, l => l.Contains($"Backfill {id}'s job no-such-job ended (gone) before the backfill did; queuing it again.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AnOlderMessageToAnotherNumberFoundByABackfillDoesNotChangeTheNumberRepliesGoFrom()
+    {
+        // Ana wrote to our second number today; a backfill of the first brought her message to it from yesterday, and
+        // the agent's reply went from that first number: the older message had taken the conversation back to it.
+        const string Second = "+14155550177";
+        using (var admin = _app.Admin())
+            (await admin.PostAsJsonAsync("/api/admin/numbers", new { address = Second, accountSid = Fixtures.AccountSid, orgId = Fixtures.OrgId })).EnsureSuccessStatusCode();
+        _twilio.AcceptMessages();
+        (await _app.PostInboundAsync(Fixtures.Sms("Writing to your other number now", from: Ana, to: Second))).EnsureSuccessStatusCode();
+        await _app.RouteAsync();
+        _history.Add("SMyesterday00000000000000000000001", Ana, Fixtures.SmsNumber, "Yesterday's question", Today.AddDays(-1).AddHours(10), inbound: true);
+
+        var started = await StartAsync(Today.AddDays(-2).ToString("yyyy-MM-dd"));
+        Assert.Equal(1, (await WaitForAsync(started.GetProperty("id").GetInt64(), "completed", "failed")).GetProperty("messagesRouted").GetInt64());
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Ana, "Answering you"));
+        Assert.True(status == 200, body.ToJsonString());
+        Assert.Equal(Second, Assert.Single(_twilio.Sent)["From"]);
     }
 
     [Fact]
