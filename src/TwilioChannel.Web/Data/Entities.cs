@@ -202,6 +202,8 @@ public sealed class OptOut
     public required string SenderKey { get; set; }
     public required string CustomerAddress { get; set; }
     public bool OptedOut { get; set; }
+    /// <summary>When the customer sent the STOP or START that set it (rows from before: when it was stored), so an
+    /// older one stored later (a backfill, the reconciliation) doesn't undo it.</summary>
     public DateTime UpdatedAt { get; set; }
 }
 

@@ -203,11 +203,8 @@ internal sealed class MessageRouter(
                 await feedThreads.AddAsync(new FeedAppend(m.OrgId!, m.Conversation!.Id!.Value, messageId, t.ExtId, t.Part, t.MediaCount, t.Json), ct);
         }
 
-        if (plan.OptOuts.Count > 0)
-        {
-            var now = time.GetUtcNow().UtcDateTime;
-            foreach (var o in plan.OptOuts.Values) await statements.OptOut.ExecuteAsync(ct, o.SenderKey, o.Customer, o.OptedOut, now);
-        }
+        // Stamped with the time the customer sent it: the statement keeps a later STOP or START already stored.
+        foreach (var o in plan.OptOuts.Values) await statements.OptOut.ExecuteAsync(ct, o.SenderKey, o.Customer, o.OptedOut, o.At);
 
         await feedThreads.CompleteAsync(ct);
         return true;

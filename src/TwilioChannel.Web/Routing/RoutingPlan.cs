@@ -46,7 +46,8 @@ internal sealed record PlannedThread(string ExtId, int Part, int MediaCount, str
 
 internal sealed record PlannedMessage(long MessageId, MessageState State, string? OrgId, ConversationState? Conversation, IReadOnlyList<PlannedThread> Threads);
 
-internal sealed record PlannedOptOut(string SenderKey, string Customer, bool OptedOut);
+/// <summary>An SMS STOP or START for one sender; <paramref name="At"/> is when the customer sent it.</summary>
+internal sealed record PlannedOptOut(string SenderKey, string Customer, bool OptedOut, DateTime At);
 
 /// <summary>
 /// What routing a batch of messages means, worked out before any write lock is taken: the org (by number, else by
@@ -145,6 +146,10 @@ internal sealed class RoutingPlan
         var change = OptOutWords.Classify(message.Body, form.GetValueOrDefault("OptOutType"));
         if (change == OptOutChange.None) return;
         foreach (var sender in new[] { number.Address, message.MessagingServiceSid, number.MessagingServiceSid }.OfType<string>().Distinct())
-            OptOuts[(sender, message.From)] = new PlannedOptOut(sender, message.From, change == OptOutChange.OptOut);
+        {
+            // The customer's latest word counts, not the one stored last (a backfill's older STOP after a live START).
+            if (OptOuts.TryGetValue((sender, message.From), out var planned) && planned.At > message.ReceivedAtUtc) continue;
+            OptOuts[(sender, message.From)] = new PlannedOptOut(sender, message.From, change == OptOutChange.OptOut, message.ReceivedAtUtc);
+        }
     }
 }

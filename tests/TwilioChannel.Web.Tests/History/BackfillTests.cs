@@ -228,6 +228,24 @@ public sealed class BackfillTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnOlderStopFoundByABackfillDoesNotOptOutACustomerWhoSentStartSince()
+    {
+        // Ana sent STOP yesterday (a webhook we missed) and START today; the backfill stored the STOP after the START
+        // and every reply to her was refused as "opted out" although Twilio had her opted in again.
+        _twilio.AcceptMessages();
+        (await _app.PostInboundAsync(Fixtures.Sms("START", from: Ana))).EnsureSuccessStatusCode();
+        await _app.RouteAsync();
+        _history.Add("SMyesterdaystop0000000000000000001", Ana, Fixtures.SmsNumber, "STOP", Today.AddDays(-1).AddHours(10), inbound: true);
+
+        var started = await StartAsync(Today.AddDays(-2).ToString("yyyy-MM-dd"));
+        Assert.Equal(1, (await WaitForAsync(started.GetProperty("id").GetInt64(), "completed", "failed")).GetProperty("messagesRouted").GetInt64());
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Ana, "Welcome back"));
+        Assert.True(status == 200, body.ToJsonString());
+        Assert.Equal("Welcome back", Assert.Single(_twilio.Sent)["Body"]);
+    }
+
+    [Fact]
     public async Task WithNewTicketsAfterSilenceAHistoryWithGapsBecomesOneTicketPerGeneration()
     {
         // A batch that started a ticket and then its next generation wrote only the newer one: the backfill failed with
