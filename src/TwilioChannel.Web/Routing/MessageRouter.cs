@@ -160,10 +160,11 @@ internal sealed class MessageRouter(
                 logger.LogWarning("A message for {Number} came from Twilio account {AccountSid}, but the number is configured under {NumberAccountSid}; it stays unrouted.",
                     message.OurAddress, message.AccountSid, other.AccountSid);
         }
-        var keys = routed.Where(r => r.Number is not null).Select(r => (r.Number!.OrgId, r.Message.Customer)).Distinct();
-        var latest = await statements.LatestConversationsAsync(keys, ct);
+        var keys = routed.Where(r => r.Number is not null).GroupBy(r => (r.Number!.OrgId, r.Message.Customer))
+            .Select(g => (g.Key.OrgId, g.Key.Customer, Oldest: g.Min(r => r.Message.ReceivedAt)));
+        var conversations = await statements.ConversationsAsync(keys, ct);
 
-        var plan = new RoutingPlan(latest, desk.Value.ThreadContentLimit, desk.Value.NewTicketAfterHours);
+        var plan = new RoutingPlan(conversations, desk.Value.ThreadContentLimit, desk.Value.NewTicketAfterHours);
         foreach (var (message, number) in routed) plan.Add(message, number);
         return plan;
     }

@@ -57,12 +57,17 @@ internal sealed record PlannedOptOut(string SenderKey, string Customer, bool Opt
 internal sealed class RoutingPlan
 {
     private readonly Dictionary<(string Org, string Customer), ConversationState> _conversations;
+    /// <summary>The older generations (Desk:NewTicketAfterHours) of each (org, customer) that has them.</summary>
+    private readonly Dictionary<(string Org, string Customer), List<ConversationState>> _earlier;
     private readonly int _contentLimit;
     private readonly int _newTicketAfterHours;
 
-    public RoutingPlan(IEnumerable<ConversationState> latestConversations, int contentLimit, int newTicketAfterHours)
+    /// <param name="conversations">Every generation of the customers in the batch.</param>
+    public RoutingPlan(IEnumerable<ConversationState> conversations, int contentLimit, int newTicketAfterHours)
     {
-        _conversations = latestConversations.ToDictionary(c => (c.OrgId, c.Customer));
+        var byCustomer = conversations.GroupBy(c => (c.OrgId, c.Customer)).ToList();
+        _conversations = byCustomer.ToDictionary(g => g.Key, g => g.MaxBy(c => c.Generation)!);
+        _earlier = byCustomer.Where(g => g.Count() > 1).ToDictionary(g => g.Key, g => g.Where(c => c != _conversations[g.Key]).ToList());
         _contentLimit = contentLimit;
         _newTicketAfterHours = newTicketAfterHours;
     }
@@ -115,6 +120,11 @@ internal sealed class RoutingPlan
     private ConversationState ConversationFor(string orgId, InboundMessage message)
     {
         _conversations.TryGetValue((orgId, message.From), out var current);
+        // A message from before the latest ticket began (a backfill or the reconciliation finds it after the customer
+        // wrote again) belongs to the ticket that was open when it was sent; in the latest one Desk showed it before
+        // that ticket's own first message, and the ticket it belongs to never got it.
+        if (current is not null && message.ReceivedAtUtc < current.CreatedAt && Earlier(orgId, message.From, message.ReceivedAtUtc) is { } earlier)
+            return earlier;
         var stale = current is not null && _newTicketAfterHours > 0
             && message.ReceivedAtUtc - current.LastMessageAt > TimeSpan.FromHours(_newTicketAfterHours);
         if (current is not null && !stale) return current;
@@ -130,7 +140,19 @@ internal sealed class RoutingPlan
             CreatedAt = message.ReceivedAtUtc,
         };
         _conversations[(orgId, message.From)] = started;
+        if (current is not null)
+        {
+            if (!_earlier.TryGetValue((orgId, message.From), out var older)) _earlier[(orgId, message.From)] = older = [];
+            older.Add(current);
+        }
         return started;
+    }
+
+    /// <summary>The older generation open at <paramref name="sentAt"/>: the latest one begun by then, else the first.</summary>
+    private ConversationState? Earlier(string orgId, string customer, DateTime sentAt)
+    {
+        if (!_earlier.TryGetValue((orgId, customer), out var older) || older.Count == 0) return null;
+        return older.Where(c => c.CreatedAt <= sentAt).MaxBy(c => c.Generation) ?? older.MinBy(c => c.Generation);
     }
 
     /// <summary>

@@ -273,6 +273,34 @@ public sealed class BackfillTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WithNewTicketsAfterSilenceAnOlderMessageFoundLaterJoinsTheTicketOpenWhenItWasSent()
+    {
+        // Carla's ticket from three days ago, then "…#2" when she wrote today; a later backfill found a message of
+        // hers from three days ago that the first one had missed. It went into "…#2", dated before that ticket's own
+        // first message, and the ticket it belongs to never got it.
+        await _app.DisposeAsync();
+        _app = new ChannelApp(_dataPath + "-later", new() { ["Twilio:ApiBaseUrl"] = _twilio.Url, ["Desk:NewTicketAfterHours"] = "24" });
+        await _app.SeedAsync();
+        const string Carla = "+14155557778";
+        _history.Add("SMlater000000000000000000000000001", Carla, Fixtures.SmsNumber, "Three days ago", Today.AddDays(-3).AddHours(10), inbound: true);
+        var first = await StartAsync(Today.AddDays(-4).ToString("yyyy-MM-dd"));
+        await WaitForAsync(first.GetProperty("id").GetInt64(), "completed", "failed");
+        (await _app.PostInboundAsync(Fixtures.Sms("Writing again today", from: Carla))).EnsureSuccessStatusCode();
+        await _app.RouteAsync();
+        _history.Add("SMlater000000000000000000000000002", Carla, Fixtures.SmsNumber, "Three days ago, a bit later", Today.AddDays(-3).AddHours(12), inbound: true);
+
+        var second = await StartAsync(Today.AddDays(-4).ToString("yyyy-MM-dd"));
+        Assert.Equal(1, (await WaitForAsync(second.GetProperty("id").GetInt64(), "completed", "failed")).GetProperty("messagesRouted").GetInt64());
+
+        using var pull = await _app.PullAsync();
+        var threads = pull.RootElement.GetProperty("data").GetProperty("threads").EnumerateArray()
+            .ToDictionary(t => t.GetProperty("extId").GetString()!, t => t.GetProperty("extParentId").GetString());
+        Assert.Equal(Carla, threads["SMlater000000000000000000000000001"]);
+        Assert.Equal(Carla, threads["SMlater000000000000000000000000002"]);
+        Assert.Equal(Carla + "#2", threads.Single(t => !t.Key.StartsWith("SMlater", StringComparison.Ordinal)).Value);
+    }
+
+    [Fact]
     public async Task ABackfillWhoseNumberIsRemovedMidwayCountsNoMessagesAsRouted()
     {
         // They stay unrouted (listed for the admin); the backfill said "messagesRouted": all of them (a black-box review).
