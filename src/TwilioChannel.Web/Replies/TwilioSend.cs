@@ -61,19 +61,23 @@ internal static class TwilioSend
     }
 
     /// <summary>
-    /// After an unknown outcome: did Twilio create it anyway? Lists recent messages to the customer (from the sender)
-    /// and matches the body; Twilio's DateSent filter is by day, so the time edge is checked here. A list that can't be
-    /// read is not "not found": sending then could make a second copy.
+    /// After an unknown outcome: did Twilio create it anyway? Lists the newest messages to the customer (from the
+    /// sender) and matches the body, created since <paramref name="since"/> (less a minute of clock skew). A list that
+    /// can't be read is not "not found": sending then could make a second copy.
+    /// No DateSent filter: a message Twilio accepted but still holds (queued in the sender's queue, accepted by a
+    /// Messaging Service) has no date_sent yet, so the filter hid exactly the message a 5xx may have created, and it
+    /// went out twice. The body is compared by its letters and digits too: with Smart Encoding on, Twilio stores an
+    /// SMS with typographic quotes, dashes and ellipses replaced, and an exact comparison missed it the same way.
     /// </summary>
     public static async Task<Lookup> FindRecentAsync(ITwilioRestClient client, string to, string? from, string? messagingServiceSid, string body, DateTime since, TimeSpan timeout)
     {
         try
         {
-            var read = new ReadMessageOptions { To = new PhoneNumber(to), DateSentAfter = since.Date, PageSize = 50, Limit = 50 };
+            var read = new ReadMessageOptions { To = new PhoneNumber(to), PageSize = 50, Limit = 50 };
             if (messagingServiceSid is null) read.From = new PhoneNumber(from);
             var page = await MessageResource.ReadAsync(read, client).WaitAsync(timeout);
             return new Lookup(Answered: true, page.FirstOrDefault(m =>
-                m.Body == body
+                SameText(m.Body, body)
                 && (m.DateCreated is null || m.DateCreated >= since.AddMinutes(-1))
                 && (messagingServiceSid is null || m.MessagingServiceSid == messagingServiceSid))?.Sid);
         }
@@ -82,6 +86,12 @@ internal static class TwilioSend
             return new Lookup(Answered: false, null);
         }
     }
+
+    /// <summary>The same text, or the same letters and digits in the same order (what Smart Encoding leaves alone).</summary>
+    internal static bool SameText(string? stored, string sent) =>
+        stored == sent || (stored is not null && LettersAndDigits(stored) is { Length: > 0 } kept && kept == LettersAndDigits(sent));
+
+    private static string LettersAndDigits(string text) => string.Concat(text.Where(char.IsLetterOrDigit));
 
     /// <summary>Whether Twilio's list answered, and the matching message's SID if it has one.</summary>
     public sealed record Lookup(bool Answered, string? Sid);

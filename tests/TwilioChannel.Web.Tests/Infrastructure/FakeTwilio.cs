@@ -36,17 +36,30 @@ public sealed class FakeTwilio : IDisposable
         return this;
     }
 
-    /// <summary>The Messages list (GET) answers these messages, newest first.</summary>
+    /// <summary>The Messages list (GET) answers these messages, newest first. As Twilio, a DateSent&gt; filter leaves out
+    /// messages not sent yet (no date_sent: queued, accepted) and those sent before its day.</summary>
     public FakeTwilio ListMessages(params JsonObject[] messages)
     {
-        var page = new JsonObject
-        {
-            ["messages"] = new JsonArray(messages.Select(m => (JsonNode)m.DeepClone()).ToArray()),
-            ["end"] = messages.Length, ["page"] = 0, ["page_size"] = 50, ["start"] = 0,
-            ["first_page_uri"] = MessagesPath, ["next_page_uri"] = null, ["previous_page_uri"] = null, ["uri"] = MessagesPath,
-        };
         Server.Given(Request.Create().WithPath(MessagesPath).UsingGet())
-            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(page.ToJsonString()));
+            .RespondWith(Response.Create().WithCallback(request =>
+            {
+                var query = System.Web.HttpUtility.ParseQueryString(new Uri(request.Url).Query);
+                var sentAfter = query["DateSent>"] is { } day ? DateTime.Parse(day, System.Globalization.CultureInfo.InvariantCulture) : (DateTime?)null;
+                var listed = messages.Where(m => sentAfter is null
+                    || (m["date_sent"]?.GetValue<string>() is { } sent && DateTime.Parse(sent, System.Globalization.CultureInfo.InvariantCulture) >= sentAfter)).ToList();
+                var page = new JsonObject
+                {
+                    ["messages"] = new JsonArray(listed.Select(m => (JsonNode)m.DeepClone()).ToArray()),
+                    ["end"] = listed.Count, ["page"] = 0, ["page_size"] = 50, ["start"] = 0,
+                    ["first_page_uri"] = MessagesPath, ["next_page_uri"] = null, ["previous_page_uri"] = null, ["uri"] = MessagesPath,
+                };
+                return new ResponseMessage
+                {
+                    StatusCode = 200,
+                    Headers = new Dictionary<string, WireMockList<string>> { ["Content-Type"] = new("application/json") },
+                    BodyData = new WireMock.Util.BodyData { BodyAsString = page.ToJsonString(), DetectedBodyType = BodyType.String },
+                };
+            }));
         return this;
     }
 
@@ -59,10 +72,12 @@ public sealed class FakeTwilio : IDisposable
         return this;
     }
 
+    /// <summary>A listed message; one not sent yet (queued, accepted) has no date_sent, as at Twilio.</summary>
     public static JsonObject Message(string sid, string to, string from, string body, string status = "sent") => new()
     {
         ["sid"] = sid, ["account_sid"] = Fixtures.AccountSid, ["to"] = to, ["from"] = from, ["body"] = body, ["status"] = status,
-        ["direction"] = "outbound-api", ["date_created"] = DateTime.UtcNow.ToString("R"), ["date_sent"] = DateTime.UtcNow.ToString("R"),
+        ["direction"] = "outbound-api", ["date_created"] = DateTime.UtcNow.ToString("R"),
+        ["date_sent"] = status is "queued" or "accepted" or "scheduled" ? null : DateTime.UtcNow.ToString("R"),
         ["date_updated"] = DateTime.UtcNow.ToString("R"), ["num_media"] = "0", ["num_segments"] = "1", ["api_version"] = "2010-04-01",
         ["uri"] = $"/2010-04-01/Accounts/{Fixtures.AccountSid}/Messages/{sid}.json",
     };

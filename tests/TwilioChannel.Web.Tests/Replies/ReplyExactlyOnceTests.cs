@@ -91,6 +91,24 @@ public sealed class ReplyExactlyOnceTests : ReplyTestsBase
         Assert.Single(_twilio.Sent);
     }
 
+    [Theory]
+    // Created, but still in the sender's queue: no date_sent yet, so a DateSent filter hid it and it went out twice.
+    [InlineData("queued", "Did it go out?", "Did it go out?")]
+    // Smart Encoding: Twilio stores the SMS with its typographic quotes and dashes replaced.
+    [InlineData("sent", "It\u2019s \u201cdone\u201d \u2014 thanks\u2026", "It's \"done\" - thanks...")]
+    public async Task AServerErrorIsNotResentWhenTheMessageExistsQueuedOrReencoded(string status, string written, string stored)
+    {
+        _twilio.RefuseMessages(500, 20500, "Internal Server Error");
+        _twilio.ListMessages(FakeTwilio.Message("SMfound0000000000000000000000000003", Bob, Fixtures.SmsNumber, stored, status));
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+
+        var (code, body) = await _app.PushAsync(ReplyApp.Push(Bob, written));
+
+        Assert.Equal(200, code);
+        Assert.Equal("SMfound0000000000000000000000000003", (string?)body["extId"]);
+        Assert.Single(_twilio.Sent);
+    }
+
     /// <summary>A claim as a process killed mid-send leaves it: "sending", long past the push budget.</summary>
     private async Task AbandonedClaimAsync(string deskThreadId, string extParentId)
     {
