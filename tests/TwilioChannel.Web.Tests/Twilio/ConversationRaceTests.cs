@@ -15,45 +15,30 @@ namespace TwilioChannel.Web.Tests.Twilio;
 /// the other instance's background router can't take them first) while the test holds the first instance's write
 /// gate: its router has planned and waits while the second instance stores the newer message.
 /// </summary>
-public sealed class ConversationRaceTests : IAsyncLifetime
+public sealed class ConversationRaceTests : TwoInstancesTestsBase
 {
     private const string Customer = "+14155550177";
-    private readonly ChannelApp _first = new();
-    private ChannelApp _second = null!;
-
-    public async Task InitializeAsync()
-    {
-        await _first.SeedAsync();
-        _second = new ChannelApp(_first.DataPath);
-    }
-
-    public Task DisposeAsync()
-    {
-        _second.Dispose();
-        _first.Dispose();
-        return Task.CompletedTask;
-    }
 
     [Fact]
     public async Task AnOlderMessageRoutedBesideAnotherInstancesNewerOneLeavesTheConversationAtTheNewer()
     {
-        Assert.Equal(HttpStatusCode.OK, (await _first.PostInboundAsync(Fixtures.Sms("hello", from: Customer))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await First.PostInboundAsync(Fixtures.Sms("hello", from: Customer))).StatusCode);
 
         Task<int> routing;
-        var gate = _first.Services.GetRequiredService<WriteGate>();
+        var gate = First.Services.GetRequiredService<WriteGate>();
         using (await gate.EnterAsync(CancellationToken.None))
         {
             // A message of the customer's history, found by a backfill and held for it.
             var held = await StoreHeldAsync(Fixtures.Sms("from this morning, backfilled", from: Customer), DateTime.UtcNow.AddHours(-3));
             // Plans from the conversation as it is now, then waits for the gate.
-            routing = _first.Services.GetRequiredService<MessageRouter>().RouteHeldAsync([held], CancellationToken.None);
+            routing = First.Services.GetRequiredService<MessageRouter>().RouteHeldAsync([held], CancellationToken.None);
             await Task.Delay(1000);
             // Meanwhile the customer writes again, through the other instance.
-            Assert.Equal(HttpStatusCode.OK, (await _second.PostInboundAsync(Fixtures.Sms("latest", from: Customer))).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await Second.PostInboundAsync(Fixtures.Sms("latest", from: Customer))).StatusCode);
         }
         Assert.Equal(1, await routing);
 
-        await using var scope = _first.Services.CreateAsyncScope();
+        await using var scope = First.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
         var messages = await db.Messages.AsNoTracking().Where(m => m.From == Customer).ToListAsync();
         Assert.All(messages, m => Assert.Equal(MessageState.Routed, m.State));
@@ -67,7 +52,7 @@ public sealed class ConversationRaceTests : IAsyncLifetime
 
     private async Task<PendingMessage> StoreHeldAsync(Dictionary<string, string> form, DateTime receivedAt)
     {
-        await using var scope = _first.Services.CreateAsyncScope();
+        await using var scope = First.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
         var message = new Message
         {
