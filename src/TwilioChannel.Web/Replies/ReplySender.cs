@@ -211,7 +211,7 @@ internal sealed class ReplySender(
                 Accepted.Add((accepted.Sid, accepted.Status));
                 Record(reply, [accepted.Sid]);
                 Invite = new(claim.Id!.Value, TemplateInviteState.Sent, accepted.Sid);
-                return PushOutcome.Refused("WhatsApp window closed — a template was sent inviting the customer to reply; send your message again when they answer.", 63016);
+                return PushOutcome.Refused("WhatsApp window closed — a template was sent inviting the customer to reply; when they answer, send your message as a new reply (resending this one repeats this answer).", 63016);
             case SendResult.Unknown unknown:
                 // It may have gone out (a template can't be matched in Twilio's list by its text): it counts as sent,
                 // rather than risk the customer getting it twice.

@@ -174,7 +174,7 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
             // cause is gone (START, the customer wrote), Desk's next push of it (Desk offers to resend a failed reply)
             // sends it, once. While the cause lasts, the stored answer is repeated word for word. Not when a
             // re-engagement template went out: it is recorded as that reply's message (FirstSid), and the answer told
-            // the agent to send the message again.
+            // the agent to send the message as a new reply.
             if (first.State == ReplyState.Failed && first.ErrorCode is 21610 or 63016 && first.FirstSid is null
                 && await NoLongerHeldAsync(installation, reply) && await ReclaimAsync(first, ReplyState.Failed) is { } unblocked)
                 return await SendClaimedAsync(unblocked, installation, reply, publicBase, budget, resumeSince: null);

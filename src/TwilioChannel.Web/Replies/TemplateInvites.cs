@@ -102,15 +102,15 @@ internal sealed class TemplateInvites(GroupCommit commits, ReadConnections reads
     /// <summary>The refusal of a reply an earlier template blocks.</summary>
     public static string Blocked(Earlier earlier) => earlier.State switch
     {
-        TemplateInviteState.Sent => $"WhatsApp window closed — a template inviting the customer to reply was already sent at {Utc(earlier.StartedAt)}; send your message again when they answer.{Next(earlier.StartedAt)}",
-        TemplateInviteState.Unknown => $"WhatsApp window closed — a template inviting the customer to reply may have been sent at {Utc(earlier.StartedAt)} (Twilio's answer is not known); send your message again when they answer.{Next(earlier.StartedAt)}",
+        TemplateInviteState.Sent => $"WhatsApp window closed — a template inviting the customer to reply was already sent at {Utc(earlier.StartedAt)}; when they answer, send your message as a new reply (resending this one repeats this answer).{Next(earlier.StartedAt)}",
+        TemplateInviteState.Unknown => $"WhatsApp window closed — a template inviting the customer to reply may have been sent at {Utc(earlier.StartedAt)} (Twilio's answer is not known); when they answer, send your message as a new reply (resending this one repeats this answer).{Next(earlier.StartedAt)}",
         // Still in flight past this push's wait, or left so by a process that stopped mid-send.
-        _ => $"WhatsApp window closed — a template inviting the customer to reply was being sent at {Utc(earlier.StartedAt)} and its outcome isn't known yet; send your message again when they answer.{Next(earlier.StartedAt)}",
+        _ => $"WhatsApp window closed — a template inviting the customer to reply was being sent at {Utc(earlier.StartedAt)} and its outcome isn't known yet; when they answer, send your message as a new reply (resending this one repeats this answer).{Next(earlier.StartedAt)}",
     };
 
     /// <summary>The refusal of the reply whose own template send had an unknown outcome.</summary>
     public static string Unknown(string reason, DateTime startedAt) =>
-        $"WhatsApp window closed — a template inviting the customer to reply was sent at {Utc(startedAt)}, but {reason}: it may or may not have reached them. Send your message again when they answer.{Next(startedAt)}";
+        $"WhatsApp window closed — a template inviting the customer to reply was sent at {Utc(startedAt)}, but {reason}: it may or may not have reached them. When they answer, send your message as a new reply (resending this one repeats this answer).{Next(startedAt)}";
 
     private static string Next(DateTime startedAt) => $" If they don't, another invitation can be sent from {Utc(startedAt + ResendAfter)}.";
 

@@ -15,7 +15,7 @@ public sealed class WhatsAppTemplateOnceTests : ClockedReplyTestsBase
 {
     private const string Ana = "whatsapp:+5511987654321";
     private const string Template = "HX11111111111111111111111111111111";
-    private const string Invited = "WhatsApp window closed — a template was sent inviting the customer to reply; send your message again when they answer.";
+    private const string Invited = "WhatsApp window closed — a template was sent inviting the customer to reply; when they answer, send your message as a new reply (resending this one repeats this answer).";
 
     public override async Task InitializeAsync()
     {
@@ -135,7 +135,7 @@ public sealed class WhatsAppTemplateOnceTests : ClockedReplyTestsBase
     private static (int Status, string? Message) Message((int Status, JsonObject Body) answer) => (answer.Status, (string?)answer.Body["message"]);
 
     private static string AlreadySent(DateTimeOffset at) =>
-        $"WhatsApp window closed — a template inviting the customer to reply was already sent at {Utc(at)}; send your message again when they answer. " +
+        $"WhatsApp window closed — a template inviting the customer to reply was already sent at {Utc(at)}; when they answer, send your message as a new reply (resending this one repeats this answer). " +
         $"If they don't, another invitation can be sent from {Utc(at.AddHours(24))}.";
 
     private static string Utc(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + " UTC";

@@ -70,7 +70,7 @@ public sealed class WhatsAppWindowTests : ClockedReplyTestsBase
         var (status, body) = await _app.PushAsync(ReplyApp.Push(Ana, "Too late, but we have a template"));
 
         Assert.Equal(400, status);
-        Assert.Equal("WhatsApp window closed — a template was sent inviting the customer to reply; send your message again when they answer.", (string?)body["message"]);
+        Assert.Equal("WhatsApp window closed — a template was sent inviting the customer to reply; when they answer, send your message as a new reply (resending this one repeats this answer).", (string?)body["message"]);
         var sent = Assert.Single(_twilio.Sent);
         Assert.Equal("HX11111111111111111111111111111111", sent["ContentSid"]);
         Assert.False(sent.ContainsKey("Body"));
