@@ -46,31 +46,6 @@ public sealed class HistoryBurstTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AReconciliationThatSkippedRecoveringLeavesItsWindowToTheNextRun()
-    {
-        var location = LocationInTwilioList();
-        var number = await _app.NumberIdAsync(Fixtures.WhatsAppNumber);
-        // It can't wait for the burst's webhooks to reach the database, so it recovers nothing this time.
-        var job = _app.Services.GetRequiredService<ReconcileJob>();
-        job.CatchUpBound = TimeSpan.Zero;
-        await WhileBurstingAsync(location, () => job.RunAsync(number, CancellationToken.None));
-
-        Assert.Contains(_app.Logs.Lines, l => l.Contains("skipped recovering messages"));
-        // The window was not checked: the watermark stays, so the next run (whatever the interval) covers it again.
-        Assert.Null(await ReconciledThroughAsync(number));
-
-        await _app.Services.GetRequiredService<ReconcileJob>().RunAsync(number, CancellationToken.None);
-        Assert.NotNull(await ReconciledThroughAsync(number));
-        await AssertLocationThreadAsync(location);
-    }
-
-    private async Task<DateTime?> ReconciledThroughAsync(long number)
-    {
-        await using var scope = _app.Services.CreateAsyncScope();
-        return (await scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().Numbers.FindAsync(number))!.ReconciledThrough;
-    }
-
-    [Fact]
     public async Task ABackfillDuringABurstKeepsWhatOnlyTheWaitingWebhookCarried()
     {
         var location = LocationInTwilioList();

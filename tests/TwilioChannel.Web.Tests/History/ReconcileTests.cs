@@ -63,6 +63,42 @@ public sealed class ReconcileTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AReconciliationThatCouldNotCheckItsWindowLeavesTheWatermarkForTheNextRun()
+    {
+        var now = DateTime.UtcNow;
+        var number = await _app.NumberIdAsync();
+        // Twilio has two messages: one never reached our webhook; the other did, and is acknowledged in the inbox but not
+        // in the database yet (the test holds the database's write lock, as a long write would).
+        const string Missing = "SMmissing00000000000000000000000001";
+        _history.Add(Missing, Carla, Fixtures.SmsNumber, "never reached the webhook", now.AddMinutes(-2), inbound: true);
+        var waiting = Fixtures.Sms("acknowledged, not in the database yet", from: Carla);
+        _history.Add(waiting["MessageSid"], Carla, Fixtures.SmsNumber, "acknowledged, not in the database yet", now.AddMinutes(-1), inbound: true);
+        var job = _app.Services.GetRequiredService<ReconcileJob>();
+        job.CatchUpBound = TimeSpan.Zero; // it can't wait for the inbox: it skips recovering this time
+        using (await _app.Services.GetRequiredService<Data.WriteGate>().EnterAsync(CancellationToken.None))
+        {
+            (await _app.PostInboundAsync(waiting, waitStored: false)).EnsureSuccessStatusCode();
+            // A run that wrote anything (a recovered message, the watermark) would wait for the lock held here.
+            await job.RunAsync(number, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
+        }
+
+        Assert.Contains(_app.Logs.Lines, l => l.Contains("skipped recovering messages"));
+        // Its window was not checked: the watermark stays, so the next run covers it again whatever the interval.
+        Assert.Null(await ReconciledThroughAsync(number));
+
+        await _app.Services.GetRequiredService<ReconcileJob>().RunAsync(number, CancellationToken.None);
+        Assert.NotNull(await ReconciledThroughAsync(number));
+        // Both reach Desk, each once: the webhook's copy and the one recovered from Twilio's list.
+        Assert.Equal(new[] { waiting["MessageSid"], Missing }.Order(StringComparer.Ordinal), (await PulledThreadIdsAsync()).Order(StringComparer.Ordinal));
+    }
+
+    private async Task<DateTime?> ReconciledThroughAsync(long number)
+    {
+        await using var scope = _app.Services.CreateAsyncScope();
+        return (await scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().Numbers.FindAsync(number))!.ReconciledThrough;
+    }
+
+    [Fact]
     public async Task AWindowLongerThanTheReadLimitRecoversTheNewestAndNamesTheSpanLeftToBackfill()
     {
         var now = DateTime.UtcNow;
