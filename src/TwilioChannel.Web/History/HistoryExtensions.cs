@@ -23,8 +23,9 @@ internal static class HistoryExtensions
 
 /// <summary>
 /// One recurring reconciliation per configured number, with stable names ("reconcile-number-{id}"): kept in step with
-/// the numbers at start and whenever an admin adds or removes one. The daily cleanup of unclaimed delivery statuses
-/// (Replies/UnclaimedStatusCleanup) is registered with them: the same sync retries it when the job storage is busy.
+/// the numbers at start and whenever an admin adds or removes one. The daily cleanups of unclaimed delivery statuses
+/// (Replies/UnclaimedStatusCleanup) and expired reply attachments (Replies/ReplyMediaCleanup) are registered with them:
+/// the same sync retries them when the job storage is busy.
 /// </summary>
 internal sealed class ReconcileSchedule(IServiceScopeFactory scopes, IRecurringJobManager recurring, JobStorage storage, IOptions<TwilioApiOptions> twilio)
 {
@@ -52,6 +53,7 @@ internal sealed class ReconcileSchedule(IServiceScopeFactory scopes, IRecurringJ
         foreach (var id in ids)
             recurring.AddOrUpdate<ReconcileJob>(Prefix + id, job => job.RunAsync(id, CancellationToken.None), Cron);
         recurring.AddOrUpdate<Replies.UnclaimedStatusCleanup>(Replies.UnclaimedStatusCleanup.JobId, job => job.RunAsync(CancellationToken.None), Hangfire.Cron.Daily());
+        recurring.AddOrUpdate<Replies.ReplyMediaCleanup>(Replies.ReplyMediaCleanup.JobId, job => job.RunAsync(CancellationToken.None), Hangfire.Cron.Daily());
         using var connection = storage.GetConnection();
         foreach (var job in connection.GetRecurringJobs().Where(j => j.Id.StartsWith(Prefix, StringComparison.Ordinal)))
             if (!long.TryParse(job.Id[Prefix.Length..], out var id) || !ids.Contains(id)) recurring.RemoveIfExists(job.Id);

@@ -12,6 +12,7 @@ internal static class ReplyEndpoints
         builder.Services.AddSingleton<ReplyStatusFeed>();
         builder.Services.AddSingleton<TemplateInvites>();
         builder.Services.AddTransient<UnclaimedStatusCleanup>();
+        builder.Services.AddTransient<ReplyMediaCleanup>();
         builder.Services.AddScoped<ReplySender>();
         builder.Services.AddScoped<ReplyService>();
         builder.Services.AddHttpClient<ZohoOAuth>(c => c.Timeout = TimeSpan.FromSeconds(10));
