@@ -152,7 +152,7 @@ internal sealed class HistoryScheduler(IServiceScopeFactory scopes, ReconcileSch
         BackfillState end;
         string? error = null;
         if (b.CancelRequested && !running) end = BackfillState.Cancelled;
-        else if (jobName == Hangfire.States.FailedState.StateName)
+        else if (jobName == Hangfire.States.FailedState.StateName && !LostTheLock(job!))
         {
             end = BackfillState.Failed;
             error = "Gave up after its retries: " + (job!.Data.TryGetValue("ExceptionMessage", out var message) ? message : "the job failed.");
@@ -194,6 +194,16 @@ internal sealed class HistoryScheduler(IServiceScopeFactory scopes, ReconcileSch
     private static bool Ended(StateData? job, out string state)
     {
         state = job?.Name ?? "gone";
-        return state == "gone" || state == Hangfire.States.SucceededState.StateName || state == Hangfire.States.DeletedState.StateName;
+        return state == "gone" || state == Hangfire.States.SucceededState.StateName || state == Hangfire.States.DeletedState.StateName
+            || (state == Hangfire.States.FailedState.StateName && LostTheLock(job!));
     }
+
+    /// <summary>
+    /// A job that failed only on the backfill's lock, through all its retries: another runner held the backfill (two
+    /// instances starting together each queue a job for it, and the one recorded last may be the one waiting). It gave
+    /// up on nothing, so the backfill is not failed for it (that stopped the running one mid-listing): it is queued
+    /// again, and that job finds the backfill done or takes it over.
+    /// </summary>
+    private static bool LostTheLock(StateData job) =>
+        job.Data.TryGetValue("ExceptionType", out var type) && type.Contains(nameof(Hangfire.Storage.DistributedLockTimeoutException), StringComparison.Ordinal);
 }

@@ -386,6 +386,26 @@ public sealed class BackfillTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AJobThatOnlyLostTheLockToAnotherRunnerDoesNotFailTheBackfill()
+    {
+        // Two instances starting together each queue a job for an unfinished backfill; the one recorded last may find
+        // the other holding the backfill's lock, fail on it through every retry, and its "gave up" failed the backfill
+        // while the other was still listing. That job gave up on nothing: the backfill is queued again instead.
+        SeedHistory();
+        _history.FailPage = 0;
+        var started = await StartAsync(Today.AddDays(-3).ToString("yyyy-MM-dd"));
+        var id = started.GetProperty("id").GetInt64();
+        var jobId = await JobOfAsync(id, Hangfire.States.ScheduledState.StateName);
+        _history.FailPage = null;
+        ForceState(jobId, new Hangfire.States.FailedState(new Hangfire.Storage.DistributedLockTimeoutException($"backfill:{id}")));
+        _app.Services.GetRequiredService<Web.History.HistoryScheduler>().Wake(); // its next sweep, now
+
+        var done = await WaitForAsync(id, "completed", "failed");
+        Assert.True(done.GetProperty("state").GetString() == "completed", done.GetRawText());
+        Assert.Equal(15, done.GetProperty("messagesStored").GetInt64());
+    }
+
+    [Fact]
     public async Task CancellingABackfillThatWaitsForARetryEndsItAtOnce()
     {
         SeedHistory();
