@@ -420,8 +420,10 @@ public sealed class BackfillTests : IAsyncLifetime
         // Not after the retry's wait (15 minutes at its longest): the number takes a new backfill right away.
         await Eventually.UntilAsync(() => admin.GetFromJsonAsync<JsonElement>($"/api/admin/backfills/{id}").Result.GetProperty("state").GetString() == "cancelled",
             "the cancel", 10, () => Jobs(id));
+        // Its waiting job goes too: deleted right after the backfill is marked cancelled, so looked for until then.
         var monitoring = _app.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi();
-        Assert.Equal(Hangfire.States.DeletedState.StateName, monitoring.JobDetails(jobId).History[0].StateName);
+        await Eventually.UntilAsync(() => monitoring.JobDetails(jobId).History[0].StateName == Hangfire.States.DeletedState.StateName,
+            "the waiting job deleted", 10, () => Jobs(id));
         var again = await admin.PostAsJsonAsync($"/api/admin/numbers/{await _app.NumberIdAsync()}/backfill", new { since = Today.AddDays(-1).ToString("yyyy-MM-dd") });
         Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
     }
