@@ -35,6 +35,24 @@ internal sealed class GroupCommit(IServiceScopeFactory scopes, WalDurability dur
         return await command.ExecuteAsync(CancellationToken.None, values);
     });
 
+    /// <summary>
+    /// A cleanup's DELETE of at most <paramref name="chunk"/> rows (its SQL says LIMIT), run piece after piece until a
+    /// piece deletes fewer: each is one short piece of a group commit, so replies and callbacks never wait behind a long
+    /// delete. Returns the rows deleted in all.
+    /// </summary>
+    public async Task<int> DeleteInChunksAsync(string sql, int chunk, object? value, CancellationToken ct)
+    {
+        var total = 0;
+        int deleted;
+        do
+        {
+            deleted = await ExecuteAsync(sql, value);
+            total += deleted;
+        }
+        while (deleted == chunk && !ct.IsCancellationRequested);
+        return total;
+    }
+
     private readonly WriterConnection _connection = new(scopes, durability);
 
     protected override async Task ProcessBatchAsync(List<Pending> batch)

@@ -71,19 +71,14 @@ internal sealed class DeskCallers(IServiceScopeFactory scopes, IMemoryCache cach
     /// The org as stored now, after its cached securityContext refused a call: Desk's event renewing it (or the admin)
     /// may have reached another instance, and this cache refused Desk's pulls and pushes (an agent's reply failed) for
     /// up to <see cref="Lifetime"/>. Null when the org is not installed and enabled, or was read again less than
-    /// <see cref="RecheckSpacing"/> ago, so wrong securityContexts can't turn into a database read each.
+    /// <see cref="RefusedRecheck.Spacing"/> ago, so wrong securityContexts can't turn into a database read each.
     /// </summary>
     public async Task<Caller?> ReloadAfterRefusalAsync(string orgId, CancellationToken ct)
     {
-        if (cache.TryGetValue(RecheckKey(orgId), out _)) return null;
-        cache.Set(RecheckKey(orgId), true, RecheckSpacing);
+        if (!RefusedRecheck.TryBegin(cache, Key(orgId))) return null;
         cache.Remove(Key(orgId));
         return await FindAsync(orgId, ct);
     }
-
-    private static readonly TimeSpan RecheckSpacing = TimeSpan.FromSeconds(1);
-
-    private static string RecheckKey(string orgId) => "desk-caller-recheck:" + orgId;
 
     /// <summary>Raised when an installation changed (admin API, Desk events), with its org id.</summary>
     public event Action<string>? Changed;

@@ -30,14 +30,7 @@ internal sealed class ReplyMediaCleanup(Data.GroupCommit commits, IOptions<Twili
     public async Task<int> RunAsync(CancellationToken ct)
     {
         var cutoff = time.GetUtcNow().UtcDateTime - twilio.Value.MediaUrlLifetime - Margin;
-        var total = 0;
-        int deleted;
-        do
-        {
-            deleted = await commits.ExecuteAsync(DeleteChunk, cutoff);
-            total += deleted;
-        }
-        while (deleted == Chunk && !ct.IsCancellationRequested);
+        var total = await commits.DeleteInChunksAsync(DeleteChunk, Chunk, cutoff, ct);
         if (total > 0) logger.LogInformation("Dropped {Count} reply attachments whose URLs expired before {Cutoff:u}.", total, cutoff);
         return total;
     }

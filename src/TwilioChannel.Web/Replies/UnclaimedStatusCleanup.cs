@@ -29,14 +29,7 @@ internal sealed class UnclaimedStatusCleanup(Data.GroupCommit commits, TimeProvi
     public async Task<int> RunAsync(CancellationToken ct)
     {
         var cutoff = time.GetUtcNow().UtcDateTime - Keep;
-        var total = 0;
-        int deleted;
-        do
-        {
-            deleted = await commits.ExecuteAsync(DeleteChunk, cutoff);
-            total += deleted;
-        }
-        while (deleted == Chunk && !ct.IsCancellationRequested);
+        var total = await commits.DeleteInChunksAsync(DeleteChunk, Chunk, cutoff, ct);
         if (total > 0) logger.LogInformation("Dropped {Count} delivery statuses of messages no reply of ours claimed since {Cutoff:u}.", total, cutoff);
         return total;
     }

@@ -33,22 +33,17 @@ internal sealed class AccountTokens(IServiceScopeFactory scopes, IMemoryCache ca
     /// The token as stored now, after the cached one failed a webhook's signature: Twilio signs with the new token the
     /// moment an admin promotes it, and an admin change made on another instance reached this cache only after up to
     /// <see cref="Lifetime"/>, refusing real webhooks (Twilio does not retry them) meanwhile. Null when this account
-    /// was read again less than <see cref="RecheckSpacing"/> ago, so forged signatures can't turn into a database read
+    /// was read again less than <see cref="Common.RefusedRecheck.Spacing"/> ago, so forged signatures can't turn into a database read
     /// each.
     /// </summary>
     public async ValueTask<string?> ReloadAfterRefusalAsync(string accountSid, CancellationToken ct)
     {
-        if (cache.TryGetValue(RecheckKey(accountSid), out _)) return null;
-        cache.Set(RecheckKey(accountSid), true, new MemoryCacheEntryOptions { AbsoluteExpirationRelativeToNow = RecheckSpacing, Size = 1 });
+        if (!Common.RefusedRecheck.TryBegin(cache, CacheKey(accountSid))) return null;
         Invalidate(accountSid);
         return await FindAsync(accountSid, ct);
     }
 
-    private static readonly TimeSpan RecheckSpacing = TimeSpan.FromSeconds(1);
-
     public void Invalidate(string accountSid) => cache.Remove(CacheKey(accountSid));
-
-    private static string RecheckKey(string accountSid) => "twilio-token-recheck:" + accountSid;
 
     private static string CacheKey(string accountSid) => "twilio-token:" + accountSid;
 }
