@@ -20,6 +20,11 @@ internal sealed record BenchOptions
     public double FixedWarmupSeconds { get; init; } = 3;
     public int PoolRate { get; init; } = 60_000;
     public double SettleSeconds { get; init; } = 60;
+
+    /// <summary>webhook: the service's saturation levels back to back, without waiting for its router between them: a
+    /// sustained overload, where each level also pays for filing the one before. By default each level is a burst of
+    /// its own (the issue's case: senders deliver thousands per second for a while), after the backlog drained.</summary>
+    public bool BackToBack { get; init; }
     public bool RunBaseline { get; init; } = true;
     public bool RunService { get; init; } = true;
     public string? WebDll { get; init; }
@@ -67,7 +72,7 @@ internal sealed record BenchOptions
         // Generous floors: ≥ 200 messages/s for the bare loop and the service together, ≥ 1,000 rows/s when seeding.
         BackfillScenario => TimeSpan.FromSeconds(300 + 120 * Sizes.Count + Sizes.Sum(n => (double)n) / 200),
         PullScenario => TimeSpan.FromSeconds(300 + 180 * Sizes.Count + Sizes.Sum(n => (double)n) / 1000),
-        _ => TimeSpan.FromSeconds(180 + 2 * (WarmupSeconds + 2 * DurationSeconds + SettleSeconds + 180)),
+        _ => TimeSpan.FromSeconds(180 + 2 * (WarmupSeconds + 2 * DurationSeconds + ConcurrencyLevels.Count * SettleSeconds + 180)),
     };
 
     public const string Usage = """
@@ -100,7 +105,10 @@ internal sealed record BenchOptions
           --only baseline|service
           --pool-rate R      pre-generated saturation requests per second of run (default 60000); the saturation
                              window ends early if the pool runs out
-          --settle S         wait at most S s for the service's router backlog before the fixed-rate mode (default 60)
+          --settle S         wait at most S s for the service's router backlog before each later saturation level and
+                             the fixed-rate mode (default 60)
+          --back-to-back     webhook: the service's saturation levels without that wait between them (a sustained
+                             overload: each level also pays for filing the one before)
           --sizes N,N,...    backfill / pull sizes (default 10000,1000000; each 2,000..5,000,000)
           --pulls N          pull: measured pulls per size and position (default 100; 10..10000)
           --customers N      delivery: distinct customers (default 50); webhook: customers interleaved (default 1); 1..100000
@@ -140,6 +148,7 @@ internal sealed record BenchOptions
                     "--max-in-flight" => options with { MaxInFlight = (int)Number(name, Value(), 1, 16_384) },
                     "--pool-rate" => options with { PoolRate = (int)Number(name, Value(), 1000, 500_000) },
                     "--settle" => options with { SettleSeconds = Number(name, Value(), 0, 600) },
+                    "--back-to-back" => options with { BackToBack = true },
                     "--only" => Value() switch
                     {
                         "baseline" => options with { RunBaseline = true, RunService = false },

@@ -113,7 +113,7 @@ namespace TwilioChannel.Bench
             var child = options.BaselineProcess ? await BaselineProcess.WebhookAsync(port, journal, ct) : null;
             await using var server = child is null ? await BaselineServer.StartAsync(port, new Dictionary<string, string> { [Payloads.AccountSid] = Payloads.AuthToken }, journal, ct) : (IAsyncDisposable)child;
             Func<CpuSample> cpu = () => CpuSample.Take(child?.CpuTime ?? TimeSpan.Zero);
-            await MeasureAsync(run, url, cpu, betweenModes: null, ct);
+            await MeasureAsync(run, url, cpu, settle: null, ct);
             return run;
         }
 
@@ -133,15 +133,16 @@ namespace TwilioChannel.Bench
                 await service.SeedAsync(ct);
 
                 Func<CpuSample> cpu = () => CpuSample.Take(service.CpuTime);
-                var pools = await MeasureAsync(run, url, cpu, async () =>
+                var pools = await MeasureAsync(run, url, cpu, async next =>
                 {
-                    // The router files every stored message off the ack path; let it catch up so the fixed-rate mode
-                    // doesn't measure the saturation backlog.
+                    // The router files every stored message off the ack path (after the burst, Inbound:BurstMaxDelaySeconds
+                    // at most); let it catch up so the next mode or level measures a burst of its own, not the filing
+                    // of the one before (--back-to-back keeps the levels back to back: a sustained overload).
                     var settle = Stopwatch.StartNew();
                     var routed = await service.WaitRoutedAsync(TimeSpan.FromSeconds(options.SettleSeconds), ct);
                     var line = routed
-                        ? $"Router backlog after saturation drained in {settle.Elapsed.TotalSeconds:0.0} s (before the fixed-rate mode)."
-                        : $"Router backlog after saturation NOT drained within {options.SettleSeconds:0} s; the fixed-rate mode ran alongside it.";
+                        ? $"Router backlog drained in {settle.Elapsed.TotalSeconds:0.0} s (before {next})."
+                        : $"Router backlog NOT drained within {options.SettleSeconds:0} s; {next} ran alongside it.";
                     run.Notes.Add(line);
                     Console.WriteLine($"[service] {line}");
                 }, ct);
@@ -184,7 +185,8 @@ namespace TwilioChannel.Bench
         }
 
         /// <summary>Sanity check, saturation, then fixed rate, each on its own pre-signed pool; returns the pools.</summary>
-        private async Task<List<SignedRequests>> MeasureAsync(ServerRun run, Uri url, Func<CpuSample> cpu, Func<Task>? betweenModes, CancellationToken ct)
+        /// <param name="settle">Waits for the server's backlog (the service's router) before the named next level or mode.</param>
+        private async Task<List<SignedRequests>> MeasureAsync(ServerRun run, Uri url, Func<CpuSample> cpu, Func<string, Task>? settle, CancellationToken ct)
         {
             var pools = new List<SignedRequests>();
             var sanity = Payloads.Generate(url, 1, _sids);
@@ -195,6 +197,7 @@ namespace TwilioChannel.Bench
             {
                 // The first level warms the JIT up; later ones only need their connections opened and settled.
                 var workers = options.ConcurrencyLevels[level];
+                if (level > 0 && settle is not null && !options.BackToBack) await settle($"the {workers}-worker level");
                 var warmup = level == 0 ? options.WarmupSeconds : Math.Min(options.WarmupSeconds, 5);
                 var poolSize = (int)Math.Clamp(options.PoolRate * (warmup + options.DurationSeconds), 10_000, 3_000_000);
                 var saturationPool = Prepare(run.Name, $"saturation ({workers} workers)", url, poolSize);
@@ -209,7 +212,7 @@ namespace TwilioChannel.Bench
                         + "rate over that shorter window (raise --pool-rate).");
             }
 
-            if (betweenModes is not null) await betweenModes();
+            if (settle is not null) await settle("the fixed-rate mode");
 
             var warmUp = (int)Math.Round(options.Rate * options.FixedWarmupSeconds);
             var fixedPool = Prepare(run.Name, "fixed rate", url, warmUp + (int)Math.Max(1, Math.Round(options.Rate * options.DurationSeconds)));

@@ -22,7 +22,10 @@ internal static class Report
             + "bodies and signatures generated before timing.");
         md.AppendLine($"- Saturation: closed loop at {string.Join(", ", o.ConcurrencyLevels)} workers / connections in turn ({o.WarmupSeconds:0.#} s warm-up before the first, "
             + $"{Math.Min(o.WarmupSeconds, 5):0.#} s before the others, {o.DurationSeconds:0.#} s measured each); each server's saturation is its peak across the levels "
-            + "(a server whose ack waits for a disk flush needs more requests in flight than a bare endpoint to be saturated).");
+            + "(a server whose ack waits for a disk flush needs more requests in flight than a bare endpoint to be saturated). "
+            + (o.BackToBack
+                ? "The service's levels ran back to back (--back-to-back): a sustained overload, each level also paying for filing the one before."
+                : "Before each later level the service's router backlog drained (each level a burst of its own; the time is in the notes)."));
         md.AppendLine($"- Fixed rate: open loop, {o.Rate:N0} req/s for {o.DurationSeconds:0.#} s measured, after {o.FixedWarmupSeconds:0.#} s at the same rate on the same "
             + $"connections (not measured: a fresh client's connection set-up), latency from each request's scheduled send time "
             + $"(no coordinated omission), at most {o.MaxInFlight} in flight (beyond: not sent, counted as errors).");
