@@ -18,12 +18,14 @@ namespace TwilioChannel.Bench;
 /// The floor for the reply path, hosted in the bench process: POST /desk/push parses Desk's JSON, forwards one form POST
 /// (To, From, Body, StatusCallback) with Basic auth to the Twilio Messages API through an HttpClient, reads the SID
 /// from the answer and replies 200 {"extId": sid}. No storage, no caller check, no exactly-once, no SDK.
-/// With <c>viaSdk</c> the same forward goes through the official Twilio SDK (MessageResource.CreateAsync on one
-/// TwilioRestClient, as the service sends): the ceiling for any server that must send with the SDK.
+/// In <see cref="ForwardMode.Sdk"/> the same forward goes through the official Twilio SDK (MessageResource.CreateAsync on
+/// one TwilioRestClient, as the service sends): the ceiling for any server that must send with the SDK. In
+/// <see cref="ForwardMode.DurableSdk"/> the SDK forward also claims the reply id on disk before sending and writes the SID
+/// to disk before answering (DurableClaims): the floor for any server that must send each reply exactly once.
 /// </summary>
-internal sealed class BareForwarder(WebApplication app, HttpClient twilio) : IAsyncDisposable
+internal sealed class BareForwarder(WebApplication app, HttpClient twilio, DurableClaims? claims) : IAsyncDisposable
 {
-    public static async Task<BareForwarder> StartAsync(int port, Uri twilioBase, string accountSid, string authToken, string from, bool viaSdk, CancellationToken ct)
+    public static async Task<BareForwarder> StartAsync(int port, Uri twilioBase, string accountSid, string authToken, string from, ForwardMode mode, CancellationToken ct)
     {
         var builder = LoopbackHost.CreateBuilder(port);
 
@@ -35,7 +37,10 @@ internal sealed class BareForwarder(WebApplication app, HttpClient twilio) : IAs
         var messages = new Uri(twilioBase, $"/2010-04-01/Accounts/{accountSid}/Messages.json");
         var authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{accountSid}:{authToken}")));
         var statusCallback = $"http://127.0.0.1:{port}/twilio/status";
-        if (viaSdk)
+        var claims = mode == ForwardMode.DurableSdk
+            ? new DurableClaims(Path.Combine(Path.GetTempPath(), $"twilio-channel-bench-claims-{Environment.ProcessId}-{port}.db"))
+            : null;
+        if (mode != ForwardMode.Bare)
         {
             // The SDK builds absolute api.twilio.com URLs: point them at the fake, as the service's TwilioHostRewriter does.
             var sdkHttp = new HttpClient(new HostRewriter(twilioBase) { InnerHandler = new SocketsHttpHandler { UseProxy = false, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) } })
@@ -44,16 +49,16 @@ internal sealed class BareForwarder(WebApplication app, HttpClient twilio) : IAs
             };
             var client = new TwilioRestClient(accountSid, authToken, httpClient: new Twilio.Http.SystemNetHttpClient(sdkHttp));
             var callback = new Uri(statusCallback);
-            app.MapPost("/desk/push", (RequestDelegate)(http => ForwardViaSdkAsync(http, client, new PhoneNumber(from), callback)));
+            app.MapPost("/desk/push", (RequestDelegate)(http => ForwardViaSdkAsync(http, client, new PhoneNumber(from), callback, claims)));
         }
         else app.MapPost("/desk/push", (RequestDelegate)(http => ForwardAsync(http, twilio, messages, authorization, from, statusCallback)));
         await app.StartAsync(ct);
-        return new BareForwarder(app, twilio);
+        return new BareForwarder(app, twilio, claims);
     }
 
     private static async Task ForwardAsync(HttpContext http, HttpClient twilio, Uri messages, AuthenticationHeaderValue authorization, string from, string statusCallback)
     {
-        if (await ReadPushAsync(http) is not var (to, body)) return;
+        if (await ReadPushAsync(http) is not var (_, to, body)) return;
 
         using var request = new HttpRequestMessage(HttpMethod.Post, messages)
         {
@@ -88,13 +93,20 @@ internal sealed class BareForwarder(WebApplication app, HttpClient twilio) : IAs
         else await AnswerAsync(http, 200, "extId", sid);
     }
 
-    private static async Task ForwardViaSdkAsync(HttpContext http, ITwilioRestClient client, PhoneNumber from, Uri statusCallback)
+    private static async Task ForwardViaSdkAsync(HttpContext http, ITwilioRestClient client, PhoneNumber from, Uri statusCallback, DurableClaims? claims)
     {
-        if (await ReadPushAsync(http) is not var (to, body)) return;
+        if (await ReadPushAsync(http) is not var (id, to, body)) return;
+        if (claims is not null && !await claims.ClaimAsync(id))
+        {
+            // The bench never repeats a push; a real server would answer the stored outcome here.
+            await AnswerAsync(http, 409, "message", "This reply was claimed before.");
+            return;
+        }
 
         try
         {
             var message = await MessageResource.CreateAsync(new CreateMessageOptions(new PhoneNumber(to)) { From = from, Body = body, StatusCallback = statusCallback }, client);
+            if (claims is not null) await claims.CompleteAsync(id, message.Sid);
             await AnswerAsync(http, 200, "extId", message.Sid);
         }
         catch (Exception ex) when (ex is ApiException or ApiConnectionException or TaskCanceledException)
@@ -103,14 +115,14 @@ internal sealed class BareForwarder(WebApplication app, HttpClient twilio) : IAs
         }
     }
 
-    /// <summary>The customer and the text of Desk's push; null once a 400 is answered.</summary>
-    private static async Task<(string To, string Body)?> ReadPushAsync(HttpContext http)
+    /// <summary>The reply id, the customer and the text of Desk's push; null once a 400 is answered.</summary>
+    private static async Task<(string Id, string To, string Body)?> ReadPushAsync(HttpContext http)
     {
         try
         {
             using var push = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted);
             var resource = push.RootElement.GetProperty("resource");
-            return (resource.GetProperty("extParentId").GetString() ?? "", resource.GetProperty("content").GetString() ?? "");
+            return (resource.GetProperty("id").GetString() ?? "", resource.GetProperty("extParentId").GetString() ?? "", resource.GetProperty("content").GetString() ?? "");
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
         {
@@ -145,5 +157,14 @@ internal sealed class BareForwarder(WebApplication app, HttpClient twilio) : IAs
         await app.StopAsync(stop.Token);
         await app.DisposeAsync();
         twilio.Dispose();
+        claims?.Dispose();
     }
+}
+
+/// <summary>What a forwarder does besides forwarding (see <see cref="BareForwarder"/>).</summary>
+internal enum ForwardMode
+{
+    Bare,
+    Sdk,
+    DurableSdk,
 }

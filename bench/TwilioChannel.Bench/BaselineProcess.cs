@@ -32,9 +32,9 @@ internal sealed class BaselineProcess : IAsyncDisposable
     public static Task<BaselineProcess> WebhookAsync(int port, string? journal, CancellationToken ct) =>
         StartAsync(["webhook", Text(port), journal ?? "-"], ct);
 
-    /// <summary>The bare forwarder (or the SDK forwarder) on <paramref name="port"/>, sending to <paramref name="twilio"/>.</summary>
-    public static Task<BaselineProcess> ForwarderAsync(int port, Uri twilio, bool viaSdk, CancellationToken ct) =>
-        StartAsync(["forwarder", Text(port), twilio.ToString(), viaSdk ? "sdk" : "bare"], ct);
+    /// <summary>A forwarder (bare, SDK or durable SDK) on <paramref name="port"/>, sending to <paramref name="twilio"/>.</summary>
+    public static Task<BaselineProcess> ForwarderAsync(int port, Uri twilio, ForwardMode mode, CancellationToken ct) =>
+        StartAsync(["forwarder", Text(port), twilio.ToString(), mode.ToString()], ct);
 
     private static async Task<BaselineProcess> StartAsync(string[] arguments, CancellationToken ct)
     {
@@ -68,7 +68,7 @@ internal sealed class BaselineProcess : IAsyncDisposable
             "webhook" => await BaselineServer.StartAsync(port, new Dictionary<string, string> { [Payloads.AccountSid] = Payloads.AuthToken },
                 args[3] == "-" ? null : args[3], CancellationToken.None),
             "forwarder" => await BareForwarder.StartAsync(port, new Uri(args[3]), Payloads.AccountSid, Payloads.AuthToken, ReplyPayloads.SmsNumber,
-                viaSdk: args[4] == "sdk", CancellationToken.None),
+                Enum.Parse<ForwardMode>(args[4]), CancellationToken.None),
             var other => throw new ArgumentException($"{Flag}: unknown server '{other}'."),
         };
         Console.WriteLine("ready");

@@ -34,7 +34,8 @@ internal sealed record BenchOptions
     /// <summary>replies: also run the forwarder with the create through the Twilio SDK (the SDK's own ceiling).</summary>
     public bool SdkReference { get; init; } = true;
 
-    /// <summary>webhook: also run the bare endpoint acking after an fsync of the form (the durable write's own floor).</summary>
+    /// <summary>webhook: also run the bare endpoint acking after an fsync of the form (the durable write's own floor);
+    /// replies: also run the SDK forwarder with a durable claim and outcome per reply (exactly-once's own floor).</summary>
     public bool DurableBaseline { get; init; } = true;
 
     /// <summary>webhook and replies: the baseline servers in a child process of their own, as the service (BaselineProcess.cs).</summary>
@@ -116,7 +117,8 @@ internal sealed record BenchOptions
           --results DIR      where the markdown report goes (default: bench/results)
           --keep-data        keep the service's temporary data folder
           --no-sdk-reference replies: skip the third server, the forwarder sending through the Twilio SDK
-          --no-durable-baseline  webhook: skip the third server, the bare endpoint acking after an fsync
+          --no-durable-baseline  webhook: skip the third server, the bare endpoint acking after an fsync;
+                             replies: skip the fourth, the SDK forwarder claiming each reply on disk before sending
           --baseline-process webhook, replies: run the baseline servers in a process of their own, as the service runs
                              (default: in this process, beside the load generator)
         """;

@@ -33,9 +33,9 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
 {
     private static readonly int[] DefaultLevels = [32, 64, 128];
     private const int PushTimeoutSeconds = 30;
-    /// <summary>Push ids carry a phase digit (1..9): sanity pushes, then one digit per level for each server.</summary>
-    private const int SanityPhase = 1, BarePhase = 2, ServicePhase = 5, SdkPhase = 8, MaxLevels = 3;
-    private const string SdkForwarder = "SDK forwarder";
+    /// <summary>Push ids start with a phase: sanity pushes, then one per level for each server.</summary>
+    private const int SanityPhase = 1, BarePhase = 2, ServicePhase = 5, SdkPhase = 8, DurablePhase = 11, MaxLevels = 3;
+    private const string SdkForwarder = "SDK forwarder", DurableForwarder = "durable SDK forwarder";
 
     private readonly DateTime _started = DateTime.UtcNow;
     private readonly ReplyPayloads _payloads = new();
@@ -79,9 +79,12 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
         Console.WriteLine($"[twilio] fake Messages API in this process on {twilio.BaseUrl}");
 
         var runs = new List<ReplyServerRun>();
-        if (options.RunBaseline) runs.Add(await RunBareAsync(twilio, viaSdk: false, ct));
+        if (options.RunBaseline) runs.Add(await RunBareAsync(twilio, ForwardMode.Bare, ct));
         // The same forwarder sending through the official SDK, as the service must: what the SDK alone leaves of the bare rate.
-        if (options.RunBaseline && options.SdkReference) runs.Add(await RunBareAsync(twilio, viaSdk: true, ct));
+        if (options.RunBaseline && options.SdkReference) runs.Add(await RunBareAsync(twilio, ForwardMode.Sdk, ct));
+        // And with the least bookkeeping exactly-once needs (a claim on disk before the send, the SID on disk before the
+        // answer): what the rule itself leaves of the bare rate on this machine.
+        if (options.RunBaseline && options.DurableBaseline) runs.Add(await RunBareAsync(twilio, ForwardMode.DurableSdk, ct));
         if (options.RunService) runs.Add(await RunServiceAsync(twilio, webDll, Path.Combine(resultsDir, $"replies-{stamp}-service.log"), ct));
 
         var git = root is null ? null : await BenchRun.GitStateAsync(root, ct);
@@ -94,14 +97,14 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
         return runs.Any(r => r.Failed) ? 1 : 0;
     }
 
-    private async Task<ReplyServerRun> RunBareAsync(FakeTwilioServer twilio, bool viaSdk, CancellationToken ct)
+    private async Task<ReplyServerRun> RunBareAsync(FakeTwilioServer twilio, ForwardMode mode, CancellationToken ct)
     {
-        var run = new ReplyServerRun(viaSdk ? SdkForwarder : "bare forwarder");
+        var run = new ReplyServerRun(mode switch { ForwardMode.Sdk => SdkForwarder, ForwardMode.DurableSdk => DurableForwarder, _ => "bare forwarder" });
         var port = BenchRun.FreePort();
-        var child = options.BaselineProcess ? await BaselineProcess.ForwarderAsync(port, twilio.BaseUrl, viaSdk, ct) : null;
-        await using var forwarder = child is null ? await BareForwarder.StartAsync(port, twilio.BaseUrl, Payloads.AccountSid, Payloads.AuthToken, ReplyPayloads.SmsNumber, viaSdk, ct) : (IAsyncDisposable)child;
+        var child = options.BaselineProcess ? await BaselineProcess.ForwarderAsync(port, twilio.BaseUrl, mode, ct) : null;
+        await using var forwarder = child is null ? await BareForwarder.StartAsync(port, twilio.BaseUrl, Payloads.AccountSid, Payloads.AuthToken, ReplyPayloads.SmsNumber, mode, ct) : (IAsyncDisposable)child;
         var url = ReplyPayloads.PushUrl(new Uri($"http://127.0.0.1:{port}"));
-        Console.WriteLine($"[{(viaSdk ? "sdk" : "bare")}] forwarder in {(child is null ? "this process" : "a process of its own")} on {url.GetLeftPart(UriPartial.Path)}");
+        Console.WriteLine($"[{Tag(run.Name)}] forwarder in {(child is null ? "this process" : "a process of its own")} on {url.GetLeftPart(UriPartial.Path)}");
         try
         {
             using (var client = Load.CreateClient(1))
@@ -111,7 +114,8 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
                 if (status != HttpStatusCode.OK || PushLoad.ExtId(body) is null)
                     throw new InvalidOperationException($"[bare] a push got {(int)status}: {body}");
             }
-            await MeasureAsync(run, twilio, url, viaSdk ? SdkPhase : BarePhase, () => CpuSample.Take(child?.CpuTime ?? TimeSpan.Zero), ct);
+            await MeasureAsync(run, twilio, url, mode switch { ForwardMode.Sdk => SdkPhase, ForwardMode.DurableSdk => DurablePhase, _ => BarePhase },
+                () => CpuSample.Take(child?.CpuTime ?? TimeSpan.Zero), ct);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
@@ -204,9 +208,11 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
             + "a wrong securityContext got 403.";
     }
 
+    private static string Tag(string server) => server switch { "service" => "service", SdkForwarder => "sdk", DurableForwarder => "durable", _ => "bare" };
+
     private async Task MeasureAsync(ReplyServerRun run, FakeTwilioServer twilio, Uri url, int phase, Func<CpuSample> cpu, CancellationToken ct)
     {
-        var tag = run.Name switch { "service" => "service", SdkForwarder => "sdk", _ => "bare" };
+        var tag = Tag(run.Name);
         for (var i = 0; i < Levels.Count; i++)
         {
             var workers = Levels[i];
@@ -304,7 +310,7 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
             var ratio = sv.Load.RepliesPerSecond / b.Load.RepliesPerSecond;
             md.AppendLine($"| **service ÷ bare** (peaks: {sv.Workers} / {b.Workers} workers) | | **{ratio:0.00}×** | {sv.Load.Latency.P50 / b.Load.Latency.P50:0.0}× "
                 + $"| {sv.Load.Latency.P99 / b.Load.Latency.P99:0.0}× | {sv.Load.Latency.P999 / b.Load.Latency.P999:0.0}× | {sv.Load.Latency.Max / b.Load.Latency.Max:0.0}× | | |");
-            var same = runs.Where(r => r.Name != SdkForwarder).Select(r => r.Levels.FirstOrDefault(l => l.Workers == Levels[0]).Load).ToList();
+            var same = runs.Where(r => r.Name is "bare forwarder" or "service").Select(r => r.Levels.FirstOrDefault(l => l.Workers == Levels[0]).Load).ToList();
             if (same is [{ } bareFirst, { } serviceFirst])
                 md.AppendLine($"| service ÷ bare at {Levels[0]} workers each | | {serviceFirst.RepliesPerSecond / bareFirst.RepliesPerSecond:0.00}× | | | | | | |");
             md.AppendLine();
@@ -317,6 +323,15 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
             md.AppendLine($"SDK forwarder ÷ bare forwarder, peak against peak: **{sdk.Load.RepliesPerSecond / b2.Load.RepliesPerSecond:0.00}×** — the same forward with the "
                 + "create through the official Twilio SDK and nothing else: the ceiling for any server that sends with the SDK."
                 + (service is { } sv2 ? $" Service ÷ SDK forwarder: {sv2.Load.RepliesPerSecond / sdk.Load.RepliesPerSecond:0.00}×." : ""));
+        }
+        if (bare is { } b3 && runs.FirstOrDefault(r => r.Name == DurableForwarder)?.Peak is { } durable)
+        {
+            md.AppendLine();
+            md.AppendLine($"Durable SDK forwarder ÷ bare forwarder, peak against peak: **{durable.Load.RepliesPerSecond / b3.Load.RepliesPerSecond:0.00}×** — the SDK forward "
+                + "with the least bookkeeping exactly-once needs (the reply id claimed under a unique index and on disk before the send, the SID on disk "
+                + "before the answer; one SQLite transaction and fsync per batch, two statements prepared once) and nothing else: the ceiling for any "
+                + "server that sends each reply exactly once with the SDK on this machine."
+                + (service is { } sv3 ? $" Service ÷ durable SDK forwarder: {sv3.Load.RepliesPerSecond / durable.Load.RepliesPerSecond:0.00}×." : ""));
         }
         md.AppendLine();
 

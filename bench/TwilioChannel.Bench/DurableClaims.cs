@@ -1,0 +1,130 @@
+using Microsoft.Data.Sqlite;
+
+namespace TwilioChannel.Bench;
+
+/// <summary>
+/// The least issue 3's exactly-once rule can cost in SQLite, for the durable SDK forwarder: a claim per Desk reply id
+/// (a row under a unique index) committed to disk before the send, and the SID written to it, on disk before the
+/// answer. One thread runs whatever has queued up as one transaction and one fsync (WAL, synchronous=FULL), with its two
+/// statements prepared once: no EF, no savepoints, no other table, no read. A floor, not a design: a real service also
+/// needs the caller check, the conversation, the opt-out and the status row.
+/// </summary>
+internal sealed class DurableClaims : IDisposable
+{
+    private const int MaxBatch = 256;
+    private readonly string _path;
+    private readonly SqliteConnection _connection;
+    private readonly SqliteCommand _claim, _complete;
+    private readonly SqliteParameter _claimId, _completeId, _completeSid;
+    private readonly Queue<Work> _queue = new();
+    private readonly Thread _thread;
+    private bool _stopping;
+
+    public DurableClaims(string path)
+    {
+        _path = path;
+        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        _connection.Open();
+        Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=5000;");
+        Execute("CREATE TABLE IF NOT EXISTS Claims (Id INTEGER PRIMARY KEY, ThreadId TEXT NOT NULL UNIQUE, Sid TEXT)");
+        (_claim, _claimId) = Prepare("INSERT INTO Claims (ThreadId) VALUES ($id) ON CONFLICT DO NOTHING", "$id");
+        (_complete, _completeSid) = Prepare("UPDATE Claims SET Sid = $sid WHERE ThreadId = $id", "$sid");
+        _completeId = _complete.Parameters.Add("$id", SqliteType.Text);
+        _thread = new Thread(Run) { IsBackground = true, Name = "claims group commit" };
+        _thread.Start();
+    }
+
+    /// <summary>True once this reply id is claimed on disk; false when it was claimed before (sent, or being sent).</summary>
+    public Task<bool> ClaimAsync(string id) => Enqueue(new Work(id, null));
+
+    /// <summary>Completes once the claim's SID is on disk.</summary>
+    public Task<bool> CompleteAsync(string id, string sid) => Enqueue(new Work(id, sid));
+
+    private Task<bool> Enqueue(Work work)
+    {
+        lock (_queue)
+        {
+            _queue.Enqueue(work);
+            if (_queue.Count == 1) Monitor.Pulse(_queue);
+        }
+        return work.Done.Task;
+    }
+
+    private void Run()
+    {
+        var batch = new List<Work>(MaxBatch);
+        while (true)
+        {
+            lock (_queue)
+            {
+                while (_queue.Count == 0 && !_stopping) Monitor.Wait(_queue);
+                if (_queue.Count == 0) return;
+                while (batch.Count < MaxBatch && _queue.TryDequeue(out var next)) batch.Add(next);
+            }
+            try
+            {
+                using (var tx = _connection.BeginTransaction())
+                {
+                    _claim.Transaction = _complete.Transaction = tx;
+                    foreach (var work in batch) work.Changed = Apply(work) == 1;
+                    tx.Commit(); // synchronous=FULL: the WAL is fsynced before Commit returns
+                }
+                foreach (var work in batch) work.Done.SetResult(work.Changed);
+            }
+            catch (Exception ex)
+            {
+                foreach (var work in batch) work.Done.TrySetException(ex);
+            }
+            batch.Clear();
+        }
+    }
+
+    private int Apply(Work work)
+    {
+        if (work.Sid is null)
+        {
+            _claimId.Value = work.Id;
+            return _claim.ExecuteNonQuery();
+        }
+        _completeSid.Value = work.Sid;
+        _completeId.Value = work.Id;
+        return _complete.ExecuteNonQuery();
+    }
+
+    private (SqliteCommand, SqliteParameter) Prepare(string sql, string parameter)
+    {
+        var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        var value = command.Parameters.Add(parameter, SqliteType.Text);
+        return (command, value);
+    }
+
+    private void Execute(string sql)
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    public void Dispose()
+    {
+        lock (_queue)
+        {
+            _stopping = true;
+            Monitor.Pulse(_queue);
+        }
+        _thread.Join(TimeSpan.FromSeconds(10));
+        _claim.Dispose();
+        _complete.Dispose();
+        _connection.Dispose();
+        foreach (var file in new[] { _path, _path + "-wal", _path + "-shm" }) File.Delete(file);
+    }
+
+    private sealed class Work(string id, string? sid)
+    {
+        public string Id { get; } = id;
+        public string? Sid { get; } = sid;
+        public bool Changed { get; set; }
+        public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
