@@ -34,6 +34,15 @@ internal sealed class ReplySender(
     /// <summary>What became of the re-engagement template this reply claimed, stored with the reply's outcome.</summary>
     public TemplateInvites.Outcome? Invite { get; private set; }
 
+    /// <summary>
+    /// When Twilio refused an SMS reply with 21610 (the customer opted out, and we hadn't seen the STOP: sent before
+    /// the number was added, lost, or through another path). Stored with the reply's outcome as the customer's opt-out
+    /// of this sender, so the next reply is refused before any call to Twilio and a START clears it as usual.
+    /// Not on WhatsApp: opt-outs are checked and cleared for SMS only (a WhatsApp STOP/START isn't recorded, and
+    /// IsOptedOutAsync isn't asked), so a row recorded there would never be read, nor cleared by the customer's START.
+    /// </summary>
+    public DateTime? OptedOutAt { get; private set; }
+
     /// <param name="resumeSince">Resuming a send a stopped process left unfinished (Replies/ReplyService): when it started.
     /// Each message is then looked for at Twilio before it is sent.</param>
     public async Task<PushOutcome> SendAsync(Reply reply, Installation installation, ReplyTarget target, DeskReply desk, string publicBase, TimeSpan budget, DateTime? resumeSince = null)
@@ -170,6 +179,7 @@ internal sealed class ReplySender(
                     Accepted.Add((accepted.Sid, accepted.Status));
                     return (accepted.Sid, null);
                 case SendResult.Refused refused:
+                    if (refused.Code == 21610 && target.Channel == MessagingChannel.Sms) OptedOutAt = time.GetUtcNow().UtcDateTime;
                     return (null, PushOutcome.Refused(TwilioErrors.Describe(refused.Code, refused.Message), refused.Code));
                 case SendResult.NotSent notSent:
                     return (null, PushOutcome.NotSent($"{notSent.Reason}; nothing was sent. Try again.", notSent.Code));

@@ -78,12 +78,15 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
         claim.ResponseJson = outcome.Body.ToJsonString();
         claim.CompletedAt = time.GetUtcNow().UtcDateTime;
 
-        // The outcome, the accepted messages' first statuses and a re-engagement template's outcome in one (group) commit.
+        // The outcome, the accepted messages' first statuses, a re-engagement template's outcome and an opt-out Twilio
+        // told us of (21610) in one (group) commit.
         var fed = await commits.RunAsync(async (connection, tx) =>
         {
             await CompleteAsync(connection, tx, claim);
             if (outcome.Succeeded) await BreakSilenceAsync(connection, tx, claim);
             if (sender.Invite is { } invite) await TemplateInvites.CompleteAsync(connection, tx, invite);
+            // Under the keys a reply checks (the sender's service and number), as an inbound STOP records them.
+            if (sender.OptedOutAt is { } optedOutAt) await Routing.OptOutUpsert.OptedOutAsync(connection, tx, target!.OptOutKeys, target.CustomerAddress, optedOutAt);
             var any = false;
             // The sending number's account owns these SIDs (only a send, which needs a target, fills Accepted).
             foreach (var (sid, status) in sender.Accepted)

@@ -58,11 +58,7 @@ internal sealed class RoutingStatements : IAsyncDisposable
         await PreparedCommand.CreateAsync(connection, tx, """
             UPDATE "Messages" SET "State" = @p0, "OrgId" = @p1, "ConversationId" = @p2 WHERE "Id" = @p3 AND "State" = @p4
             """, 5, ct),
-        await PreparedCommand.CreateAsync(connection, tx, """
-            INSERT INTO "OptOuts" ("SenderKey", "CustomerAddress", "OptedOut", "UpdatedAt") VALUES (@p0, @p1, @p2, @p3)
-            ON CONFLICT ("SenderKey", "CustomerAddress") DO UPDATE SET "OptedOut" = excluded."OptedOut", "UpdatedAt" = excluded."UpdatedAt"
-            WHERE excluded."UpdatedAt" >= "OptOuts"."UpdatedAt"
-            """, 4, ct),
+        await PreparedCommand.CreateAsync(connection, tx, OptOutUpsert.Sql, 4, ct),
         await FeedStatements.PrepareAsync(connection, tx, ct));
 
     public void Enlist(DbTransaction? tx)

@@ -118,4 +118,68 @@ public sealed class ReplyOptOutTests : ReplyTestsBase
 
         Assert.Equal("Your order shipped", Assert.Single(_twilio.Sent)["Body"]);
     }
+
+    [Fact]
+    public async Task TwilioRefusingAReplyWith21610RecordsTheOptOutSoTheNextReplyIsRefusedWithoutCallingTwilio()
+    {
+        // We never saw this customer's STOP (sent before the number was added here), but Twilio knows it.
+        _twilio.RefuseMessages(400, 21610, "Attempt to send to unsubscribed recipient");
+        await _app.CustomerWritesAsync(Fixtures.Sms("Hi", from: Bob));
+
+        var (status, refused) = await _app.PushAsync(ReplyApp.Push(Bob, "Your order shipped", id: "88101"));
+        Assert.Equal(400, status);
+        Assert.Contains("opted out", (string?)refused["message"]);
+        Assert.Contains("21610", (string?)refused["message"]);
+        Assert.True(await OptedOutAsync(Fixtures.SmsNumber, Bob));
+
+        var (next, refusedAgain) = await _app.PushAsync(ReplyApp.Push(Bob, "Did you get it?", id: "88102"));
+        Assert.Equal(400, next);
+        Assert.Equal((string?)refused["message"], (string?)refusedAgain["message"]);
+        Assert.Single(_twilio.Sent);
+    }
+
+    [Fact]
+    public async Task AStartAfterA21610RefusalLetsANewReplyAndTheRefusedOneOnceGoOut()
+    {
+        _twilio.RefuseMessages(400, 21610, "Attempt to send to unsubscribed recipient");
+        await _app.CustomerWritesAsync(Fixtures.Sms("Hi", from: Bob));
+        var refusedPush = ReplyApp.Push(Bob, "Your order shipped", id: "88201");
+        Assert.Equal(400, (await _app.PushAsync(refusedPush)).Status);
+
+        _twilio.Server.ResetMappings();
+        _twilio.AcceptMessages();
+        // Pushed again before the START: still held by the recorded opt-out, so the stored refusal is repeated.
+        await _app.RefusedAlikeTwiceAsync(refusedPush);
+        Assert.Single(_twilio.Sent);
+        await _app.CustomerWritesAsync(Fixtures.Sms("START", from: Bob));
+
+        Assert.False(await OptedOutAsync(Fixtures.SmsNumber, Bob));
+        Assert.Equal(200, (await _app.PushAsync(ReplyApp.Push(Bob, "Welcome back", id: "88202"))).Status);
+        await _app.SentAndAnsweredAlikeTwiceAsync(refusedPush);
+        Assert.Equal(["Your order shipped", "Welcome back", "Your order shipped"], _twilio.Sent.Select(f => f["Body"]));
+    }
+
+    [Fact]
+    public async Task A21610RefusalOnWhatsAppIsNotRecordedAsAnSmsOptOut()
+    {
+        // Opt-outs are checked and cleared (STOP/START) for SMS only: a WhatsApp row would never be read nor cleared.
+        _twilio.RefuseMessages(400, 21610, "Attempt to send to unsubscribed recipient");
+        await _app.CustomerWritesAsync(Fixtures.Form("whatsapp-text.form"));
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Ana, "Hello"));
+
+        Assert.Equal(400, status);
+        Assert.Contains("21610", (string?)body["message"]);
+        Assert.Single(_twilio.Sent);
+        await using var scope = _app.Services.CreateAsyncScope();
+        Assert.Empty(scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().OptOuts);
+    }
+
+    private async Task<bool> OptedOutAsync(string senderKey, string customer)
+    {
+        await using var scope = _app.Services.CreateAsyncScope();
+        var row = scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().OptOuts
+            .Single(o => o.SenderKey == senderKey && o.CustomerAddress == customer);
+        return row.OptedOut;
+    }
 }
