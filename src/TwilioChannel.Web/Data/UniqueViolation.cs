@@ -5,9 +5,16 @@ namespace TwilioChannel.Web.Data;
 
 internal static class UniqueViolation
 {
+    private static readonly AsyncLocal<bool> Expecting = new();
+
+    /// <summary>Whether the current flow is in <see cref="TrySaveUniqueAsync"/>: its unique violation is an answer (409),
+    /// not an error to log (Data/DatabaseErrorLog).</summary>
+    public static bool Expected => Expecting.Value;
+
     /// <summary>Saves; false when a unique index refused the row (a concurrent duplicate that passed the pre-check).</summary>
     public static async Task<bool> TrySaveUniqueAsync(this DbContext db, CancellationToken ct)
     {
+        Expecting.Value = true;
         try
         {
             await db.SaveChangesAsync(ct);
@@ -16,6 +23,10 @@ internal static class UniqueViolation
         catch (DbUpdateException ex) when (IsUnique(ex.InnerException))
         {
             return false;
+        }
+        finally
+        {
+            Expecting.Value = false;
         }
     }
 
