@@ -60,6 +60,9 @@ public sealed class ChannelNumber
     public DateTime CreatedAt { get; set; }
     /// <summary>Reconciliation has compared Twilio's list with our store up to here (it re-reads an overlap before it).</summary>
     public DateTime? ReconciledThrough { get; set; }
+    /// <summary>Since when Twilio answers 404 to this number's message list (History/ReconcileJob warns once, when it
+    /// starts); null while it lists.</summary>
+    public DateTime? ListNotFoundSince { get; set; }
 }
 
 /// <summary>Held: stored by a backfill, routed when the backfill has listed everything, in original time order.</summary>

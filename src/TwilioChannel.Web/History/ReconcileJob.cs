@@ -45,12 +45,25 @@ internal sealed class ReconcileJob(IServiceScopeFactory scopes, TwilioApiClients
         var since = (number.ReconciledThrough ?? number.CreatedAt) - Overlap;
         var recovered = 0;
         var checkedWhole = true;
+        var unlisted = new List<string>();
         foreach (var address in await MessagingServicePool.AddressesAsync(number, client, scopes, logger, ct))
         {
-            var (added, complete) = await RecoverInboundAsync(number, address, client, since, ct);
-            recovered += added;
-            checkedWhole &= complete;
+            try
+            {
+                var (added, complete) = await RecoverInboundAsync(number, address, client, since, ct);
+                recovered += added;
+                checkedWhole &= complete;
+            }
+            catch (global::Twilio.Exceptions.ApiException ex) when (ex.Status == 404)
+            {
+                // Twilio has no list for it (a number released at Twilio, a closed account). Not a failed run: every run
+                // would fail the same way until someone acts, so the admin hears it once (ListNotFoundAsync). Unchecked,
+                // the window stays for the run after it lists again.
+                unlisted.Add(address);
+                checkedWhole = false;
+            }
         }
+        await ListNotFoundAsync(number, unlisted, started);
         var refreshed = await RefreshStatusesAsync(number, client, started, ct);
 
         // Only a window checked whole moves the watermark: after a skipped recovery the next run's window starts where
@@ -63,6 +76,27 @@ internal sealed class ReconcileJob(IServiceScopeFactory scopes, TwilioApiClients
             router.Notify();
         }
         if (refreshed > 0) logger.LogInformation("Reconciliation refreshed {Count} reply statuses for {Number}.", refreshed, number.Address);
+    }
+
+    /// <summary>
+    /// A Warning when Twilio's list starts answering 404 for the number (or its pool's senders), Debug on the runs after
+    /// it while it lasts, and an Information line when it lists again. The state is the number's ListNotFoundSince
+    /// column, changed by conditional updates: whichever instance runs the job (or after a restart), the warning comes
+    /// once per episode. An in-memory note would warn again from every instance and after each restart, and one
+    /// instance's stale note could keep a later episode's warning back.
+    /// </summary>
+    private async Task ListNotFoundAsync(ChannelNumber number, List<string> unlisted, DateTime now)
+    {
+        if (unlisted.Count > 0)
+        {
+            var began = await commits.ExecuteAsync("""UPDATE "Numbers" SET "ListNotFoundSince" = @p1 WHERE "Id" = @p0 AND "ListNotFoundSince" IS NULL""", number.Id, now);
+            var level = began == 1 ? LogLevel.Warning : LogLevel.Debug;
+            logger.Log(level, "Reconciliation of {Number}: Twilio answers 404 (not found) to the message list of {Addresses} since {Since:u}, so messages that never reached our webhook can't be recovered. Check the number (and its Messaging Service's senders) in the Twilio console, or delete it here if it was released.",
+                number.Address, string.Join(", ", unlisted), began == 1 ? now : number.ListNotFoundSince ?? now);
+        }
+        else if (number.ListNotFoundSince is { } since
+                 && await commits.ExecuteAsync("""UPDATE "Numbers" SET "ListNotFoundSince" = NULL WHERE "Id" = @p0 AND "ListNotFoundSince" IS NOT NULL""", number.Id) == 1)
+            logger.LogInformation("Reconciliation of {Number}: Twilio lists its messages again (it answered 404 since {Since:u}).", number.Address, since);
     }
 
     /// <summary>Stores inbound messages we lack. The window is short (interval + overlap), so it is read whole and

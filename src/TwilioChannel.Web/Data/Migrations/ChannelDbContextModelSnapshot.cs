@@ -113,6 +113,9 @@ namespace TwilioChannel.Web.Data.Migrations
                     b.Property<bool>("IsDefault")
                         .HasColumnType("INTEGER");
 
+                    b.Property<DateTime?>("ListNotFoundSince")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("MessagingServiceSid")
                         .HasColumnType("TEXT");
 
