@@ -42,6 +42,10 @@ internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, Inbou
     private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly BurstMeter _meter = new(time);
     private long? _waitingSince;
+
+    /// <summary>The current drain follows a wait that reached Inbound:BurstMaxDelaySeconds: it runs until the inbox is
+    /// empty, beside the acks (a burst longer than the wait is a sustained overload, and the database must keep up).</summary>
+    private bool _overdue;
     private int _callersWaiting;
     private readonly ManualResetEventSlim _callerWaiting = new();
 
@@ -119,7 +123,14 @@ internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, Inbou
             var drained = 0;
             try
             {
-                for (int taken; (taken = ProjectBatch(read)) > 0;) drained += taken;
+                // A burst that begins during a drain waits too: the drain used to run until the inbox was empty, which
+                // under a burst's arrivals it never was, so a burst that found the projector awake (its first webhooks
+                // wake it, and the last second's rate is still low then) had the projection beside its acks throughout.
+                for (int taken; (taken = ProjectBatch(read)) > 0;)
+                {
+                    drained += taken;
+                    if (BurstBegan()) break;
+                }
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
@@ -140,11 +151,10 @@ internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, Inbou
     /// </summary>
     private bool WaitForBurstToPass()
     {
-        var acknowledged = inbox.Acknowledged;
-        var rate = _meter.Observe(acknowledged);
+        var burst = InBurst(out var rate);
         var limit = options.Value;
-        var burst = limit.BurstRate > 0 && rate >= limit.BurstRate && Volatile.Read(ref _projected) < acknowledged;
         var needed = Volatile.Read(ref _callersWaiting) > 0;
+        _overdue = false;
         if (!burst || needed)
         {
             if (_waitingSince is not null)
@@ -163,8 +173,21 @@ internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, Inbou
         if (time.GetElapsedTime(since) < TimeSpan.FromSeconds(limit.BurstMaxDelaySeconds)) return true;
         logger.LogInformation("Webhook burst still going after {Delay} s ({Rate:0}/s): moving the waiting webhooks into the database now.", limit.BurstMaxDelaySeconds, rate);
         _waitingSince = null;
+        _overdue = true;
         return false;
     }
+
+    private bool InBurst(out double rate)
+    {
+        var acknowledged = inbox.Acknowledged;
+        rate = _meter.Observe(acknowledged);
+        var limit = options.Value.BurstRate;
+        return limit > 0 && rate >= limit && Volatile.Read(ref _projected) < acknowledged;
+    }
+
+    /// <summary>Whether a drain begun while webhooks came slowly should stop and wait: a burst began meanwhile. Not a
+    /// drain of an overdue wait (a sustained overload is moved while it goes on) nor one a caller waits for.</summary>
+    private bool BurstBegan() => !_overdue && Volatile.Read(ref _callersWaiting) == 0 && InBurst(out _);
 
     private int ProjectBatch(SqliteCommand read)
     {

@@ -1,5 +1,7 @@
 using System.Net;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using TwilioChannel.Web.Data;
 using TwilioChannel.Web.Tests.Infrastructure;
 
 namespace TwilioChannel.Web.Tests.Twilio;
@@ -64,6 +66,42 @@ public sealed class BurstTests
             await stop.CancelAsync();
             await burst;
         }
+    }
+
+    [Fact]
+    public async Task ABurstThatBeginsWhileTheProjectionIsMovingWebhooksWaitsToo()
+    {
+        using var app = await StartAsync(burstRate: "5", maxDelaySeconds: "600");
+        var client = app.CreateClient();
+        var gate = app.Services.GetRequiredService<WriteGate>();
+
+        // A lone webhook: the projection starts moving it (nothing else is arriving) and is held on the write lock.
+        var held = await gate.EnterAsync(CancellationToken.None);
+        await PostAsync(app, client, 0);
+        await Task.Delay(300);
+
+        // The burst begins while that move is under way, and goes on after it.
+        using var stop = new CancellationTokenSource();
+        var sent = 1;
+        var burst = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested) await PostAsync(app, client, Interlocked.Increment(ref sent) - 1);
+        });
+        try
+        {
+            await Task.Delay(700);
+            held.Dispose();
+            await Task.Delay(700);
+            // The move under way ends with its batch; the burst's webhooks wait. Before, that drain went on as long as
+            // each batch found more behind it, and under a burst it always did.
+            Assert.True(StoredCount(app) <= 1, $"{StoredCount(app)} of {Volatile.Read(ref sent)} stored while the burst goes on");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await burst;
+        }
+        await Eventually.UntilAsync(() => StoredCount(app) == sent, "every webhook of the burst in the database once it passed", seen: () => $"{StoredCount(app)} stored of {sent}");
     }
 
     [Fact]
