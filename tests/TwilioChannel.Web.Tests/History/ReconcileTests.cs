@@ -92,6 +92,40 @@ public sealed class ReconcileTests : IAsyncLifetime
         Assert.Equal(new[] { waiting["MessageSid"], Missing }.Order(StringComparer.Ordinal), (await PulledThreadIdsAsync()).Order(StringComparer.Ordinal));
     }
 
+    private const string NotFound = "answers 404 (not found) to the message list";
+
+    [Fact]
+    public async Task AListTwilioDoesNotFindIsWarnedAboutOnceOverTwoRunsAndAgainOnlyAfterItListedInBetween()
+    {
+        // Twilio answering 404 to a number's message list (a number released at Twilio): said once, not every run.
+        var number = await _app.NumberIdAsync();
+        _twilio.Server.ResetMappings();
+        _twilio.RefuseList(404);
+
+        var job = _app.Services.GetRequiredService<ReconcileJob>();
+        await job.RunAsync(number, CancellationToken.None);
+        await job.RunAsync(number, CancellationToken.None);
+
+        Assert.Equal(2, _twilio.Server.LogEntries.Count(e => e.RequestMessage.Method == "GET" && e.RequestMessage.Path == FakeTwilio.MessagesPath));
+        Assert.Single(Lines("Warning", NotFound));
+        // Not checked: the window stays for when Twilio lists the number again.
+        Assert.Null(await ReconciledThroughAsync(number));
+
+        _twilio.Server.ResetMappings();
+        _twilio.ListMessages();
+        await job.RunAsync(number, CancellationToken.None);
+        Assert.Single(Lines("Information", "Twilio lists its messages again"));
+        Assert.NotNull(await ReconciledThroughAsync(number));
+
+        _twilio.Server.ResetMappings();
+        _twilio.RefuseList(404);
+        await job.RunAsync(number, CancellationToken.None);
+        Assert.Equal(2, Lines("Warning", NotFound).Count);
+    }
+
+    private List<string> Lines(string level, string text) =>
+        _app.Logs.Lines.Where(l => l.StartsWith(level + " ", StringComparison.Ordinal) && l.Contains(text, StringComparison.Ordinal)).ToList();
+
     private async Task<DateTime?> ReconciledThroughAsync(long number)
     {
         await using var scope = _app.Services.CreateAsyncScope();
