@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
@@ -18,10 +19,32 @@ internal sealed class TwilioApiClients(IHttpClientFactory http, AccountTokens to
 {
     public const string HttpClientName = "twilio-api";
 
+    /// <summary>As long as the factory keeps a handler (its default): a client is then built again on a fresh one.</summary>
+    private const long ReuseMilliseconds = 2 * 60 * 1000;
+
+    /// <summary>
+    /// The last client built per account. A client per call (a factory HttpClient, its options and handler lookup,
+    /// the SDK's wrappers) was a measurable part of a reply push; TwilioRestClient is made to be shared (the SDK's
+    /// own static client is). Reused only with the same token, so a changed or removed token takes effect at once; only
+    /// configured accounts (a token) have an entry.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, Built> _built = new(StringComparer.Ordinal);
+
+    private sealed record Built(string Token, ITwilioRestClient Client, long At);
+
     public async Task<ITwilioRestClient?> ForAccountAsync(string accountSid, CancellationToken ct)
     {
         var token = await tokens.FindAsync(accountSid, ct);
-        return token is null ? null : new TwilioRestClient(accountSid, token, httpClient: new SystemNetHttpClient(http.CreateClient(HttpClientName)));
+        if (token is null)
+        {
+            _built.TryRemove(accountSid, out _);
+            return null;
+        }
+        var now = Environment.TickCount64;
+        if (_built.TryGetValue(accountSid, out var built) && built.Token == token && now - built.At < ReuseMilliseconds) return built.Client;
+        var client = new TwilioRestClient(accountSid, token, httpClient: new SystemNetHttpClient(http.CreateClient(HttpClientName)));
+        _built[accountSid] = new Built(token, client, now);
+        return client;
     }
 
     public static void Register(IServiceCollection services)
