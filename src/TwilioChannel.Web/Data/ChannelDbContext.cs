@@ -93,7 +93,12 @@ public sealed class ChannelDbContext(DbContextOptions<ChannelDbContext> options)
             e.HasIndex(x => x.ReplyId);
         });
         model.Entity<OutboundMedia>(e => e.HasIndex(x => x.ReplyId));
-        model.Entity<OptOut>(e => e.HasIndex(x => new { x.SenderKey, x.CustomerAddress }).IsUnique());
+        model.Entity<OptOut>(e =>
+        {
+            e.HasIndex(x => new { x.SenderKey, x.CustomerAddress }).IsUnique();
+            // A reply reads the customer's opt-outs of every sender in its claim (Replies/ReplyTarget.ReadFactsAsync).
+            e.HasIndex(x => x.CustomerAddress);
+        });
         model.Entity<TemplateInvite>(e =>
         {
             // At most one template per sender and customer while the window stays closed: the claim is this unique index.

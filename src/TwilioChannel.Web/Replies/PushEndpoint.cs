@@ -26,6 +26,6 @@ internal static class PushEndpoint
         if (reply is null) return TypedResults.Json(new { message = error }, statusCode: StatusCodes.Status400BadRequest);
 
         var outcome = await replies.HandleAsync(installation, reply, urls.BaseFor(http.Request));
-        return TypedResults.Json(outcome.Body, statusCode: outcome.StatusCode);
+        return TypedResults.Content(outcome.Json, "application/json; charset=utf-8", statusCode: outcome.StatusCode);
     }
 }

@@ -11,6 +11,15 @@ internal sealed record PushOutcome(int StatusCode, JsonObject Body, int? ErrorCo
     /// may send it, as the answer tells the agent ("Try again").</summary>
     public bool NothingSent { get; init; }
 
+    /// <summary>
+    /// <see cref="Body"/> as stored with the reply, set once it is final: the push answers these exact bytes, and a
+    /// repeated push answers the stored ones. Serializing it once instead of again for the answer (as a JSON result
+    /// would) saves a push a second walk of the tree; the bytes are the same (default encoder, no indentation).
+    /// </summary>
+    public string Json => StoredJson ?? Body.ToJsonString();
+
+    public string? StoredJson { get; init; }
+
     public static PushOutcome Sent(string firstSid, IReadOnlyList<string> sids, string from, string to, string extParentId, string channel) => new(200, new JsonObject
     {
         ["extId"] = firstSid,

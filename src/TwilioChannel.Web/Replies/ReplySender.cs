@@ -249,6 +249,8 @@ internal sealed class ReplySender(
     /// service). A prepared statement on a long-lived read connection, like the conversation's lookup (ReplyTarget).</summary>
     private Task<bool> IsOptedOutAsync(ReplyTarget target)
     {
+        // Read with the claim (Replies/ReplyTarget.ReadFactsAsync): the customer's opt-outs, of any sender.
+        if (target.OptedOutSenders is { } optedOut) return Task.FromResult(target.OptOutKeys.Any(optedOut.Contains));
         var keys = target.OptOutKeys.ToList();
         return reads.UseAsync(async connection =>
         {

@@ -36,18 +36,22 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
             State = ReplyState.Sending,
             CreatedAt = time.GetUtcNow().UtcDateTime,
         };
-        // The claim is durable before anything is sent; a second push of the same id finds it and never sends.
-        var id = await commits.RunAsync((connection, tx) => ClaimAsync(connection, tx, claim));
-        if (id is null) return await AwaitFirstAsync(installation, reply, publicBase, budget);
-        claim.Id = id.Value;
-        return await SendClaimedAsync(claim, installation, reply, publicBase, budget, resumeSince: null);
+        // The claim is durable before anything is sent; a second push of the same id finds it and never sends. A first
+        // push reads what it needs to send (the conversation, the opt-outs) in the claim's transaction.
+        var claimed = await commits.RunAsync((connection, tx) => ClaimAsync(connection, tx, claim));
+        if (claimed is null) return await AwaitFirstAsync(installation, reply, publicBase, budget);
+        claim.Id = claimed.Value.Id;
+        return await SendClaimedAsync(claim, installation, reply, publicBase, budget, resumeSince: null, claimed.Value.Facts);
     }
 
     /// <param name="resumeSince">Set when taking over an abandoned claim: when the first attempt started.</param>
-    private async Task<PushOutcome> SendClaimedAsync(Reply claim, Installation installation, DeskReply reply, string publicBase, TimeSpan budget, DateTime? resumeSince)
+    /// <param name="facts">Read with the claim; null when taking over an earlier claim (read here then).</param>
+    private async Task<PushOutcome> SendClaimedAsync(Reply claim, Installation installation, DeskReply reply, string publicBase, TimeSpan budget, DateTime? resumeSince, ReplyTarget.Facts? facts = null)
     {
         PushOutcome outcome;
-        var (target, error) = await ReplyTarget.FindAsync(db, reads, directory, installation.OrgId, reply.ExtParentId, CancellationToken.None);
+        var (target, error) = facts is null
+            ? await ReplyTarget.FindAsync(db, reads, directory, installation.OrgId, reply.ExtParentId, CancellationToken.None)
+            : await ReplyTarget.ResolveAsync(db, directory, installation.OrgId, reply.ExtParentId, facts, CancellationToken.None);
         if (target?.ReplacedNumberId is { } gone)
             logger.LogWarning("Desk reply {DeskThreadId} (org {OrgId}): the number the customer last wrote to (number id {NumberId}, {Address}) is no longer configured; it goes from the org's default {Channel} number {From} instead.",
                 reply.Id, installation.OrgId, gone, target.ReplacedAddress ?? "address unknown", Domain.Addresses.ChannelAddress.ChannelName(target.Channel), target.FromDisplay);
@@ -75,7 +79,8 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
         claim.FailureReason = outcome.Succeeded ? null : outcome.Body["message"]?.GetValue<string>();
         claim.ErrorCode = outcome.ErrorCode;
         claim.ResponseStatus = outcome.StatusCode;
-        claim.ResponseJson = outcome.Body.ToJsonString();
+        outcome = outcome with { StoredJson = outcome.Body.ToJsonString() };
+        claim.ResponseJson = outcome.StoredJson;
         claim.CompletedAt = time.GetUtcNow().UtcDateTime;
 
         // The outcome, the accepted messages' first statuses, a re-engagement template's outcome and an opt-out Twilio
@@ -122,7 +127,7 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
         };
     }
 
-    private static async Task<long?> ClaimAsync(DbConnection connection, DbTransaction tx, Reply r)
+    private static async Task<(long Id, ReplyTarget.Facts Facts)?> ClaimAsync(DbConnection connection, DbTransaction tx, Reply r)
     {
         await using var insert = await PreparedCommand.CreateAsync(connection, tx, """
             INSERT INTO "Replies" ("OrgId", "DeskThreadId", "DeskTicketId", "ExtParentId", "State", "Sids", "CreatedAt")
@@ -130,7 +135,8 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
             ON CONFLICT ("OrgId", "DeskThreadId") DO NOTHING RETURNING "Id"
             """, 7, CancellationToken.None);
         var id = await insert.ScalarAsync(CancellationToken.None, r.OrgId, r.DeskThreadId, r.DeskTicketId, r.ExtParentId, (int)r.State, r.Sids, r.CreatedAt);
-        return id is null or DBNull ? null : Convert.ToInt64(id);
+        if (id is null or DBNull) return null;
+        return (Convert.ToInt64(id), await ReplyTarget.ReadFactsAsync(connection, tx, r.OrgId, r.ExtParentId));
     }
 
     private static async Task<bool> CompleteAsync(DbConnection connection, DbTransaction tx, Reply r)
@@ -182,7 +188,7 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
                 && await NoLongerHeldAsync(installation, reply) && await ReclaimAsync(first, ReplyState.Failed) is { } unblocked)
                 return await SendClaimedAsync(unblocked, installation, reply, publicBase, budget, resumeSince: null);
             if (first.State != ReplyState.Sending && first.ResponseJson is not null)
-                return new PushOutcome(first.ResponseStatus ?? 200, JsonNode.Parse(first.ResponseJson)!.AsObject(), first.ErrorCode);
+                return new PushOutcome(first.ResponseStatus ?? 200, JsonNode.Parse(first.ResponseJson)!.AsObject(), first.ErrorCode) { StoredJson = first.ResponseJson };
             var abandonedBefore = time.GetUtcNow().UtcDateTime - budget - AbandonedAfter;
             if (first.CreatedAt < abandonedBefore && await ReclaimAsync(first, ReplyState.Sending, abandonedBefore) is { } claim)
             {

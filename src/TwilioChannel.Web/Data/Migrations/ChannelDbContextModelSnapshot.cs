@@ -477,6 +477,8 @@ namespace TwilioChannel.Web.Data.Migrations
 
                     b.HasKey("Id");
 
+                    b.HasIndex("CustomerAddress");
+
                     b.HasIndex("SenderKey", "CustomerAddress")
                         .IsUnique();
 
