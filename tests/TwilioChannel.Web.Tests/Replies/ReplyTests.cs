@@ -29,6 +29,28 @@ public sealed class ReplyTests : ReplyTestsBase
         Assert.Equal(Ana, (string?)body["extra"]!["queriableValue"]);
     }
 
+    [Fact]
+    public async Task AReplyAfterTheAccountsAuthTokenWasRotatedIsSentWithTheNewToken()
+    {
+        // The SDK client is kept per account between pushes (Twilio/TwilioApiClients): a rotated token must reach the
+        // very next send, as Twilio refuses the old one the moment the secondary token is promoted.
+        _twilio.AcceptMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+        Assert.Equal(200, (await _app.PushAsync(ReplyApp.Push(Bob, "Before the rotation"))).Status);
+        var admin = _app.Admin();
+        var id = (await admin.GetFromJsonAsync<System.Text.Json.JsonElement>("/api/admin/twilio-accounts")).EnumerateArray().Single().GetProperty("id").GetInt64();
+        const string rotated = "rotated-auth-token-0123456789";
+        (await admin.PutAsJsonAsync($"/api/admin/twilio-accounts/{id}", new { authToken = rotated })).EnsureSuccessStatusCode();
+
+        Assert.Equal(200, (await _app.PushAsync(ReplyApp.Push(Bob, "After the rotation"))).Status);
+
+        var creates = _twilio.Server.LogEntries.Where(e => e.RequestMessage.Path == FakeTwilio.MessagesPath && e.RequestMessage.Method == "POST").ToList();
+        Assert.Equal(2, creates.Count);
+        string Basic(string token) => "Basic " + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{Fixtures.AccountSid}:{token}"));
+        Assert.Equal(Basic(Fixtures.AuthToken), creates[0].RequestMessage.Headers!["Authorization"].Single());
+        Assert.Equal(Basic(rotated), creates[1].RequestMessage.Headers!["Authorization"].Single());
+    }
+
     [Theory]
     [InlineData(Ana, "whatsapp-text.form", "Try:\n```pre\n  block```")]
     [InlineData(Bob, "sms-inbound.form", "Try:\npre\n  block")]
