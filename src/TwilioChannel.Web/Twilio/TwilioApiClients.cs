@@ -52,6 +52,10 @@ internal sealed class TwilioApiClients(IHttpClientFactory http, AccountTokens to
         services.AddSingleton<TwilioApiClients>();
         services.AddTransient<TwilioHostRewriter>();
         services.AddHttpClient(HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
+            // The factory's request loggers log at Information only (this category is at Warning: they wrote nothing
+            // and still opened a log scope per call), and a list lookup's URL carries the customer's number. Failures
+            // are logged by the callers, with what they mean; Polly logs its retries.
+            .RemoveAllLoggers()
             .AddHttpMessageHandler<TwilioHostRewriter>()
             .AddResilienceHandler("twilio-certainly-unprocessed", pipeline =>
             {
@@ -75,13 +79,15 @@ internal sealed class TwilioApiClients(IHttpClientFactory http, AccountTokens to
 /// <summary>Points every SDK request at Twilio:ApiBaseUrl (tests: WireMock; production: https://api.twilio.com).</summary>
 internal sealed class TwilioHostRewriter(IOptions<TwilioApiOptions> options) : DelegatingHandler
 {
+    // Parsed once per handler (the factory builds one every few minutes), not per request.
+    private readonly Uri _target = options.Value.ApiBaseUri;
+
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        if (request.RequestUri is { IsAbsoluteUri: true } uri)
-        {
-            var target = options.Value.ApiBaseUri;
-            request.RequestUri = new UriBuilder(uri) { Scheme = target.Scheme, Host = target.Host, Port = target.Port }.Uri;
-        }
+        // Production's target is Twilio's own host: nothing to rewrite.
+        if (request.RequestUri is { IsAbsoluteUri: true } uri
+            && (uri.Scheme != _target.Scheme || uri.Port != _target.Port || !string.Equals(uri.Host, _target.Host, StringComparison.OrdinalIgnoreCase)))
+            request.RequestUri = new Uri(_target, uri.PathAndQuery);
         return base.SendAsync(request, cancellationToken);
     }
 }
