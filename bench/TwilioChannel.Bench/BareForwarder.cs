@@ -21,7 +21,9 @@ namespace TwilioChannel.Bench;
 /// In <see cref="ForwardMode.Sdk"/> the same forward goes through the official Twilio SDK (MessageResource.CreateAsync on
 /// one TwilioRestClient, as the service sends): the ceiling for any server that must send with the SDK. In
 /// <see cref="ForwardMode.DurableSdk"/> the SDK forward also claims the reply id on disk before sending and writes the SID
-/// to disk before answering (DurableClaims): the floor for any server that must send each reply exactly once.
+/// to disk before answering (DurableClaims): the floor for any server that must send each reply exactly once. In
+/// <see cref="ForwardMode.DurableSdkBySid"/> the claims are also findable by their SID (a unique index), as a status
+/// callback, which names only the SID, needs: the floor for any server that sends exactly once and keeps statuses.
 /// </summary>
 internal sealed class BareForwarder(WebApplication app, HttpClient twilio, DurableClaims? claims) : IAsyncDisposable
 {
@@ -37,8 +39,8 @@ internal sealed class BareForwarder(WebApplication app, HttpClient twilio, Durab
         var messages = new Uri(twilioBase, $"/2010-04-01/Accounts/{accountSid}/Messages.json");
         var authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{accountSid}:{authToken}")));
         var statusCallback = $"http://127.0.0.1:{port}/twilio/status";
-        var claims = mode == ForwardMode.DurableSdk
-            ? new DurableClaims(Path.Combine(Path.GetTempPath(), $"twilio-channel-bench-claims-{Environment.ProcessId}-{port}.db"))
+        var claims = mode is ForwardMode.DurableSdk or ForwardMode.DurableSdkBySid
+            ? new DurableClaims(Path.Combine(Path.GetTempPath(), $"twilio-channel-bench-claims-{Environment.ProcessId}-{port}.db"), indexSids: mode == ForwardMode.DurableSdkBySid)
             : null;
         if (mode != ForwardMode.Bare)
         {
@@ -167,4 +169,5 @@ internal enum ForwardMode
     Bare,
     Sdk,
     DurableSdk,
+    DurableSdkBySid,
 }

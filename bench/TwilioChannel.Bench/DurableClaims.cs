@@ -8,6 +8,9 @@ namespace TwilioChannel.Bench;
 /// answer. One thread runs whatever has queued up as one transaction and one fsync (WAL, synchronous=FULL), with its two
 /// statements prepared once: no EF, no savepoints, no other table, no read. A floor, not a design: a real service also
 /// needs the caller check, the conversation, the opt-out and the status row.
+/// With <c>indexSids</c> the SID column has a unique index: a status callback names only the SID, so a server that keeps
+/// statuses (issue 3: per SID, also for a callback that comes before the send stored the SID) must find a message by it.
+/// A SID is random, so each one lands on a random page of that index: the one write of the floor that isn't an append.
 /// </summary>
 internal sealed class DurableClaims : IDisposable
 {
@@ -20,13 +23,14 @@ internal sealed class DurableClaims : IDisposable
     private readonly Thread _thread;
     private bool _stopping;
 
-    public DurableClaims(string path)
+    public DurableClaims(string path, bool indexSids = false)
     {
         _path = path;
         _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
         _connection.Open();
         Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=5000;");
         Execute("CREATE TABLE IF NOT EXISTS Claims (Id INTEGER PRIMARY KEY, ThreadId TEXT NOT NULL UNIQUE, Sid TEXT)");
+        if (indexSids) Execute("CREATE UNIQUE INDEX IF NOT EXISTS ClaimsBySid ON Claims (Sid)");
         (_claim, _claimId) = Prepare("INSERT INTO Claims (ThreadId) VALUES ($id) ON CONFLICT DO NOTHING", "$id");
         (_complete, _completeSid) = Prepare("UPDATE Claims SET Sid = $sid WHERE ThreadId = $id", "$sid");
         _completeId = _complete.Parameters.Add("$id", SqliteType.Text);

@@ -34,8 +34,8 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
     private static readonly int[] DefaultLevels = [32, 64, 128];
     private const int PushTimeoutSeconds = 30;
     /// <summary>Push ids start with a phase: sanity pushes, then one per level for each server.</summary>
-    private const int SanityPhase = 1, BarePhase = 2, ServicePhase = 5, SdkPhase = 8, DurablePhase = 11, MaxLevels = 3;
-    private const string SdkForwarder = "SDK forwarder", DurableForwarder = "durable SDK forwarder";
+    private const int SanityPhase = 1, BarePhase = 2, ServicePhase = 5, SdkPhase = 8, DurablePhase = 11, BySidPhase = 14, MaxLevels = 3;
+    private const string SdkForwarder = "SDK forwarder", DurableForwarder = "durable SDK forwarder", BySidForwarder = "durable SDK forwarder, SIDs indexed";
 
     private readonly DateTime _started = DateTime.UtcNow;
     private readonly ReplyPayloads _payloads = new();
@@ -85,6 +85,8 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
         // And with the least bookkeeping exactly-once needs (a claim on disk before the send, the SID on disk before the
         // answer): what the rule itself leaves of the bare rate on this machine.
         if (options.RunBaseline && options.DurableBaseline) runs.Add(await RunBareAsync(twilio, ForwardMode.DurableSdk, ct));
+        // And with the SIDs findable, as status callbacks need: what exactly-once plus keeping statuses leaves.
+        if (options.RunBaseline && options.DurableBaseline) runs.Add(await RunBareAsync(twilio, ForwardMode.DurableSdkBySid, ct));
         if (options.RunService) runs.Add(await RunServiceAsync(twilio, webDll, Path.Combine(resultsDir, $"replies-{stamp}-service.log"), ct));
 
         var git = root is null ? null : await BenchRun.GitStateAsync(root, ct);
@@ -99,7 +101,7 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
 
     private async Task<ReplyServerRun> RunBareAsync(FakeTwilioServer twilio, ForwardMode mode, CancellationToken ct)
     {
-        var run = new ReplyServerRun(mode switch { ForwardMode.Sdk => SdkForwarder, ForwardMode.DurableSdk => DurableForwarder, _ => "bare forwarder" });
+        var run = new ReplyServerRun(mode switch { ForwardMode.Sdk => SdkForwarder, ForwardMode.DurableSdk => DurableForwarder, ForwardMode.DurableSdkBySid => BySidForwarder, _ => "bare forwarder" });
         var port = BenchRun.FreePort();
         var child = options.BaselineProcess ? await BaselineProcess.ForwarderAsync(port, twilio.BaseUrl, mode, ct) : null;
         await using var forwarder = child is null ? await BareForwarder.StartAsync(port, twilio.BaseUrl, Payloads.AccountSid, Payloads.AuthToken, ReplyPayloads.SmsNumber, mode, ct) : (IAsyncDisposable)child;
@@ -114,7 +116,7 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
                 if (status != HttpStatusCode.OK || PushLoad.ExtId(body) is null)
                     throw new InvalidOperationException($"[bare] a push got {(int)status}: {body}");
             }
-            await MeasureAsync(run, twilio, url, mode switch { ForwardMode.Sdk => SdkPhase, ForwardMode.DurableSdk => DurablePhase, _ => BarePhase },
+            await MeasureAsync(run, twilio, url, mode switch { ForwardMode.Sdk => SdkPhase, ForwardMode.DurableSdk => DurablePhase, ForwardMode.DurableSdkBySid => BySidPhase, _ => BarePhase },
                 () => CpuSample.Take(child?.CpuTime ?? TimeSpan.Zero), ct);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
@@ -208,7 +210,7 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
             + "a wrong securityContext got 403.";
     }
 
-    private static string Tag(string server) => server switch { "service" => "service", SdkForwarder => "sdk", DurableForwarder => "durable", _ => "bare" };
+    private static string Tag(string server) => server switch { "service" => "service", SdkForwarder => "sdk", DurableForwarder => "durable", BySidForwarder => "durable-sid", _ => "bare" };
 
     private async Task MeasureAsync(ReplyServerRun run, FakeTwilioServer twilio, Uri url, int phase, Func<CpuSample> cpu, CancellationToken ct)
     {
@@ -332,6 +334,14 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
                 + "before the answer; one SQLite transaction and fsync per batch, two statements prepared once) and nothing else: the ceiling for any "
                 + "server that sends each reply exactly once with the SDK on this machine."
                 + (service is { } sv3 ? $" Service ÷ durable SDK forwarder: {sv3.Load.RepliesPerSecond / durable.Load.RepliesPerSecond:0.00}×." : ""));
+        }
+        if (bare is { } b4 && runs.FirstOrDefault(r => r.Name == BySidForwarder)?.Peak is { } bySid)
+        {
+            md.AppendLine();
+            md.AppendLine($"Durable SDK forwarder with its SIDs indexed ÷ bare forwarder, peak against peak: **{bySid.Load.RepliesPerSecond / b4.Load.RepliesPerSecond:0.00}×** — "
+                + "the durable SDK forwarder whose SIDs are also under a unique index, as status callbacks (which name only the SID) need: the ceiling for any "
+                + "server that sends each reply exactly once and keeps every message's status, before any caller check, conversation or opt-out."
+                + (service is { } sv4 ? $" Service ÷ this forwarder: {sv4.Load.RepliesPerSecond / bySid.Load.RepliesPerSecond:0.00}×." : ""));
         }
         md.AppendLine();
 

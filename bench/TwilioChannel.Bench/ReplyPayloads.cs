@@ -52,7 +52,7 @@ internal sealed class ReplyPayloads
         _template = push.ToJsonString(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     }
 
-    /// <summary>A Desk-like id: phase (1..13, see RepliesScenario), run, counter. Unique per run and phase.</summary>
+    /// <summary>A Desk-like id: phase (1..16, see RepliesScenario), run, counter. Unique per run and phase.</summary>
     public string Id(int phase, long n) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{phase}{_run}{n:D12}");
 
     /// <summary>The reply text (what Twilio must receive as Body) of push <paramref name="id"/>.</summary>
