@@ -16,7 +16,7 @@ namespace TwilioChannel.Web.Replies;
 /// once only if it isn't there, and fail with that reason if the outcome is still unknown.
 /// </summary>
 internal sealed class ReplySender(
-    ReadConnections reads, TwilioApiClients clients, DeskAttachments attachments, MediaTokens media, TemplateInvites invites,
+    TwilioApiClients clients, DeskAttachments attachments, MediaTokens media, TemplateInvites invites,
     Microsoft.Extensions.Options.IOptions<Configuration.DeskOptions> deskOptions, TimeProvider time, ILogger<ReplySender> logger)
 {
     private static readonly TimeSpan WhatsAppWindow = TimeSpan.FromHours(24);
@@ -39,7 +39,7 @@ internal sealed class ReplySender(
     /// the number was added, lost, or through another path). Stored with the reply's outcome as the customer's opt-out
     /// of this sender, so the next reply is refused before any call to Twilio and a START clears it as usual.
     /// Not on WhatsApp: opt-outs are checked and cleared for SMS only (a WhatsApp STOP/START isn't recorded, and
-    /// IsOptedOutAsync isn't asked), so a row recorded there would never be read, nor cleared by the customer's START.
+    /// ReplyTarget.OptedOut isn't asked), so a row recorded there would never be read, nor cleared by the customer's START.
     /// </summary>
     public DateTime? OptedOutAt { get; private set; }
 
@@ -61,7 +61,7 @@ internal sealed class ReplySender(
         var client = await clients.ForAccountAsync(target.Number.AccountSid, CancellationToken.None);
         if (client is null) return PushOutcome.Refused($"The Twilio account {target.Number.AccountSid} of {target.Number.Address} is not configured.");
 
-        if (target.Channel == MessagingChannel.Sms && await IsOptedOutAsync(target))
+        if (target.Channel == MessagingChannel.Sms && target.OptedOut)
             return PushOutcome.Refused(TwilioErrors.Describe(21610), 21610);
 
         if (target.Channel == MessagingChannel.WhatsApp && !WithinWindow(target.Conversation))
@@ -239,27 +239,11 @@ internal sealed class ReplySender(
     /// opted out, or a WhatsApp window closed. A reply refused for either goes out when Desk pushes it again once the
     /// cause is gone (Replies/ReplyService).
     /// </summary>
-    public async Task<bool> HeldByCustomerAsync(ReplyTarget target) =>
-        target.Channel == MessagingChannel.Sms ? await IsOptedOutAsync(target) : !WithinWindow(target.Conversation);
+    public bool HeldByCustomer(ReplyTarget target) =>
+        target.Channel == MessagingChannel.Sms ? target.OptedOut : !WithinWindow(target.Conversation);
 
     private bool WithinWindow(ReplyTarget.ConversationFacts? conversation) =>
         conversation?.LastInboundAt is { } last && time.GetUtcNow().UtcDateTime - last < WhatsAppWindow;
-
-    /// <summary>A sender has at most two keys: its Messaging Service and its number (the same key twice when it has no
-    /// service). A prepared statement on a long-lived read connection, like the conversation's lookup (ReplyTarget).</summary>
-    private Task<bool> IsOptedOutAsync(ReplyTarget target)
-    {
-        // Read with the claim (Replies/ReplyTarget.ReadFactsAsync): the customer's opt-outs, of any sender.
-        if (target.OptedOutSenders is { } optedOut) return Task.FromResult(target.OptOutKeys.Any(optedOut.Contains));
-        var keys = target.OptOutKeys.ToList();
-        return reads.UseAsync(async connection =>
-        {
-            await using var query = await PreparedCommand.CreateAsync(connection, null, """
-                SELECT EXISTS (SELECT 1 FROM "OptOuts" WHERE "SenderKey" IN (@p0, @p1) AND "CustomerAddress" = @p2 AND "OptedOut")
-                """, 3, CancellationToken.None);
-            return Convert.ToInt64(await query.ScalarAsync(CancellationToken.None, keys[0], keys[^1], target.CustomerAddress)) != 0;
-        });
-    }
 
     private static void Record(Reply reply, List<string> sids)
     {

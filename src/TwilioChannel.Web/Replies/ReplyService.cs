@@ -167,7 +167,7 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
     private async Task<bool> NoLongerHeldAsync(Installation installation, DeskReply reply)
     {
         var (target, _) = await ReplyTarget.FindAsync(db, reads, directory, installation.OrgId, reply.ExtParentId, CancellationToken.None);
-        return target is not null && !await sender.HeldByCustomerAsync(target);
+        return target is not null && !sender.HeldByCustomer(target);
     }
 
     private async Task<PushOutcome> AwaitFirstAsync(Installation installation, DeskReply reply, string publicBase, TimeSpan budget)

@@ -35,34 +35,36 @@ internal sealed record ReplyTarget(string CustomerAddress, MessagingChannel Chan
     /// <summary>What a reply needs of the customer's conversation: a few columns, not the stored ticket JSON.</summary>
     internal sealed record ConversationFacts(string CustomerAddress, long? LastNumberId, DateTime? LastInboundAt);
 
-    /// <summary>
-    /// The customer's SMS opt-outs (sender keys) when they were read with the claim (<see cref="ReadFactsAsync"/>); null
-    /// when the sender must read them itself.
-    /// </summary>
-    public IReadOnlySet<string>? OptedOutSenders { get; init; }
+    /// <summary>The senders (their opt-out keys) the customer opted out of by SMS; empty on WhatsApp, where opt-outs are
+    /// neither recorded nor checked.</summary>
+    public required IReadOnlySet<string> OptedOutSenders { get; init; }
 
-    /// <summary>What a first push reads in its claim's transaction: the conversation and, for SMS, the opt-outs.</summary>
-    internal sealed record Facts(ConversationFacts? Conversation, IReadOnlySet<string>? OptedOutSenders);
+    /// <summary>Whether the customer opted out of this reply's sender (its Messaging Service or its number).</summary>
+    public bool OptedOut => OptOutKeys.Any(OptedOutSenders.Contains);
 
+    /// <summary>What a reply reads of the database before its target is chosen: the conversation and the opt-outs.</summary>
+    internal sealed record Facts(ConversationFacts? Conversation, IReadOnlySet<string> OptedOutSenders);
+
+    /// <summary>For a push taking an earlier claim over: its facts read on a read connection.</summary>
     public static async Task<(ReplyTarget? Target, string? Error)> FindAsync(
         ChannelDbContext db, ReadConnections reads, Routing.NumberDirectory directory, string orgId, string extParentId, CancellationToken ct)
     {
-        var conversation = await reads.UseAsync(connection => FindConversationAsync(connection, null, orgId, extParentId, ct));
-        return await ResolveAsync(db, directory, orgId, extParentId, new Facts(conversation, null), ct);
+        var facts = await reads.UseAsync(connection => ReadFactsAsync(connection, null, orgId, extParentId));
+        return await ResolveAsync(db, directory, orgId, extParentId, facts, ct);
     }
 
     /// <summary>
-    /// Reads a reply's facts inside the claim's (group commit) transaction, on the writer's connection: a claimed push
-    /// needs them at once, and two read transactions of their own on a read connection (locks taken, and its page
-    /// cache dropped after every commit) cost a push more than the two statements here. Only the customer's own
-    /// opt-outs are read (usually none, through their index), so which of them apply is decided once the sender is known.
+    /// Reads a reply's facts. A first push reads them inside its claim's (group commit) transaction, on the writer's
+    /// connection: two read transactions of their own on a read connection (locks taken, and its page cache dropped
+    /// after every commit) cost a push more than the two statements there. Only the customer's own opt-outs are read
+    /// (usually none, through their index); which of them apply is decided once the sender is known.
     /// </summary>
-    public static async Task<Facts> ReadFactsAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction tx, string orgId, string extParentId)
+    public static async Task<Facts> ReadFactsAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction? tx, string orgId, string extParentId)
     {
         var conversation = await FindConversationAsync(connection, tx, orgId, extParentId, CancellationToken.None);
         var customer = conversation?.CustomerAddress ?? TicketKey.Parse(extParentId).CustomerAddress;
         // Opt-outs are recorded and checked for SMS only (Replies/ReplySender).
-        if (ChannelAddress.Parse(customer).Channel != MessagingChannel.Sms) return new Facts(conversation, null);
+        if (ChannelAddress.Parse(customer).Channel != MessagingChannel.Sms) return new Facts(conversation, new HashSet<string>());
         await using var query = await PreparedCommand.CreateAsync(connection, tx,
             """SELECT "SenderKey" FROM "OptOuts" WHERE "CustomerAddress" = @p0 AND "OptedOut" """, 1, CancellationToken.None);
         await using var rows = await query.ReaderAsync(CancellationToken.None, customer);
@@ -101,9 +103,9 @@ internal sealed record ReplyTarget(string CustomerAddress, MessagingChannel Chan
     }
 
     /// <summary>
-    /// A prepared statement on a long-lived connection (the claim's writer, or Data/ReadConnections): a push's lookups
-    /// through EF prepared their SQL and built a delegate on every call. The ticket must exist, but the number and the WhatsApp window come
-    /// from the customer's latest inbound message in the org, whatever ticket generation it opened
+    /// A prepared statement on a long-lived connection (the claim's writer, or Data/ReadConnections): a push's
+    /// lookups through EF prepared their SQL and built a delegate on every call. The ticket must exist, but the number
+    /// and the WhatsApp window come from the customer's latest inbound message in the org, whatever ticket generation it opened
     /// (Desk:NewTicketAfterHours): an agent answering in the older ticket is within the window the customer just opened,
     /// and sends from the number the customer last wrote to. Both lookups are seeks on Conversations' unique indexes.
     /// </summary>
