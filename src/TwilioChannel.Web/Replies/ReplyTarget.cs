@@ -54,23 +54,34 @@ internal sealed record ReplyTarget(string CustomerAddress, MessagingChannel Chan
     }
 
     /// <summary>
-    /// Reads a reply's facts. A first push reads them inside its claim's (group commit) transaction, on the writer's
-    /// connection: two read transactions of their own on a read connection (locks taken, and its page cache dropped
-    /// after every commit) cost a push more than the two statements there. Only the customer's own opt-outs are read
-    /// (usually none, through their index); which of them apply is decided once the sender is known.
+    /// Reads a reply's facts, in one prepared statement on a long-lived connection. A first push reads them inside its
+    /// claim's (group commit) transaction, on the writer's connection: two read transactions of their own on a read
+    /// connection (locks taken, and its page cache dropped after every commit) cost a push more than the statement
+    /// there; a push taking an earlier claim over reads them on a read connection (Data/ReadConnections).
+    /// The ticket must exist, but the number and the WhatsApp window come from the customer's latest inbound message in
+    /// the org, whatever ticket generation it opened (Desk:NewTicketAfterHours): an agent answering in the older ticket
+    /// is within the window the customer just opened, and sends from the number the customer last wrote to. Both
+    /// lookups are seeks on Conversations' unique indexes. The customer's own opt-outs, of every sender, come along
+    /// (usually none, through their index; recorded for SMS only): which of them apply is decided once the sender is
+    /// known. The customer is the ticket's (its extId is their address), also when there is no conversation yet.
     /// </summary>
     public static async Task<Facts> ReadFactsAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction? tx, string orgId, string extParentId)
     {
-        var conversation = await FindConversationAsync(connection, tx, orgId, extParentId, CancellationToken.None);
-        var customer = conversation?.CustomerAddress ?? TicketKey.Parse(extParentId).CustomerAddress;
-        // Opt-outs are recorded and checked for SMS only (Replies/ReplySender).
-        if (ChannelAddress.Parse(customer).Channel != MessagingChannel.Sms) return new Facts(conversation, new HashSet<string>());
-        await using var query = await PreparedCommand.CreateAsync(connection, tx,
-            """SELECT "SenderKey" FROM "OptOuts" WHERE "CustomerAddress" = @p0 AND "OptedOut" """, 1, CancellationToken.None);
-        await using var rows = await query.ReaderAsync(CancellationToken.None, customer);
-        var senders = new HashSet<string>(StringComparer.Ordinal);
-        while (await rows.ReadAsync()) senders.Add(rows.GetString(0));
-        return new Facts(conversation, senders);
+        await using var query = await PreparedCommand.CreateAsync(connection, tx, """
+            SELECT c."CustomerAddress", COALESCE(l."LastNumberId", c."LastNumberId"), l."LastInboundAt",
+                (SELECT group_concat(x."SenderKey", char(10)) FROM "OptOuts" x WHERE x."CustomerAddress" = @p2 AND x."OptedOut")
+            FROM (SELECT 1) AS one
+            LEFT JOIN "Conversations" c ON c."OrgId" = @p0 AND c."TicketExtId" = @p1
+            LEFT JOIN "Conversations" l ON l."Id" = (
+                SELECT o."Id" FROM "Conversations" o
+                WHERE o."OrgId" = c."OrgId" AND o."CustomerAddress" = c."CustomerAddress" AND o."LastInboundAt" IS NOT NULL
+                ORDER BY o."LastInboundAt" DESC LIMIT 1)
+            """, 3, CancellationToken.None);
+        await using var row = await query.ReaderAsync(CancellationToken.None, orgId, extParentId, TicketKey.Parse(extParentId).CustomerAddress);
+        await row.ReadAsync();
+        var conversation = row.IsDBNull(0) ? null : new ConversationFacts(row.GetString(0), row.IsDBNull(1) ? null : row.GetInt64(1), row.GetUtcDateTimeOrNull(2));
+        var optedOut = row.IsDBNull(3) ? [] : row.GetString(3).Split('\n').ToHashSet(StringComparer.Ordinal);
+        return new Facts(conversation, optedOut);
     }
 
     public static async Task<(ReplyTarget? Target, string? Error)> ResolveAsync(
@@ -100,28 +111,5 @@ internal sealed record ReplyTarget(string CustomerAddress, MessagingChannel Chan
             ReplacedNumberId = last is null ? conversation?.LastNumberId : null,
             ReplacedAddress = last is null ? retired?.Address : null,
         }, null);
-    }
-
-    /// <summary>
-    /// A prepared statement on a long-lived connection (the claim's writer, or Data/ReadConnections): a push's
-    /// lookups through EF prepared their SQL and built a delegate on every call. The ticket must exist, but the number
-    /// and the WhatsApp window come from the customer's latest inbound message in the org, whatever ticket generation it opened
-    /// (Desk:NewTicketAfterHours): an agent answering in the older ticket is within the window the customer just opened,
-    /// and sends from the number the customer last wrote to. Both lookups are seeks on Conversations' unique indexes.
-    /// </summary>
-    private static async Task<ConversationFacts?> FindConversationAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction? tx, string orgId, string ticketExtId, CancellationToken ct)
-    {
-        await using var query = await PreparedCommand.CreateAsync(connection, tx, """
-            SELECT c."CustomerAddress", COALESCE(l."LastNumberId", c."LastNumberId"), l."LastInboundAt"
-            FROM "Conversations" c
-            LEFT JOIN "Conversations" l ON l."Id" = (
-                SELECT o."Id" FROM "Conversations" o
-                WHERE o."OrgId" = c."OrgId" AND o."CustomerAddress" = c."CustomerAddress" AND o."LastInboundAt" IS NOT NULL
-                ORDER BY o."LastInboundAt" DESC LIMIT 1)
-            WHERE c."OrgId" = @p0 AND c."TicketExtId" = @p1
-            """, 2, ct);
-        await using var row = await query.ReaderAsync(ct, orgId, ticketExtId);
-        if (!await row.ReadAsync(ct)) return null;
-        return new ConversationFacts(row.GetString(0), row.IsDBNull(1) ? null : row.GetInt64(1), row.GetUtcDateTimeOrNull(2));
     }
 }
