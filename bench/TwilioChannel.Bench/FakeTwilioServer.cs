@@ -18,7 +18,9 @@ namespace TwilioChannel.Bench;
 /// /2010-04-01/Accounts/{sid}/Messages.json with Basic auth answers 201 and the message resource Twilio returns
 /// (tests/fixtures/twilio-message-created.json) with a fresh SID, echoing To/From/Body. Every create is counted and
 /// remembered by its Body (the replies scenario makes each Body unique), so a run can check "exactly one message per
-/// reply". Anything else is counted as unexpected and answered 404 with Twilio's error JSON.
+/// reply". GET on the same path (the service's reconciliation lists inbound messages every interval) answers an empty
+/// page, as Twilio does for a number nobody wrote to; it isn't counted. Anything else is counted as unexpected and
+/// answered 404 with Twilio's error JSON.
 /// </summary>
 internal sealed class FakeTwilioServer(WebApplication app, Uri baseUrl) : IAsyncDisposable
 {
@@ -52,6 +54,7 @@ internal sealed class FakeTwilioServer(WebApplication app, Uri baseUrl) : IAsync
         var server = new FakeTwilioServer(app, new Uri($"http://127.0.0.1:{port}"));
         var authorization = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{accountSid}:{authToken}"));
         app.MapPost("/2010-04-01/Accounts/{sid}/Messages.json", (RequestDelegate)(http => server.CreateAsync(http, accountSid, authorization)));
+        app.MapGet("/2010-04-01/Accounts/{sid}/Messages.json", (RequestDelegate)EmptyListAsync);
         app.MapFallback((RequestDelegate)server.UnexpectedAsync);
         await app.StartAsync(ct);
         return server;
@@ -120,6 +123,25 @@ internal sealed class FakeTwilioServer(WebApplication app, Uri baseUrl) : IAsync
         http.Response.ContentType = "application/json; charset=utf-8";
         http.Response.ContentLength = buffer.WrittenCount;
         await http.Response.Body.WriteAsync(buffer.WrittenMemory, http.RequestAborted);
+    }
+
+    /// <summary>Twilio's list page with no messages (the 2010 API's page fields, no next page).</summary>
+    private static Task EmptyListAsync(HttpContext http)
+    {
+        var uri = http.Request.Path + http.Request.QueryString;
+        http.Response.ContentType = "application/json; charset=utf-8";
+        return http.Response.WriteAsync(JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["messages"] = Array.Empty<object>(),
+            ["first_page_uri"] = uri,
+            ["uri"] = uri,
+            ["next_page_uri"] = null,
+            ["previous_page_uri"] = null,
+            ["page"] = 0,
+            ["page_size"] = 50,
+            ["start"] = 0,
+            ["end"] = 0,
+        }), http.RequestAborted);
     }
 
     private Task UnexpectedAsync(HttpContext http)
