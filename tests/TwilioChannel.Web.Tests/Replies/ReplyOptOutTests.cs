@@ -139,6 +139,25 @@ public sealed class ReplyOptOutTests : ReplyTestsBase
     }
 
     [Fact]
+    public async Task A21610RefusalForACustomerWhoNeverWroteIsRecordedSoTheNextReplyIsRefusedWithoutCallingTwilio()
+    {
+        // No conversation: the reply goes from the org's default SMS number, and the customer's opt-outs are read by
+        // the ticket's own address (Replies/ReplyTarget.ReadFactsAsync).
+        _twilio.RefuseMessages(400, 21610, "Attempt to send to unsubscribed recipient");
+        const string stranger = "+12125550199";
+
+        var (status, refused) = await _app.PushAsync(ReplyApp.Push(stranger, "Hello from the team", id: "88201"));
+        Assert.Equal(400, status);
+        Assert.Contains("21610", (string?)refused["message"]);
+        Assert.True(await OptedOutAsync(Fixtures.SmsNumber, stranger));
+
+        var (next, refusedAgain) = await _app.PushAsync(ReplyApp.Push(stranger, "Are you there?", id: "88202"));
+        Assert.Equal(400, next);
+        Assert.Equal((string?)refused["message"], (string?)refusedAgain["message"]);
+        Assert.Single(_twilio.Sent);
+    }
+
+    [Fact]
     public async Task AStartAfterA21610RefusalLetsANewReplyAndTheRefusedOneOnceGoOut()
     {
         _twilio.RefuseMessages(400, 21610, "Attempt to send to unsubscribed recipient");
