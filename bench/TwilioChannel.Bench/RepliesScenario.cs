@@ -319,29 +319,23 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
             md.AppendLine($"Throughput ratio service ÷ bare forwarder, peak against peak: **{ratio:0.00}** (target ≥ 0.5: **{(ratio >= 0.5 ? "met" : "not met")}**). "
                 + "Latency ratios: above 1 = slower.");
         }
-        if (bare is { } b2 && runs.FirstOrDefault(r => r.Name == SdkForwarder)?.Peak is { } sdk)
+        Reference(SdkForwarder, "SDK forwarder", "SDK forwarder",
+            "the same forward with the create through the official Twilio SDK and nothing else: the ceiling for any server that sends with the SDK.");
+        Reference(DurableForwarder, "Durable SDK forwarder", "durable SDK forwarder",
+            "the SDK forward with the least bookkeeping exactly-once needs (the reply id claimed under a unique index and on disk before the send, "
+            + "the SID on disk before the answer; one SQLite transaction and fsync per batch, two statements prepared once) and nothing else: the "
+            + "ceiling for any server that sends each reply exactly once with the SDK on this machine.");
+        Reference(BySidForwarder, "Durable SDK forwarder with its SIDs indexed", "this forwarder",
+            "the durable SDK forwarder whose SIDs are also under a unique index, as status callbacks (which name only the SID) need: the ceiling "
+            + "for any server that sends each reply exactly once and keeps every message's status, before any caller check, conversation or opt-out.");
+
+        // A reference server's peak against the bare forwarder's, and the service's against it.
+        void Reference(string server, string name, string serviceAgainst, string what)
         {
+            if (bare is not { } b || runs.FirstOrDefault(r => r.Name == server)?.Peak is not { } peak) return;
             md.AppendLine();
-            md.AppendLine($"SDK forwarder ÷ bare forwarder, peak against peak: **{sdk.Load.RepliesPerSecond / b2.Load.RepliesPerSecond:0.00}×** — the same forward with the "
-                + "create through the official Twilio SDK and nothing else: the ceiling for any server that sends with the SDK."
-                + (service is { } sv2 ? $" Service ÷ SDK forwarder: {sv2.Load.RepliesPerSecond / sdk.Load.RepliesPerSecond:0.00}×." : ""));
-        }
-        if (bare is { } b3 && runs.FirstOrDefault(r => r.Name == DurableForwarder)?.Peak is { } durable)
-        {
-            md.AppendLine();
-            md.AppendLine($"Durable SDK forwarder ÷ bare forwarder, peak against peak: **{durable.Load.RepliesPerSecond / b3.Load.RepliesPerSecond:0.00}×** — the SDK forward "
-                + "with the least bookkeeping exactly-once needs (the reply id claimed under a unique index and on disk before the send, the SID on disk "
-                + "before the answer; one SQLite transaction and fsync per batch, two statements prepared once) and nothing else: the ceiling for any "
-                + "server that sends each reply exactly once with the SDK on this machine."
-                + (service is { } sv3 ? $" Service ÷ durable SDK forwarder: {sv3.Load.RepliesPerSecond / durable.Load.RepliesPerSecond:0.00}×." : ""));
-        }
-        if (bare is { } b4 && runs.FirstOrDefault(r => r.Name == BySidForwarder)?.Peak is { } bySid)
-        {
-            md.AppendLine();
-            md.AppendLine($"Durable SDK forwarder with its SIDs indexed ÷ bare forwarder, peak against peak: **{bySid.Load.RepliesPerSecond / b4.Load.RepliesPerSecond:0.00}×** — "
-                + "the durable SDK forwarder whose SIDs are also under a unique index, as status callbacks (which name only the SID) need: the ceiling for any "
-                + "server that sends each reply exactly once and keeps every message's status, before any caller check, conversation or opt-out."
-                + (service is { } sv4 ? $" Service ÷ this forwarder: {sv4.Load.RepliesPerSecond / bySid.Load.RepliesPerSecond:0.00}×." : ""));
+            md.AppendLine($"{name} ÷ bare forwarder, peak against peak: **{peak.Load.RepliesPerSecond / b.Load.RepliesPerSecond:0.00}×** — {what}"
+                + (service is { } sv ? $" Service ÷ {serviceAgainst}: {sv.Load.RepliesPerSecond / peak.Load.RepliesPerSecond:0.00}×." : ""));
         }
         md.AppendLine();
 
