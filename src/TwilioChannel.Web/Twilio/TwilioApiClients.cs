@@ -42,7 +42,7 @@ internal sealed class TwilioApiClients(IHttpClientFactory http, AccountTokens to
         }
         var now = Environment.TickCount64;
         if (_built.TryGetValue(accountSid, out var built) && built.Token == token && now - built.At < ReuseMilliseconds) return built.Client;
-        var client = new TwilioRestClient(accountSid, token, httpClient: new SystemNetHttpClient(http.CreateClient(HttpClientName)));
+        var client = new TwilioRestClient(accountSid, token, httpClient: new TwilioHttp(http.CreateClient(HttpClientName)));
         _built[accountSid] = new Built(token, client, now);
         return client;
     }

@@ -123,6 +123,21 @@ public sealed class ReconcileTests : IAsyncLifetime
         Assert.Equal(2, Lines("Warning", NotFound).Count);
     }
 
+    [Fact]
+    public async Task AListNotFoundAnsweredWithAPageInsteadOfTwiliosJsonIsStillANotFound()
+    {
+        // The SDK read a 404 without Twilio's JSON error body as status 0: the run failed instead of saying "not found".
+        var number = await _app.NumberIdAsync();
+        _twilio.Server.ResetMappings();
+        _twilio.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath(FakeTwilio.MessagesPath).UsingGet())
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(404).WithHeader("Content-Type", "text/html").WithBody("<html><body>Not Found</body></html>"));
+
+        await _app.Services.GetRequiredService<ReconcileJob>().RunAsync(number, CancellationToken.None);
+
+        Assert.Single(Lines("Warning", NotFound));
+        Assert.Null(await ReconciledThroughAsync(number));
+    }
+
     private List<string> Lines(string level, string text) =>
         _app.Logs.Lines.Where(l => l.StartsWith(level + " ", StringComparison.Ordinal) && l.Contains(text, StringComparison.Ordinal)).ToList();
 

@@ -36,6 +36,17 @@ public sealed class FakeTwilio : IDisposable
         return this;
     }
 
+    /// <summary>Create calls answer an error page that isn't Twilio's JSON, as a load balancer or proxy in front of the API
+    /// does (an HTML 502 or 503 from the edge, a 4xx from a gateway).</summary>
+    public FakeTwilio RefuseMessagesWithPage(int status, string? scenario = null, string? state = null, string? next = null)
+    {
+        var request = Server.Given(Request.Create().WithPath(MessagesPath).UsingPost());
+        request = InScenario(request, scenario, state, next);
+        request.RespondWith(Response.Create().WithStatusCode(status).WithHeader("Content-Type", "text/html")
+            .WithBody($"<html><head><title>{status}</title></head><body><h1>Error {status}</h1></body></html>"));
+        return this;
+    }
+
     /// <summary>The Messages list (GET) answers these messages, newest first. As Twilio, a DateSent&gt; filter leaves out
     /// messages not sent yet (no date_sent: queued, accepted) and those sent before its day.</summary>
     public FakeTwilio ListMessages(params JsonObject[] messages)

@@ -186,6 +186,41 @@ public sealed class ReplyExactlyOnceTests : ReplyTestsBase
     }
 
     [Fact]
+    public async Task AnErrorPageFromTwiliosEdgeIsAServerErrorWithItsStatusNamed()
+    {
+        // A 502 page that isn't Twilio's JSON error reached the SDK as "status 0": the agent read "Twilio answered HTTP 0".
+        _twilio.RefuseMessagesWithPage(502);
+        _twilio.ListMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "Through a flaky edge"));
+
+        Assert.Equal(502, status);
+        var message = (string?)body["message"];
+        Assert.Contains("Twilio answered HTTP 502", message);
+        Assert.Contains("may or may not", message);
+        Assert.DoesNotContain("<html>", message);
+        Assert.Equal(2, _twilio.Sent.Count);
+    }
+
+    [Fact]
+    public async Task AClientErrorPageIsARefusalAndIsNotResent()
+    {
+        // A 4xx is certainly not sent, JSON or not: no lookup, no second try, and the agent hears the status.
+        _twilio.RefuseMessagesWithPage(403);
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "Stopped by a gateway"));
+
+        Assert.Equal(400, status);
+        var message = (string?)body["message"];
+        Assert.Contains("HTTP 403", message);
+        Assert.DoesNotContain("<html>", message);
+        Assert.Single(_twilio.Sent);
+        Assert.DoesNotContain(_twilio.Server.LogEntries, e => e.RequestMessage.Method == "GET");
+    }
+
+    [Fact]
     public async Task AServerErrorIsNotResentWhenTwilioCannotSayWhetherTheMessageExists()
     {
         // An unreadable list used to count as "not found", and the reply was sent a second time.
