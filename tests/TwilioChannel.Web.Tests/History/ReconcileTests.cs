@@ -129,8 +129,7 @@ public sealed class ReconcileTests : IAsyncLifetime
         // The SDK read a 404 without Twilio's JSON error body as status 0: the run failed instead of saying "not found".
         var number = await _app.NumberIdAsync();
         _twilio.Server.ResetMappings();
-        _twilio.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath(FakeTwilio.MessagesPath).UsingGet())
-            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(404).WithHeader("Content-Type", "text/html").WithBody("<html><body>Not Found</body></html>"));
+        _twilio.RefuseListWithPage(404);
 
         await _app.Services.GetRequiredService<ReconcileJob>().RunAsync(number, CancellationToken.None);
 

@@ -20,18 +20,14 @@ public sealed class FakeTwilio : IDisposable
     /// <summary>Every create call answers 201 with a fresh SID, echoing To/From/Body as Twilio does.</summary>
     public FakeTwilio AcceptMessages(string? scenario = null, string? state = null, string? next = null)
     {
-        var request = Server.Given(Request.Create().WithPath(MessagesPath).UsingPost());
-        request = InScenario(request, scenario, state, next);
-        request.RespondWith(Response.Create().WithStatusCode(201).WithHeader("Content-Type", "application/json").WithBody(Created));
+        Creates(scenario, state, next).RespondWith(Response.Create().WithStatusCode(201).WithHeader("Content-Type", "application/json").WithBody(Created));
         return this;
     }
 
     /// <summary>Create calls answer an error (status, Twilio code) as Twilio's JSON error body.</summary>
     public FakeTwilio RefuseMessages(int status, int code, string message, string? scenario = null, string? state = null, string? next = null)
     {
-        var request = Server.Given(Request.Create().WithPath(MessagesPath).UsingPost());
-        request = InScenario(request, scenario, state, next);
-        request.RespondWith(Response.Create().WithStatusCode(status).WithHeader("Content-Type", "application/json")
+        Creates(scenario, state, next).RespondWith(Response.Create().WithStatusCode(status).WithHeader("Content-Type", "application/json")
             .WithBody($$"""{"code": {{code}}, "message": "{{message}}", "more_info": "https://www.twilio.com/docs/errors/{{code}}", "status": {{status}}}"""));
         return this;
     }
@@ -40,12 +36,23 @@ public sealed class FakeTwilio : IDisposable
     /// does (an HTML 502 or 503 from the edge, a 4xx from a gateway).</summary>
     public FakeTwilio RefuseMessagesWithPage(int status, string? scenario = null, string? state = null, string? next = null)
     {
-        var request = Server.Given(Request.Create().WithPath(MessagesPath).UsingPost());
-        request = InScenario(request, scenario, state, next);
-        request.RespondWith(Response.Create().WithStatusCode(status).WithHeader("Content-Type", "text/html")
-            .WithBody($"<html><head><title>{status}</title></head><body><h1>Error {status}</h1></body></html>"));
+        Creates(scenario, state, next).RespondWith(ErrorPage(status));
         return this;
     }
+
+    /// <summary>The Messages list (GET) answers an error page that isn't Twilio's JSON (see <see cref="RefuseMessagesWithPage"/>).</summary>
+    public FakeTwilio RefuseListWithPage(int status)
+    {
+        Server.Given(Request.Create().WithPath(MessagesPath).UsingGet()).RespondWith(ErrorPage(status));
+        return this;
+    }
+
+    private static IResponseBuilder ErrorPage(int status) => Response.Create().WithStatusCode(status).WithHeader("Content-Type", "text/html")
+        .WithBody($"<html><head><title>{status}</title></head><body><h1>Error {status}</h1></body></html>");
+
+    /// <summary>The create calls (POST), optionally in a WireMock scenario state.</summary>
+    private IRespondWithAProvider Creates(string? scenario, string? state, string? next) =>
+        InScenario(Server.Given(Request.Create().WithPath(MessagesPath).UsingPost()), scenario, state, next);
 
     /// <summary>The Messages list (GET) answers these messages, newest first. As Twilio, a DateSent&gt; filter leaves out
     /// messages not sent yet (no date_sent: queued, accepted) and those sent before its day.</summary>
