@@ -11,7 +11,8 @@ namespace TwilioChannel.Web.Admin;
 /// then messageSid), with the reason an agent can act on; the next page is after=&lt;the last row's messageSid&gt;, as
 /// both lists hold at most 1000 rows a page (limit, 100 by default). A status row that changes while a script pages
 /// moves to the top of the list (or leaves it): the cursor is read again from that row, so the next page can repeat rows
-/// but never skips one.
+/// but never skips one. A reply's message is listed once Twilio reported a status for it: its first status callback, or
+/// for one whose callbacks never came, the reconciliation's refresh a few minutes later (Replies/StatusStore).
 /// </summary>
 internal static class MessagesApi
 {

@@ -84,6 +84,9 @@ public sealed class ChannelDbContext(DbContextOptions<ChannelDbContext> options)
         {
             // Exactly once per Desk reply: the claim is this unique index.
             e.HasIndex(x => new { x.OrgId, x.DeskThreadId }).IsUnique();
+            // Replies that went out, by when: the reconciliation's status refresh and the backfill's own-reply check find
+            // the SIDs no status callback reported yet through it. Appended in time order, unlike a SID index.
+            e.HasIndex(x => x.CompletedAt, "IX_Replies_Sent").HasFilter("\"FirstSid\" IS NOT NULL");
             e.Property(x => x.State).HasConversion<int>();
         });
         model.Entity<OutboundStatus>(e =>

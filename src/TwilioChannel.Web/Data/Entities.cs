@@ -163,6 +163,12 @@ public sealed class Reply
     public string? To { get; set; }
     public string? From { get; set; }
     public string? MessagingServiceSid { get; set; }
+    /// <summary>The sending number's Twilio account, stored with the outcome: a status callback naming this reply must be
+    /// signed by it before it may claim one of the reply's SIDs (Replies/StatusStore).</summary>
+    public string? AccountSid { get; set; }
+    /// <summary>A status callback naming this reply came while it was still sending: its outcome then claims the
+    /// callbacks' rows by SID. Without one it writes no status row at all (see Replies/StatusStore).</summary>
+    public bool StatusReported { get; set; }
     public ReplyState State { get; set; }
     /// <summary>The plain text sent (after HTML conversion), for the record and the lookup after an unknown outcome.</summary>
     public string? Body { get; set; }

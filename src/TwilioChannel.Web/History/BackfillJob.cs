@@ -1,6 +1,8 @@
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
+using Twilio.Rest.Api.V2010.Account;
 using TwilioChannel.Web.Data;
+using TwilioChannel.Web.Replies;
 using TwilioChannel.Web.Routing;
 using TwilioChannel.Web.Twilio;
 
@@ -73,7 +75,7 @@ internal sealed class BackfillJob(IServiceScopeFactory scopes, TwilioApiClients 
                     ahead = (following, TwilioHistory.FetchAsync(client, following, ct));
                 var inRange = page.Messages.Where(m => HistoryMessages.SentAt(m) >= backfill.Since).ToList();
                 var reachedBefore = page.Messages.Any(m => HistoryMessages.SentAt(m) < backfill.Since);
-                var known = await OurRepliesAsync(inRange.Where(m => !HistoryMessages.IsInbound(m)).Select(m => m.Sid).ToList(), ct);
+                var known = await OurRepliesAsync(inRange.Where(m => !HistoryMessages.IsInbound(m)).ToList(), ct);
                 var messages = new List<Message>(inRange.Count);
                 foreach (var m in inRange.Where(m => !known.Contains(m.Sid)))
                     messages.Add(await HistoryMessages.ToMessageAsync(m, client, MessageState.Held, backfillId));
@@ -150,13 +152,24 @@ internal sealed class BackfillJob(IServiceScopeFactory scopes, TwilioApiClients 
         return await scope.ServiceProvider.GetRequiredService<ChannelDbContext>().Backfills.AsNoTracking().SingleOrDefaultAsync(b => b.Id == id, ct);
     }
 
-    /// <summary>Outbound SIDs that are our own replies: Desk already has them as the agents' threads.</summary>
-    private async Task<HashSet<string>> OurRepliesAsync(List<string> sids, CancellationToken ct)
+    /// <summary>How far a reply's finish may lie from the time Twilio created its message: clocks differ by seconds, and a
+    /// reply resumed after a crash finishes when Desk pushes it again, with its messages created before.</summary>
+    private static readonly TimeSpan ReplySpan = TimeSpan.FromDays(1);
+
+    /// <summary>Outbound messages that are our own replies: Desk already has them as the agents' threads. Their SIDs are
+    /// in a status row once a callback reported them, and always on the reply, found by when it finished.</summary>
+    private async Task<HashSet<string>> OurRepliesAsync(List<MessageResource> outbound, CancellationToken ct)
     {
-        if (sids.Count == 0) return [];
+        if (outbound.Count == 0) return [];
+        var sids = outbound.Select(m => m.Sid).ToHashSet(StringComparer.Ordinal);
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
-        return (await db.OutboundStatuses.AsNoTracking().Where(s => sids.Contains(s.MessageSid) && s.ReplyId != null).Select(s => s.MessageSid).ToListAsync(ct)).ToHashSet();
+        var ours = (await db.OutboundStatuses.AsNoTracking().Where(s => sids.Contains(s.MessageSid) && s.ReplyId != null).Select(s => s.MessageSid).ToListAsync(ct)).ToHashSet();
+        var created = outbound.Select(m => DateTime.SpecifyKind((m.DateCreated ?? HistoryMessages.SentAt(m)).ToUniversalTime(), DateTimeKind.Utc)).ToList();
+        var replies = SentReplies.Between(db, created.Min() - TimeSpan.FromHours(1), created.Max() + ReplySpan).Columns().AsAsyncEnumerable();
+        await foreach (var reply in replies.WithCancellation(ct))
+            ours.UnionWith(reply.SidList().Where(sids.Contains));
+        return ours;
     }
 
     /// <summary>Stops where it is. What it already stored stays held (and listed); a later backfill over the same period

@@ -152,6 +152,27 @@ internal sealed class ReconcileJob(IServiceScopeFactory scopes, TwilioApiClients
         return stored;
     }
 
+    /// <summary>
+    /// A reply's outcome writes no status row, its messages' callbacks do (Replies/StatusStore). Messages of this number's
+    /// replies that finished in the window and that no callback reported get one now, so the refresh below asks Twilio
+    /// about them too. Each reply is looked at once per process: the window's start moves up to where the last run ended.
+    /// </summary>
+    private async Task RecordUnreportedAsync(ChannelDbContext db, ChannelNumber number, DateTime from, DateTime until, CancellationToken ct)
+    {
+        if (rotation.RecordedThrough(number.Id) is { } through && through > from) from = through;
+        var sent = await SentReplies.Between(db, from, until)
+            .Where(r => r.AccountSid != null && (r.From == number.Address || (number.MessagingServiceSid != null && r.From == number.MessagingServiceSid)))
+            .Columns().ToListAsync(ct);
+        var messages = sent.SelectMany(r => r.SidList().Select(sid => (Reply: r, Sid: sid))).ToList();
+        var reported = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var chunk in messages.Select(m => m.Sid).Chunk(500))
+            reported.UnionWith(await db.OutboundStatuses.AsNoTracking().Where(s => chunk.Contains(s.MessageSid) && s.ReplyId != null).Select(s => s.MessageSid).ToListAsync(ct));
+        var unreported = messages.Where(m => !reported.Contains(m.Sid)).ToList();
+        foreach (var chunk in unreported.Chunk(500))
+            await statuses.RecordUnreportedAsync(chunk, ct);
+        rotation.SetRecordedThrough(number.Id, until);
+    }
+
     /// <summary>Replies from this number still short of delivered after a few minutes: ask Twilio.</summary>
     private async Task<int> RefreshStatusesAsync(ChannelNumber number, global::Twilio.Clients.ITwilioRestClient client, DateTime now, CancellationToken ct)
     {
@@ -162,6 +183,7 @@ internal sealed class ReconcileJob(IServiceScopeFactory scopes, TwilioApiClients
             var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
             var from = now.AddDays(-1);
             var until = now.AddMinutes(-2);
+            await RecordUnreportedAsync(db, number, from, until, ct);
             var candidates = db.OutboundStatuses.AsNoTracking()
                 .Where(s => s.ReplyId != null && s.Rank < delivered && s.UpdatedAt >= from && s.UpdatedAt <= until
                             && (s.From == number.Address || (number.MessagingServiceSid != null && s.From == number.MessagingServiceSid)));
@@ -198,10 +220,16 @@ internal sealed class ReconcileJob(IServiceScopeFactory scopes, TwilioApiClients
     }
 }
 
-/// <summary>Where each number's status refresh stopped (in memory: after a restart it starts from the oldest again).</summary>
+/// <summary>Where each number's status refresh stopped, and up to when its replies' unreported messages got rows (in
+/// memory: after a restart it starts from the oldest again, and looks at the last day's replies once more).</summary>
 internal sealed class StatusRefreshRotation
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<long, (DateTime UpdatedAt, string MessageSid)> _after = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, DateTime> _recorded = new();
+
+    public DateTime? RecordedThrough(long numberId) => _recorded.TryGetValue(numberId, out var at) ? at : null;
+
+    public void SetRecordedThrough(long numberId, DateTime at) => _recorded[numberId] = at;
 
     public (DateTime UpdatedAt, string MessageSid)? After(long numberId) => _after.TryGetValue(numberId, out var key) ? key : null;
 

@@ -47,7 +47,9 @@ internal sealed class ReplySender(
     /// Each message is then looked for at Twilio before it is sent.</param>
     public async Task<PushOutcome> SendAsync(Reply reply, Installation installation, ReplyTarget target, DeskReply desk, string publicBase, TimeSpan budget, DateTime? resumeSince = null)
     {
-        var statusCallback = new Uri(publicBase + "/twilio/status");
+        // Names the reply (Twilio signs the whole URL): a callback for a finished reply finds its row by the reply's key,
+        // so the outcome itself writes no row keyed by the random SID (Replies/StatusStore).
+        var statusCallback = new Uri($"{publicBase}/twilio/status?reply={reply.Id}");
         var clock = Stopwatch.StartNew();
         TimeSpan Left() => budget - clock.Elapsed;
 

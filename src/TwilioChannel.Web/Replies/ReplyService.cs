@@ -82,20 +82,23 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
         outcome = outcome with { StoredJson = outcome.Body.ToJsonString() };
         claim.ResponseJson = outcome.StoredJson;
         claim.CompletedAt = time.GetUtcNow().UtcDateTime;
+        claim.AccountSid = target?.Number.AccountSid;
 
-        // The outcome, the accepted messages' first statuses, a re-engagement template's outcome and an opt-out Twilio
-        // told us of (21610) in one (group) commit.
+        // The outcome, a re-engagement template's outcome and an opt-out Twilio told us of (21610) in one (group) commit.
+        // No status row: the messages' callbacks name this reply and create theirs (Replies/StatusStore), so a reply
+        // writes nothing under its random SIDs here. Only callbacks that came while it was still sending are claimed.
         var fed = await commits.RunAsync(async (connection, tx) =>
         {
-            await CompleteAsync(connection, tx, claim);
+            var reported = await CompleteAsync(connection, tx, claim);
             if (outcome.Succeeded) await BreakSilenceAsync(connection, tx, claim);
             if (sender.Invite is { } invite) await TemplateInvites.CompleteAsync(connection, tx, invite);
             // Under the keys a reply checks (the sender's service and number), as an inbound STOP records them.
             if (sender.OptedOutAt is { } optedOutAt) await Routing.OptOutUpsert.OptedOutAsync(connection, tx, target!.OptOutKeys, target.CustomerAddress, optedOutAt);
             var any = false;
             // The sending number's account owns these SIDs (only a send, which needs a target, fills Accepted).
-            foreach (var (sid, status) in sender.Accepted)
-                any |= await statuses.ApplyAsync(connection, tx, sid, target!.Number.AccountSid, status, null, installation.OrgId, claim.To, claim.From, claim.Id);
+            if (reported)
+                foreach (var (sid, status) in sender.Accepted)
+                    any |= await statuses.ApplyAsync(connection, tx, sid, claim.AccountSid!, status, null, installation.OrgId, claim.To, claim.From, claim.Id);
             return any;
         });
         if (fed) feedWakeup.Notify();
@@ -139,16 +142,19 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
         return (Convert.ToInt64(id), await ReplyTarget.ReadFactsAsync(connection, tx, r.OrgId, r.ExtParentId));
     }
 
+    /// <summary>Stores the outcome; true when a status callback for this reply came while it was sending.</summary>
     private static async Task<bool> CompleteAsync(DbConnection connection, DbTransaction tx, Reply r)
     {
         await using var update = await PreparedCommand.CreateAsync(connection, tx, """
             UPDATE "Replies" SET "State" = @p0, "FailureReason" = @p1, "ErrorCode" = @p2, "ResponseStatus" = @p3, "ResponseJson" = @p4,
-                "CompletedAt" = @p5, "Body" = @p6, "Sids" = @p7, "FirstSid" = @p8, "To" = @p9, "From" = @p10, "MessagingServiceSid" = @p11
-            WHERE "Id" = @p12
-            """, 13, CancellationToken.None);
-        await update.ExecuteAsync(CancellationToken.None, (int)r.State, r.FailureReason, r.ErrorCode, r.ResponseStatus, r.ResponseJson,
-            r.CompletedAt, r.Body, r.Sids, r.FirstSid, r.To, r.From, r.MessagingServiceSid, r.Id);
-        return true;
+                "CompletedAt" = @p5, "Body" = @p6, "Sids" = @p7, "FirstSid" = @p8, "To" = @p9, "From" = @p10, "MessagingServiceSid" = @p11,
+                "AccountSid" = @p12
+            WHERE "Id" = @p13
+            RETURNING "StatusReported"
+            """, 14, CancellationToken.None);
+        var reported = await update.ScalarAsync(CancellationToken.None, (int)r.State, r.FailureReason, r.ErrorCode, r.ResponseStatus, r.ResponseJson,
+            r.CompletedAt, r.Body, r.Sids, r.FirstSid, r.To, r.From, r.MessagingServiceSid, r.AccountSid, r.Id);
+        return reported is not null and not DBNull && Convert.ToInt64(reported) != 0;
     }
 
     /// <summary>

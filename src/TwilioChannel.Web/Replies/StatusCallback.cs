@@ -18,7 +18,10 @@ internal static class StatusCallback
         // Such a callback is still answered 204, not 403: Twilio never sends one (it signs a message's callbacks with
         // the message's own account), so the answer only reaches whoever forged it, and a 403 where an unknown SID gets
         // 204 would tell them that the SID exists here under another tenant. The refusal is in the log for operators.
-        await statuses.ApplyAsync(sid, form["AccountSid"], status, code, orgId: null, form.GetValueOrDefault("To"), form.GetValueOrDefault("From"));
+        // The reply our send named in the URL (Replies/ReplySender); the URL is signed, and the store still checks the
+        // reply's account and SIDs. Any other value is not ours and names nothing.
+        long? reply = long.TryParse(http.Request.Query["reply"], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var r) ? r : null;
+        await statuses.ApplyCallbackAsync(sid, form["AccountSid"], status, code, form.GetValueOrDefault("To"), form.GetValueOrDefault("From"), reply);
         return TypedResults.NoContent();
     }
 }

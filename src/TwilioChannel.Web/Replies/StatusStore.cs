@@ -44,6 +44,77 @@ internal sealed class StatusStore(GroupCommit commits, ReplyStatusFeed feed, Rou
 
     private const string DropUnclaimed = """DELETE FROM "OutboundStatuses" WHERE "MessageSid" = @p0 AND "ReplyId" IS NULL""";
 
+    /// <summary>
+    /// A signed status callback. Our sends name their reply in the callback URL (<paramref name="replyId"/>): the outcome
+    /// of a reply writes no status row (a row keyed by a random SID costs every reply a page of its own), so the first
+    /// callback for a finished reply creates the row, already the reply's, when the reply was sent from the callback's
+    /// account and holds the SID. One that comes while the reply is still sending is kept unclaimed, as a callback for
+    /// an unknown SID is, and the reply is marked so its outcome claims it in the same commit order.
+    /// </summary>
+    public async Task ApplyCallbackAsync(string sid, string accountSid, string status, int? errorCode, string? to, string? from, long? replyId)
+    {
+        if (await commits.RunAsync(async (connection, tx) =>
+            {
+                var owner = replyId is { } id ? await OwnerAsync(connection, tx, id, sid) : null;
+                if (owner is not null && owner.AccountSid != accountSid)
+                {
+                    // Our reply's message, reported by another account than the one that sent it: not Twilio's.
+                    refusals.Refused("a Twilio status callback: the message is another account's", accountSid);
+                    return false;
+                }
+                return await ApplyAsync(connection, tx, sid, accountSid, status, errorCode, owner?.OrgId, owner?.To ?? to, owner?.From ?? from, owner?.ReplyId);
+            }))
+            feedWakeup.Notify();
+    }
+
+    private sealed record Owner(long ReplyId, string OrgId, string AccountSid, string? To, string? From);
+
+    /// <summary>The finished reply that sent <paramref name="sid"/>; null when the reply named doesn't hold it (a reply
+    /// still sending is marked instead, see above).</summary>
+    private static async Task<Owner?> OwnerAsync(DbConnection connection, DbTransaction tx, long replyId, string sid)
+    {
+        string orgId, sids;
+        string? to, from, account;
+        ReplyState state;
+        await using (var read = await PreparedCommand.CreateAsync(connection, tx,
+            """SELECT "State", "AccountSid", "Sids", "OrgId", "To", "From" FROM "Replies" WHERE "Id" = @p0""", 1, CancellationToken.None))
+        await using (var row = await read.ReaderAsync(CancellationToken.None, replyId))
+        {
+            if (!await row.ReadAsync()) return null;
+            state = (ReplyState)row.GetInt32(0);
+            account = row.IsDBNull(1) ? null : row.GetString(1);
+            sids = row.GetString(2);
+            orgId = row.GetString(3);
+            to = row.IsDBNull(4) ? null : row.GetString(4);
+            from = row.IsDBNull(5) ? null : row.GetString(5);
+        }
+        if (state == ReplyState.Sending)
+        {
+            await using var mark = await PreparedCommand.CreateAsync(connection, tx,
+                """UPDATE "Replies" SET "StatusReported" = 1 WHERE "Id" = @p0""", 1, CancellationToken.None);
+            await mark.ExecuteAsync(CancellationToken.None, replyId);
+            return null;
+        }
+        // A reply from before the account was kept names none to check against: its callbacks never name it anyway.
+        return account is not null && System.Text.Json.JsonSerializer.Deserialize<List<string>>(sids)?.Contains(sid) == true
+            ? new Owner(replyId, orgId, account, to, from)
+            : null;
+    }
+
+    /// <summary>
+    /// Rows for messages of finished replies that no callback reported (the outcome writes none): as the create call
+    /// answered ("accepted" through a Messaging Service, else "queued"), dated when the reply finished, so the
+    /// reconciliation's refresh asks Twilio about them like any other reply short of delivered. A row a callback created
+    /// meanwhile is merged as any status is (an unclaimed one of the reply's account becomes the reply's).
+    /// </summary>
+    public Task RecordUnreportedAsync(IReadOnlyList<(SentReplies.Sent Reply, string Sid)> messages, CancellationToken ct) =>
+        commits.RunAsync(async (connection, tx) =>
+        {
+            foreach (var (r, sid) in messages)
+                await ApplyAsync(connection, tx, sid, r.AccountSid!, r.MessagingServiceSid is null ? "queued" : "accepted", null, r.OrgId, r.To, r.From, r.Id, r.CompletedAt);
+            return true;
+        }, ct);
+
     /// <param name="accountSid">The account the status comes from: a signed callback's AccountSid, or the account
     /// whose API answered it.</param>
     public async Task ApplyAsync(string sid, string accountSid, string status, int? errorCode, string? orgId, string? to, string? from, long? replyId = null)
@@ -59,7 +130,8 @@ internal sealed class StatusStore(GroupCommit commits, ReplyStatusFeed feed, Rou
     /// </summary>
     /// <param name="replyId">Set by the sender, claiming the SID for its reply; <paramref name="accountSid"/> is then
     /// the sending number's account.</param>
-    public async Task<bool> ApplyAsync(DbConnection connection, DbTransaction tx, string sid, string accountSid, string status, int? errorCode, string? orgId, string? to, string? from, long? replyId)
+    /// <param name="at">When the status was true, if not now (a row created late for a reply that finished earlier).</param>
+    public async Task<bool> ApplyAsync(DbConnection connection, DbTransaction tx, string sid, string accountSid, string status, int? errorCode, string? orgId, string? to, string? from, long? replyId, DateTime? at = null)
     {
         status = status.ToLowerInvariant();
         var reason = DeliveryStatus.IsFinalFailure(status) ? TwilioErrors.DescribeDelivery(status, errorCode) : null;
@@ -68,7 +140,7 @@ internal sealed class StatusStore(GroupCommit commits, ReplyStatusFeed feed, Rou
         // reported yet, is one insert (a new row has nothing to compare and nothing for Desk; every reply waits for
         // the group commit it runs in); a row that exists already takes the full path.
         var notable = ReplyStatusFeed.IsNotable(status);
-        var values = new object?[] { sid, status, DeliveryStatus.Rank(status), errorCode, reason, to, from, orgId, replyId, time.GetUtcNow().UtcDateTime, accountSid };
+        var values = new object?[] { sid, status, DeliveryStatus.Rank(status), errorCode, reason, to, from, orgId, replyId, at ?? time.GetUtcNow().UtcDateTime, accountSid };
         if (replyId is not null && !notable)
         {
             await using var insert = await PreparedCommand.CreateAsync(connection, tx, InsertNew, 11, CancellationToken.None);

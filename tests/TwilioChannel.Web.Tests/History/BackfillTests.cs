@@ -137,6 +137,44 @@ public sealed class BackfillTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OurOwnRepliesListedByTwilioAreNotStoredAgainWhetherOrNotAStatusWasReported()
+    {
+        // Two agent replies went out through the channel: one reported by its callback, one whose callbacks never came
+        // (so it has no status row, only its reply). Desk has both as the agent's threads already.
+        _twilio.AcceptMessages();
+        await _app.CustomerWritesAsync(Fixtures.Sms("Hi there", from: Ana));
+        var (firstStatus, first) = await _app.PushAsync(ReplyApp.Push(Ana, "First answer"));
+        var (secondStatus, second) = await _app.PushAsync(ReplyApp.Push(Ana, "Second answer"));
+        Assert.Equal((200, 200), (firstStatus, secondStatus));
+        (await _app.StatusCallbackAsync((string)first["extId"]!, "delivered")).EnsureSuccessStatusCode();
+        // Twilio lists both among the number's messages, beside one sent from elsewhere (Twilio's console).
+        var now = DateTime.UtcNow;
+        _history.Add((string)first["extId"]!, Fixtures.SmsNumber, Ana, "First answer", now, inbound: false);
+        _history.Add((string)second["extId"]!, Fixtures.SmsNumber, Ana, "Second answer", now, inbound: false);
+        _history.Add("SMconsole0000000000000000000000001", Fixtures.SmsNumber, Ana, "Sent from the console", now, inbound: false);
+
+        var started = await StartAsync(Today.ToString("yyyy-MM-dd"));
+        var done = await WaitForAsync(started.GetProperty("id").GetInt64(), "completed", "failed");
+
+        Assert.Equal("completed", done.GetProperty("state").GetString());
+        Assert.Equal(1, done.GetProperty("messagesStored").GetInt64());
+        using (var scope = _app.Services.CreateScope())
+        {
+            var stored = scope.ServiceProvider.GetRequiredService<Web.Data.ChannelDbContext>().Messages.Select(m => m.MessageSid).ToList();
+            Assert.Contains("SMconsole0000000000000000000000001", stored);
+            Assert.DoesNotContain((string)first["extId"]!, stored);
+            Assert.DoesNotContain((string)second["extId"]!, stored);
+        }
+        // Desk gets the console's message; the replies are not restated as outgoing threads of their own (the first
+        // reply's thread is restated once, with its delivered status).
+        using var pull = await _app.PullAsync();
+        var ids = pull.RootElement.GetProperty("data").GetProperty("threads").EnumerateArray().Select(t => t.GetProperty("extId").GetString()).ToList();
+        Assert.Contains("SMconsole0000000000000000000000001", ids);
+        Assert.Single(ids, id => id == (string?)first["extId"]);
+        Assert.DoesNotContain((string?)second["extId"], ids);
+    }
+
+    [Fact]
     public async Task AMediaLookupTwilioFailsForAMomentIsRetriedInsteadOfFailingTheBackfill()
     {
         // Each listed message with media costs a call of its own, so a long history meets Twilio's passing errors (a 503,

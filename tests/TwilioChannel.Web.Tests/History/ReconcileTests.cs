@@ -236,13 +236,14 @@ public sealed class ReconcileTests : IAsyncLifetime
         await using (var scope = _app.Services.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>();
-            var reply = await db.OutboundStatuses.SingleAsync(s => s.MessageSid == sid);
-            reply.UpdatedAt = DateTime.UtcNow.AddMinutes(-10);
+            // Its callback never came: no status row, finished ten minutes ago.
+            var reply = await db.Replies.SingleAsync(r => r.FirstSid == sid);
+            reply.CompletedAt = DateTime.UtcNow.AddMinutes(-10);
             // Earlier replies SMS carriers never confirmed: "sent" for good, and Twilio says so each time it is asked.
             for (var i = 0; i < 120; i++)
                 db.OutboundStatuses.Add(new Data.OutboundStatus
                 {
-                    MessageSid = $"SMsent{i:000000000000000000000000000}", ReplyId = reply.ReplyId, OrgId = reply.OrgId, AccountSid = reply.AccountSid,
+                    MessageSid = $"SMsent{i:000000000000000000000000000}", ReplyId = reply.Id, OrgId = reply.OrgId, AccountSid = reply.AccountSid,
                     Status = "sent", Rank = Domain.Replies.DeliveryStatus.Rank("sent"), To = reply.To, From = reply.From, UpdatedAt = DateTime.UtcNow.AddHours(-3).AddSeconds(i),
                 });
             await db.SaveChangesAsync();
@@ -266,20 +267,30 @@ public sealed class ReconcileTests : IAsyncLifetime
     [Fact]
     public async Task AReplyWhoseCallbackNeverCameGetsItsStatusFromTwilio()
     {
+        // The outcome of a reply writes no status row (its callbacks do): one whose callbacks never came has none.
         var sid = await ReplyToCarlaAsync();
+        long replyId;
         await using (var scope = _app.Services.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>();
-            await db.OutboundStatuses.Where(s => s.MessageSid == sid).ExecuteUpdateAsync(s => s.SetProperty(x => x.UpdatedAt, DateTime.UtcNow.AddMinutes(-10)));
+            Assert.False(await db.OutboundStatuses.AnyAsync(s => s.MessageSid == sid));
+            replyId = await db.Replies.Where(r => r.FirstSid == sid).Select(r => r.Id).SingleAsync();
+            await db.Replies.Where(r => r.Id == replyId).ExecuteUpdateAsync(s => s.SetProperty(x => x.CompletedAt, DateTime.UtcNow.AddMinutes(-10)));
         }
-        var fetched = FakeTwilio.Message(sid, Carla, Fixtures.SmsNumber, "Hi Carla", "delivered");
+        var fetched = FakeTwilio.Message(sid, Carla, Fixtures.SmsNumber, "Hi Carla", "undelivered");
+        fetched["error_code"] = 30003;
         _twilio.Server.Given(Request.Create().WithPath($"/2010-04-01/Accounts/{Fixtures.AccountSid}/Messages/{sid}.json").UsingGet())
             .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(fetched.ToJsonString()));
 
         await _app.Services.GetRequiredService<ReconcileJob>().RunAsync(await _app.NumberIdAsync(), CancellationToken.None);
 
         await using var check = _app.Services.CreateAsyncScope();
-        Assert.Equal("delivered", (await check.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().OutboundStatuses.SingleAsync(s => s.MessageSid == sid)).Status);
+        var row = await check.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().OutboundStatuses.SingleAsync(s => s.MessageSid == sid);
+        Assert.Equal(("undelivered", (int?)30003, (long?)replyId, Fixtures.OrgId, Fixtures.AccountSid), (row.Status, row.ErrorCode, row.ReplyId, row.OrgId, row.AccountSid));
+        // Listed among the failed replies, with the Desk reply it belongs to.
+        var failed = Assert.Single(await _app.Admin().GetFromJsonAsync<System.Text.Json.JsonElement[]>("/api/admin/messages?status=failed") ?? []);
+        Assert.Equal(sid, failed.GetProperty("messageSid").GetString());
+        Assert.NotNull(failed.GetProperty("deskThreadId").GetString());
     }
 
     [Fact]

@@ -24,6 +24,23 @@ public sealed class FakeTwilio : IDisposable
         return this;
     }
 
+    /// <summary>Create calls answer <paramref name="created"/> only once <paramref name="release"/> completes, so the
+    /// message's status callbacks can reach us first, as they do when Twilio's answer is slow on its way back.</summary>
+    public FakeTwilio AcceptMessagesAfter(Task release, string created)
+    {
+        Creates(null, null, null).RespondWith(Response.Create().WithCallback(_ =>
+        {
+            release.Wait(TimeSpan.FromSeconds(15));
+            return new ResponseMessage
+            {
+                StatusCode = 201,
+                Headers = new Dictionary<string, WireMockList<string>> { ["Content-Type"] = new("application/json") },
+                BodyData = new WireMock.Util.BodyData { BodyAsString = created, DetectedBodyType = BodyType.String },
+            };
+        }));
+        return this;
+    }
+
     /// <summary>Create calls answer an error (status, Twilio code) as Twilio's JSON error body.</summary>
     public FakeTwilio RefuseMessages(int status, int code, string message, string? scenario = null, string? state = null, string? next = null)
     {

@@ -1,6 +1,8 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using TwilioChannel.Web.Tests.Infrastructure;
 using Xunit;
 
@@ -60,14 +62,63 @@ internal static class ReplyApp
         await app.RouteAsync();
     }
 
-    /// <summary>Twilio's status callback for <paramref name="sid"/>, signed, from the shared fixture.</summary>
-    public static Task<HttpResponseMessage> StatusCallbackAsync(this ChannelApp app, string sid, string status, string? errorCode = null)
+    /// <summary>
+    /// Twilio's status callback for <paramref name="sid"/>, signed, from the shared fixture, at the URL our send gave
+    /// Twilio for it: naming the reply that sent it (<paramref name="replyId"/>, else the finished reply holding the SID;
+    /// a SID no reply of ours holds gets the bare URL).
+    /// </summary>
+    public static async Task<HttpResponseMessage> StatusCallbackAsync(this ChannelApp app, string sid, string status, string? errorCode = null, long? replyId = null)
     {
         var form = Fixtures.Form("status-delivered.form");
         form["MessageSid"] = form["SmsSid"] = sid;
         form["MessageStatus"] = form["SmsStatus"] = status;
         if (errorCode is not null) form["ErrorCode"] = errorCode;
-        return app.PostInboundAsync(form, path: "/twilio/status");
+        replyId ??= await app.ReplyHoldingAsync(sid);
+        return await app.PostInboundAsync(form, path: replyId is { } id ? $"/twilio/status?reply={id}" : "/twilio/status");
+    }
+
+    private static async Task<long?> ReplyHoldingAsync(this ChannelApp app, string sid)
+    {
+        await using var scope = app.Services.CreateAsyncScope();
+        var quoted = JsonSerializer.Serialize(sid);
+        return await scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().Replies.AsNoTracking()
+            .Where(r => r.Sids.Contains(quoted)).Select(r => (long?)r.Id).FirstOrDefaultAsync();
+    }
+
+    /// <summary>
+    /// Pushes <paramref name="push"/> while Twilio holds back its answer to the create call (<paramref name="created"/>)
+    /// until <paramref name="early"/> ran with the claimed reply's id: the message's status callbacks reach us before
+    /// the send stored its SID, as they do when Twilio's answer is slow on its way back.
+    /// </summary>
+    public static async Task<(int Status, JsonObject Body)> PushWithEarlyCallbacksAsync(this ChannelApp app, FakeTwilio twilio, JsonObject push, string created, Func<long, Task> early)
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        twilio.AcceptMessagesAfter(release.Task, created);
+        var pushing = app.PushAsync(push);
+        try
+        {
+            await early(await app.ClaimedReplyIdAsync((string)push["resource"]!["id"]!));
+        }
+        finally
+        {
+            release.SetResult();
+        }
+        return await pushing;
+    }
+
+    /// <summary>The id of Desk reply <paramref name="deskThreadId"/>'s row once its push claimed it (the send names it in
+    /// the status callback URL).</summary>
+    public static async Task<long> ClaimedReplyIdAsync(this ChannelApp app, string deskThreadId)
+    {
+        long? id = null;
+        await Eventually.UntilAsync(() =>
+        {
+            using var scope = app.Services.CreateScope();
+            id = scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().Replies.AsNoTracking()
+                .Where(r => r.DeskThreadId == deskThreadId).Select(r => (long?)r.Id).FirstOrDefault();
+            return id is not null;
+        }, $"reply {deskThreadId} claimed");
+        return id!.Value;
     }
 
     public static async Task<JsonElement[]> FailedAsync(this ChannelApp app) =>

@@ -13,14 +13,17 @@ public sealed class ReplyTests : ReplyTestsBase
         _twilio.AcceptMessages();
         await _app.CustomerWritesAsync(Fixtures.Form("whatsapp-text.form"));
 
-        var (status, body) = await _app.PushAsync(System.Text.Json.Nodes.JsonNode.Parse(Fixtures.Text("desk-push-reply.json"))!.AsObject());
+        var push = System.Text.Json.Nodes.JsonNode.Parse(Fixtures.Text("desk-push-reply.json"))!.AsObject();
+        var (status, body) = await _app.PushAsync(push);
 
         Assert.Equal(200, status);
         var sent = Assert.Single(_twilio.Sent);
         Assert.Equal(Ana, sent["To"]);
         Assert.Equal(Fixtures.WhatsAppNumber, sent["From"]);
         Assert.Equal("Hi Ana! We've changed your order to *size 39*.", sent["Body"]);
-        Assert.Equal(ChannelApp.PublicBaseUrl + "/twilio/status", sent["StatusCallback"]);
+        // The callback URL names the reply, so its statuses find the reply without a lookup by SID.
+        var replyId = await _app.ClaimedReplyIdAsync((string)push["resource"]!["id"]!);
+        Assert.Equal($"{ChannelApp.PublicBaseUrl}/twilio/status?reply={replyId}", sent["StatusCallback"]);
         Assert.StartsWith("SM", (string?)body["extId"]);
         Assert.True((bool)body["canReply"]!);
         Assert.Equal(Fixtures.WhatsAppNumber, (string?)body["from"]);

@@ -45,30 +45,51 @@ public sealed class StatusAccountTests : IAsyncLifetime
     public async Task AnotherAccountsSignedStatusForOurSentReplyChangesNothingAndOursStillApplies()
     {
         Assert.Equal(200, (await ReplyToAnaAsync("5151")).Status);
+        var reply = await _app.ClaimedReplyIdAsync("5151");
 
-        var forged = await OtherAccountCallbackAsync("failed", "30006");
+        // Sent to the callback URL our send gave Twilio for the message (a forger can copy it; the signature is theirs).
+        var forged = await OtherAccountCallbackAsync("failed", "30006", reply);
         Assert.Equal(HttpStatusCode.NoContent, forged.StatusCode);
-        Assert.Equal(HttpStatusCode.NoContent, (await OtherAccountCallbackAsync("read")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await OtherAccountCallbackAsync("read", replyId: reply)).StatusCode);
 
-        var row = await RowAsync();
-        Assert.Equal(("queued", (int?)null, Fixtures.AccountSid), (row.Status, row.ErrorCode, row.AccountSid));
+        Assert.Null(await RowOrNullAsync());
         Assert.Empty(await _app.FailedAsync());
         Assert.Contains(_app.Logs.Lines, l => l.Contains($"Refused a Twilio status callback: the message is another account's ({OtherAccount})", StringComparison.Ordinal));
         AssertNoSecretsLogged();
 
         Assert.Equal(HttpStatusCode.NoContent, (await _app.StatusCallbackAsync(OurSid, "delivered")).StatusCode);
-        row = await RowAsync();
-        Assert.Equal(("delivered", Fixtures.AccountSid), (row.Status, row.AccountSid));
+        var row = await RowAsync();
+        Assert.Equal(("delivered", Fixtures.AccountSid, reply), (row.Status, row.AccountSid, row.ReplyId));
+    }
+
+    [Fact]
+    public async Task AnotherAccountsStatusNamingNoReplyIsNeverListedAndOursReplacesIt()
+    {
+        // Without our reply in its URL the callback can't be told from one for a message we never sent: it is kept
+        // unclaimed, which no list shows and Desk never hears of, and our own account's first status takes the row over.
+        Assert.Equal(200, (await ReplyToAnaAsync("5155")).Status);
+        Assert.Equal(HttpStatusCode.NoContent, (await OtherAccountCallbackAsync("failed", "30006")).StatusCode);
+        Assert.Equal((OtherAccount, (long?)null), ((await RowAsync()).AccountSid, (await RowAsync()).ReplyId));
+        Assert.Empty(await _app.FailedAsync());
+
+        Assert.Equal(HttpStatusCode.NoContent, (await _app.StatusCallbackAsync(OurSid, "sent")).StatusCode);
+        var row = await RowAsync();
+        Assert.Equal(("sent", (int?)null, Fixtures.AccountSid, Fixtures.OrgId), (row.Status, row.ErrorCode, row.AccountSid, row.OrgId));
+        Assert.NotNull(row.ReplyId);
+        Assert.Empty(await _app.FailedAsync());
+        Assert.Contains(_app.Logs.Lines, l => l.Contains($"the message is another account's (found when the reply claimed it) ({OtherAccount})", StringComparison.Ordinal));
+        AssertNoSecretsLogged();
     }
 
     [Fact]
     public async Task AnotherAccountsStatusBeforeOurReplyClaimedTheSidIsDroppedAtTheClaim()
     {
         // The other account reports "undelivered" for the SID before our send call returned it to us.
-        Assert.Equal(HttpStatusCode.NoContent, (await OtherAccountCallbackAsync("undelivered", "63016")).StatusCode);
-        Assert.Equal(OtherAccount, (await RowAsync()).AccountSid);
-
-        var (status, body) = await ReplyToAnaAsync("5252");
+        var (status, body) = await PushToAnaWithEarlyCallbacksAsync("5252", async reply =>
+        {
+            Assert.Equal(HttpStatusCode.NoContent, (await OtherAccountCallbackAsync("undelivered", "63016", reply)).StatusCode);
+            Assert.Equal(OtherAccount, (await RowAsync()).AccountSid);
+        });
         Assert.Equal(200, status);
         Assert.Equal(OurSid, (string?)body["extId"]);
 
@@ -83,7 +104,7 @@ public sealed class StatusAccountTests : IAsyncLifetime
 
         // Our own account's later status applies as usual, and the other's still doesn't.
         Assert.Equal(HttpStatusCode.NoContent, (await _app.StatusCallbackAsync(OurSid, "delivered")).StatusCode);
-        Assert.Equal(HttpStatusCode.NoContent, (await OtherAccountCallbackAsync("failed", "30006")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await OtherAccountCallbackAsync("failed", "30006", row.ReplyId)).StatusCode);
         row = await RowAsync();
         Assert.Equal(("delivered", (int?)null), (row.Status, row.ErrorCode));
     }
@@ -92,11 +113,13 @@ public sealed class StatusAccountTests : IAsyncLifetime
     public async Task OurAccountsStatusBeforeTheClaimIsKeptWhenAnotherAccountReportsTheSidToo()
     {
         // Ours came first (the race every reply may hit); the other account's for the same unclaimed SID changes nothing.
-        Assert.Equal(HttpStatusCode.NoContent, (await _app.StatusCallbackAsync(OurSid, "undelivered", "63016")).StatusCode);
-        Assert.Equal(HttpStatusCode.NoContent, (await OtherAccountCallbackAsync("read")).StatusCode);
-        Assert.Contains(_app.Logs.Lines, l => l.Contains($"another account reported this unclaimed message first ({OtherAccount})", StringComparison.Ordinal));
-
-        Assert.Equal(200, (await ReplyToAnaAsync("5353")).Status);
+        var (status, _) = await PushToAnaWithEarlyCallbacksAsync("5353", async reply =>
+        {
+            Assert.Equal(HttpStatusCode.NoContent, (await _app.StatusCallbackAsync(OurSid, "undelivered", "63016", reply)).StatusCode);
+            Assert.Equal(HttpStatusCode.NoContent, (await OtherAccountCallbackAsync("read", replyId: reply)).StatusCode);
+            Assert.Contains(_app.Logs.Lines, l => l.Contains($"another account reported this unclaimed message first ({OtherAccount})", StringComparison.Ordinal));
+        });
+        Assert.Equal(200, status);
 
         var row = await RowAsync();
         Assert.Equal(("undelivered", (int?)63016, Fixtures.AccountSid), (row.Status, row.ErrorCode, row.AccountSid));
@@ -104,20 +127,27 @@ public sealed class StatusAccountTests : IAsyncLifetime
         Assert.Equal("5353", failed.GetProperty("deskThreadId").GetString());
     }
 
-    // ---------- helpers ----------
-
-    /// <summary>A status callback for our reply's SID, signed as the other tenant's account (valid for that account).</summary>
     [Fact]
     public async Task AReplyUpgradedWithoutAnAccountStillTakesItsGenuineStatusCallbacks()
     {
-        // The OutboundStatusAccount migration leaves a reply's row without an account when its sending number was
-        // already deleted. Its Twilio callbacks must still count (the first signed one gives the row its account).
+        // A reply sent before the upgrade has its status row from the send (without an account when the
+        // OutboundStatusAccount migration found no number for it), no account of its own, and callbacks that name no
+        // reply. Its Twilio callbacks must still count (the first signed one gives the row its account).
         Assert.Equal(200, (await ReplyToAnaAsync("5454")).Status);
         await using (var scope = _app.Services.CreateAsyncScope())
-            await scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().OutboundStatuses
-                .Where(s => s.MessageSid == OurSid).ExecuteUpdateAsync(s => s.SetProperty(r => r.AccountSid, (string?)null));
+        {
+            var db = scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>();
+            var reply = await db.Replies.SingleAsync(r => r.DeskThreadId == "5454");
+            reply.AccountSid = null;
+            db.OutboundStatuses.Add(new Data.OutboundStatus
+            {
+                MessageSid = OurSid, ReplyId = reply.Id, OrgId = reply.OrgId, Status = "queued", Rank = Domain.Replies.DeliveryStatus.Rank("queued"),
+                To = reply.To, From = reply.From, UpdatedAt = DateTime.UtcNow,
+            });
+            await db.SaveChangesAsync();
+        }
 
-        Assert.Equal(HttpStatusCode.NoContent, (await _app.StatusCallbackAsync(OurSid, "delivered")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await PostStatusAsync(OurSid, "delivered", Fixtures.AccountSid, Fixtures.AuthToken, Fixtures.WhatsAppNumber)).StatusCode);
 
         var row = await RowAsync();
         Assert.Equal(("delivered", Fixtures.AccountSid), (row.Status, row.AccountSid));
@@ -125,15 +155,29 @@ public sealed class StatusAccountTests : IAsyncLifetime
         Assert.Equal("delivered", (await RowAsync()).Status);
     }
 
-    private Task<HttpResponseMessage> OtherAccountCallbackAsync(string status, string? errorCode = null)
+    // ---------- helpers ----------
+
+    /// <summary>A status callback for our reply's SID, signed as the other tenant's account (valid for that account).</summary>
+    private Task<HttpResponseMessage> OtherAccountCallbackAsync(string status, string? errorCode = null, long? replyId = null) =>
+        PostStatusAsync(OurSid, status, OtherAccount, OtherToken, OtherNumber, errorCode, replyId);
+
+    /// <summary>A status callback signed as <paramref name="account"/>, at the URL naming <paramref name="replyId"/> if any.</summary>
+    private Task<HttpResponseMessage> PostStatusAsync(string sid, string status, string account, string token, string from, string? errorCode = null, long? replyId = null)
     {
         var form = Fixtures.Form("status-delivered.form");
-        form["AccountSid"] = OtherAccount;
-        form["From"] = OtherNumber;
-        form["MessageSid"] = form["SmsSid"] = OurSid;
+        form["AccountSid"] = account;
+        form["From"] = from;
+        form["MessageSid"] = form["SmsSid"] = sid;
         form["MessageStatus"] = form["SmsStatus"] = status;
         if (errorCode is not null) form["ErrorCode"] = errorCode;
-        return _app.PostInboundAsync(form, token: OtherToken, path: "/twilio/status");
+        return _app.PostInboundAsync(form, token: token, path: replyId is { } id ? $"/twilio/status?reply={id}" : "/twilio/status");
+    }
+
+    private async Task<(int Status, System.Text.Json.Nodes.JsonObject Body)> PushToAnaWithEarlyCallbacksAsync(string deskThreadId, Func<long, Task> early)
+    {
+        await _app.CustomerWritesAsync(Fixtures.Form("whatsapp-text.form"));
+        return await _app.PushWithEarlyCallbacksAsync(_twilio, ReplyApp.Push("whatsapp:+5511987654321", "Hi Ana!", id: deskThreadId),
+            Fixtures.Text("twilio-message-created.json"), early);
     }
 
     /// <summary>Ana writes on WhatsApp and an agent answers her; Twilio creates the fixture's message SID.</summary>
@@ -146,10 +190,12 @@ public sealed class StatusAccountTests : IAsyncLifetime
         return await _app.PushAsync(ReplyApp.Push("whatsapp:+5511987654321", "Hi Ana!", id: deskThreadId));
     }
 
-    private async Task<Data.OutboundStatus> RowAsync()
+    private async Task<Data.OutboundStatus> RowAsync() => await RowOrNullAsync() ?? throw new Xunit.Sdk.XunitException($"No status row for {OurSid}.");
+
+    private async Task<Data.OutboundStatus?> RowOrNullAsync()
     {
         await using var scope = _app.Services.CreateAsyncScope();
-        return await scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().OutboundStatuses.AsNoTracking().SingleAsync(s => s.MessageSid == OurSid);
+        return await scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().OutboundStatuses.AsNoTracking().SingleOrDefaultAsync(s => s.MessageSid == OurSid);
     }
 
     private void AssertNoSecretsLogged()

@@ -93,8 +93,13 @@ public sealed class StatusCallbackTests : IAsyncLifetime
     {
         // Twilio's callback for the SID arrives before the create call returned to us.
         const string sid = "SMbe6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c";
-        await CallbackAsync(sid, "undelivered", "63016");
-        var (status, body) = await ReplyToAnaAsync("4242");
+        await _app.CustomerWritesAsync(Fixtures.Form("whatsapp-text.form"));
+        var (status, body) = await _app.PushWithEarlyCallbacksAsync(_twilio, ReplyApp.Push("whatsapp:+5511987654321", "Hi Ana!", id: "4242"),
+            Fixtures.Text("twilio-message-created.json"), async reply =>
+            {
+                Assert.Equal(System.Net.HttpStatusCode.NoContent, (await _app.StatusCallbackAsync(sid, "undelivered", "63016", reply)).StatusCode);
+                Assert.Equal("undelivered", await StatusOfAsync(sid));
+            });
         Assert.Equal(200, status);
         Assert.Equal(sid, (string?)body["extId"]);
         Assert.Equal("undelivered", await StatusOfAsync(sid));
@@ -148,11 +153,11 @@ public sealed class StatusCallbackTests : IAsyncLifetime
     [Fact]
     public async Task StatusesNoReplyClaimedForAWeekAreDroppedAndClaimedOnesKept()
     {
-        // A reply's own status: the callback came first, then the send claimed it (the race every reply may hit).
+        // A reply's own status, from its callback (at the URL naming the reply).
         var claimed = JsonDocument.Parse(Fixtures.Text("twilio-message-created.json")).RootElement.GetProperty("sid").GetString()!;
-        await CallbackAsync(claimed, "delivered");
         var (status, _) = await ReplyToAnaAsync("4243");
         Assert.Equal(200, status);
+        await CallbackAsync(claimed, "delivered");
 
         // Another sender's messages (our URL on a Messaging Service others send through): nothing ever claims them.
         const string foreignOld = "SM10000000000000000000000000000091", foreignRecent = "SM10000000000000000000000000000092";

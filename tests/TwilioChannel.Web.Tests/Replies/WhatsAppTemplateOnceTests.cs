@@ -40,12 +40,13 @@ public sealed class WhatsAppTemplateOnceTests : ClockedReplyTestsBase
 
         var template = Assert.Single(_twilio.Sent);
         Assert.Equal(Template, template["ContentSid"]);
-        // The template stays on the record of the reply that sent it, with its status row.
+        // The template stays on the record of the reply that sent it, and its status callbacks are that reply's.
         await using var scope = _app.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>();
         var reply = db.Replies.Single(r => r.DeskThreadId == (string)first["resource"]!["id"]!);
         Assert.Equal(63016, reply.ErrorCode);
         Assert.StartsWith("SM", reply.FirstSid);
+        (await _app.StatusCallbackAsync(reply.FirstSid!, "sent")).EnsureSuccessStatusCode();
         Assert.Equal(reply.Id, db.OutboundStatuses.Single(s => s.MessageSid == reply.FirstSid).ReplyId);
         var invite = db.TemplateInvites.Single();
         Assert.Equal((Data.TemplateInviteState.Sent, reply.FirstSid, reply.Id), (invite.State, invite.MessageSid, invite.ReplyId));

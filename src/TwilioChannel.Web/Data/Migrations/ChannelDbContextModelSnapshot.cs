@@ -571,6 +571,9 @@ namespace TwilioChannel.Web.Data.Migrations
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("AccountSid")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Body")
                         .HasColumnType("TEXT");
 
@@ -623,6 +626,9 @@ namespace TwilioChannel.Web.Data.Migrations
                     b.Property<int>("State")
                         .HasColumnType("INTEGER");
 
+                    b.Property<bool>("StatusReported")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("To")
                         .HasColumnType("TEXT");
 
@@ -630,6 +636,9 @@ namespace TwilioChannel.Web.Data.Migrations
 
                     b.HasIndex("OrgId", "DeskThreadId")
                         .IsUnique();
+
+                    b.HasIndex(new[] { "CompletedAt" }, "IX_Replies_Sent")
+                        .HasFilter("\"FirstSid\" IS NOT NULL");
 
                     b.ToTable("Replies");
                 });
