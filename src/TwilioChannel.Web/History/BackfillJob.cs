@@ -164,7 +164,7 @@ internal sealed class BackfillJob(IServiceScopeFactory scopes, TwilioApiClients 
         var sids = outbound.Select(m => m.Sid).ToHashSet(StringComparer.Ordinal);
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
-        var ours = (await db.OutboundStatuses.AsNoTracking().Where(s => sids.Contains(s.MessageSid) && s.ReplyId != null).Select(s => s.MessageSid).ToListAsync(ct)).ToHashSet();
+        var ours = await SentReplies.ClaimedAsync(db, sids, ct);
         var created = outbound.Select(m => DateTime.SpecifyKind((m.DateCreated ?? HistoryMessages.SentAt(m)).ToUniversalTime(), DateTimeKind.Utc)).ToList();
         var replies = SentReplies.Between(db, created.Min() - TimeSpan.FromHours(1), created.Max() + ReplySpan).Columns().AsAsyncEnumerable();
         await foreach (var reply in replies.WithCancellation(ct))

@@ -164,9 +164,7 @@ internal sealed class ReconcileJob(IServiceScopeFactory scopes, TwilioApiClients
             .Where(r => r.AccountSid != null && (r.From == number.Address || (number.MessagingServiceSid != null && r.From == number.MessagingServiceSid)))
             .Columns().ToListAsync(ct);
         var messages = sent.SelectMany(r => r.SidList().Select(sid => (Reply: r, Sid: sid))).ToList();
-        var reported = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var chunk in messages.Select(m => m.Sid).Chunk(500))
-            reported.UnionWith(await db.OutboundStatuses.AsNoTracking().Where(s => chunk.Contains(s.MessageSid) && s.ReplyId != null).Select(s => s.MessageSid).ToListAsync(ct));
+        var reported = await SentReplies.ClaimedAsync(db, messages.Select(m => m.Sid), ct);
         var unreported = messages.Where(m => !reported.Contains(m.Sid)).ToList();
         foreach (var chunk in unreported.Chunk(500))
             await statuses.RecordUnreportedAsync(chunk, ct);

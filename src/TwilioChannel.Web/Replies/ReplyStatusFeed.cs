@@ -48,7 +48,7 @@ internal sealed class ReplyStatusFeed(IOptions<DeskOptions> desk, TimeProvider t
             reply = new SentReply(row.GetString(1), row.GetString(2), row.IsDBNull(3) ? "" : row.GetString(3),
                 row.GetUtcDateTime(4), row.IsDBNull(5) ? "" : row.GetString(5), row.IsDBNull(6) ? "" : row.GetString(6));
             conversationId = row.GetInt64(7);
-            sids = JsonSerializer.Deserialize<List<string>>(row.GetString(8)) ?? [];
+            sids = SentReplies.ParseSids(row.GetString(8));
             // Only a reply the push answered with its first SID is a thread in Desk under that extId. A failed reply's
             // SIDs (the re-engagement template sent instead, the parts sent before a failure) restated as its thread
             // made a second outgoing thread, "[reply]" shown as delivered, beside the reply Desk marked failed.

@@ -14,7 +14,19 @@ internal static class SentReplies
     /// <summary>What those readers need of a reply (not its text or stored answer).</summary>
     public sealed record Sent(long Id, string OrgId, string? To, string? From, string? MessagingServiceSid, string? AccountSid, string Sids, DateTime CompletedAt)
     {
-        public List<string> SidList() => JsonSerializer.Deserialize<List<string>>(Sids) ?? [];
+        public List<string> SidList() => ParseSids(Sids);
+    }
+
+    /// <summary>A reply's <see cref="Reply.Sids"/> column (a JSON array, in sending order).</summary>
+    public static List<string> ParseSids(string sids) => JsonSerializer.Deserialize<List<string>>(sids) ?? [];
+
+    /// <summary>Those of <paramref name="sids"/> whose status row a reply claimed.</summary>
+    public static async Task<HashSet<string>> ClaimedAsync(ChannelDbContext db, IEnumerable<string> sids, CancellationToken ct)
+    {
+        var claimed = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var chunk in sids.Chunk(500))
+            claimed.UnionWith(await db.OutboundStatuses.AsNoTracking().Where(s => chunk.Contains(s.MessageSid) && s.ReplyId != null).Select(s => s.MessageSid).ToListAsync(ct));
+        return claimed;
     }
 
     public static IQueryable<Reply> Between(ChannelDbContext db, DateTime from, DateTime until) =>

@@ -96,7 +96,7 @@ internal sealed class StatusStore(GroupCommit commits, ReplyStatusFeed feed, Rou
             return null;
         }
         // A reply from before the account was kept names none to check against: its callbacks never name it anyway.
-        return account is not null && System.Text.Json.JsonSerializer.Deserialize<List<string>>(sids)?.Contains(sid) == true
+        return account is not null && SentReplies.ParseSids(sids).Contains(sid)
             ? new Owner(replyId, orgId, account, to, from)
             : null;
     }
