@@ -55,6 +55,9 @@ internal sealed class StatusStore(GroupCommit commits, ReplyStatusFeed feed, Rou
     {
         if (await commits.RunAsync(async (connection, tx) =>
             {
+                // A callback naming no reply (a caller that posts to the bare route) is looked for among the latest
+                // replies, unless the SID has its row already (a reply sent before callback URLs named their reply).
+                replyId ??= await ReadAsync(connection, tx, sid) is null ? await RecentReplyHoldingAsync(connection, tx, sid) : null;
                 var owner = replyId is { } id ? await OwnerAsync(connection, tx, id, sid) : null;
                 if (owner is not null && owner.AccountSid != accountSid)
                 {
@@ -65,6 +68,22 @@ internal sealed class StatusStore(GroupCommit commits, ReplyStatusFeed feed, Rou
                 return await ApplyAsync(connection, tx, sid, accountSid, status, errorCode, owner?.OrgId, owner?.To ?? to, owner?.From ?? from, owner?.ReplyId);
             }))
             feedWakeup.Notify();
+    }
+
+    /// <summary>How many of the latest replies a callback that names none is looked for in (IX_Replies_Sent, newest
+    /// first): a bounded scan, as such callbacks don't come from Twilio, which calls the URL our send gave it.</summary>
+    internal const int RecentReplies = 10_000;
+
+    private static async Task<long?> RecentReplyHoldingAsync(DbConnection connection, DbTransaction tx, string sid)
+    {
+        await using var find = await PreparedCommand.CreateAsync(connection, tx, $$"""
+            SELECT "Id" FROM (
+                SELECT "Id", "Sids" FROM "Replies" WHERE "FirstSid" IS NOT NULL ORDER BY "CompletedAt" DESC LIMIT {{RecentReplies}})
+            WHERE instr("Sids", @p0) > 0 LIMIT 1
+            """, 1, CancellationToken.None);
+        // The SID as it appears in the Sids JSON array, quotes included, so one SID can't match inside another.
+        var id = await find.ScalarAsync(CancellationToken.None, System.Text.Json.JsonSerializer.Serialize(sid));
+        return id is null or DBNull ? null : Convert.ToInt64(id);
     }
 
     private sealed record Owner(long ReplyId, string OrgId, string AccountSid, string? To, string? From);

@@ -113,6 +113,24 @@ public sealed class StatusCallbackTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ALateFailurePostedToTheBareRouteIsStillTheReplysAndListed()
+    {
+        // Twilio calls the URL our send gave it, which names the reply; a caller that posts to /twilio/status itself
+        // (a script, a test harness playing Twilio) must still reach the reply the SID belongs to.
+        var (status, body) = await ReplyToAnaAsync("4646");
+        Assert.Equal(200, status);
+        var sid = (string)body["extId"]!;
+        var form = Fixtures.Form("status-delivered.form");
+        form["MessageSid"] = form["SmsSid"] = sid;
+        form["MessageStatus"] = form["SmsStatus"] = "undelivered";
+        form["ErrorCode"] = "30005";
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await _app.PostInboundAsync(form, path: "/twilio/status")).StatusCode);
+
+        var row = Assert.Single(await _app.FailedAsync());
+        Assert.Equal((sid, "4646", 30005), (row.GetProperty("messageSid").GetString(), row.GetProperty("deskThreadId").GetString(), row.GetProperty("errorCode").GetInt32()));
+    }
+
+    [Fact]
     public async Task AFailureForASidNoReplyOfOursSentIsNotListedAmongFailedReplies()
     {
         // Listed with no org, no Desk reply and no ticket beside the agents' real failures, it read as a lost reply.
