@@ -57,7 +57,13 @@ internal sealed class StatusStore(GroupCommit commits, ReplyStatusFeed feed, Rou
             {
                 // A callback naming no reply (a caller that posts to the bare route) is looked for among the latest
                 // replies, unless the SID has its row already (a reply sent before callback URLs named their reply).
-                replyId ??= await ReadAsync(connection, tx, sid) is null ? await RecentReplyHoldingAsync(connection, tx, sid) : null;
+                if (replyId is null && await ReadAsync(connection, tx, sid) is null)
+                {
+                    replyId = await RecentReplyHoldingAsync(connection, tx, sid);
+                    // Maybe a reply still sending: its SID isn't stored yet, so every reply sending now is marked to claim
+                    // its callbacks' rows at its outcome (a SID read each; a row for a SID that isn't theirs stays as it is).
+                    if (replyId is null) await MarkSendingAsync(connection, tx);
+                }
                 var owner = replyId is { } id ? await OwnerAsync(connection, tx, id, sid) : null;
                 if (owner is not null && owner.AccountSid != accountSid)
                 {
@@ -84,6 +90,15 @@ internal sealed class StatusStore(GroupCommit commits, ReplyStatusFeed feed, Rou
         // The SID as it appears in the Sids JSON array, quotes included, so one SID can't match inside another.
         var id = await find.ScalarAsync(CancellationToken.None, System.Text.Json.JsonSerializer.Serialize(sid));
         return id is null or DBNull ? null : Convert.ToInt64(id);
+    }
+
+    private static async Task MarkSendingAsync(DbConnection connection, DbTransaction tx)
+    {
+        await using var mark = await PreparedCommand.CreateAsync(connection, tx, $$"""
+            UPDATE "Replies" SET "StatusReported" = 1
+            WHERE "Id" IN (SELECT "Id" FROM "Replies" ORDER BY "Id" DESC LIMIT {{RecentReplies}}) AND "State" = {{(int)ReplyState.Sending}} AND NOT "StatusReported"
+            """, 0, CancellationToken.None);
+        await mark.ExecuteAsync(CancellationToken.None);
     }
 
     private sealed record Owner(long ReplyId, string OrgId, string AccountSid, string? To, string? From);
