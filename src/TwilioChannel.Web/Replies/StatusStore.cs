@@ -17,7 +17,7 @@ namespace TwilioChannel.Web.Replies;
 /// which of two reporting accounts is genuine, so the first keeps the row and the claim drops it if it was the wrong
 /// one; a genuine status refused meanwhile is fetched again by History/ReconcileJob (replies short of delivered).
 /// </summary>
-internal sealed class StatusStore(GroupCommit commits, ReplyStatusFeed feed, Routing.FeedWakeup feedWakeup, Common.RefusalLog refusals, TimeProvider time)
+internal sealed class StatusStore(GroupCommit commits, ReadConnections reads, ReplyStatusFeed feed, Routing.FeedWakeup feedWakeup, Common.RefusalLog refusals, TimeProvider time)
 {
     private const string Insert = """
         INSERT INTO "OutboundStatuses" ("MessageSid", "Status", "Rank", "ErrorCode", "ErrorReason", "To", "From", "OrgId", "ReplyId", "UpdatedAt", "AccountSid")
@@ -53,17 +53,20 @@ internal sealed class StatusStore(GroupCommit commits, ReplyStatusFeed feed, Rou
     /// </summary>
     public async Task ApplyCallbackAsync(string sid, string accountSid, string status, int? errorCode, string? to, string? from, long? replyId)
     {
+        // A callback naming no reply (a caller that posts to the bare route) is looked for among the latest replies,
+        // unless the SID has its row already (a reply sent before callback URLs named their reply). A bounded scan, on a
+        // read connection: the group commit, which the webhooks' acknowledgements wait for too, never runs it.
+        var unknown = false;
+        if (replyId is null && await reads.UseAsync(c => ReadAsync(c, null, sid)) is null)
+        {
+            replyId = await reads.UseAsync(c => RecentReplyHoldingAsync(c, sid));
+            unknown = replyId is null;
+        }
         if (await commits.RunAsync(async (connection, tx) =>
             {
-                // A callback naming no reply (a caller that posts to the bare route) is looked for among the latest
-                // replies, unless the SID has its row already (a reply sent before callback URLs named their reply).
-                if (replyId is null && await ReadAsync(connection, tx, sid) is null)
-                {
-                    replyId = await RecentReplyHoldingAsync(connection, tx, sid);
-                    // Maybe a reply still sending: its SID isn't stored yet, so every reply sending now is marked to claim
-                    // its callbacks' rows at its outcome (a SID read each; a row for a SID that isn't theirs stays as it is).
-                    if (replyId is null) await MarkSendingAsync(connection, tx);
-                }
+                // Maybe a reply still sending: its SIDs aren't stored yet, so the replies sending now are marked to claim
+                // their callbacks' rows at their outcome (a read per SID for those few).
+                if (unknown) await MarkSendingAsync(connection, tx);
                 var owner = replyId is { } id ? await OwnerAsync(connection, tx, id, sid) : null;
                 if (owner is not null && owner.AccountSid != accountSid)
                 {
@@ -80,9 +83,13 @@ internal sealed class StatusStore(GroupCommit commits, ReplyStatusFeed feed, Rou
     /// first): a bounded scan, as such callbacks don't come from Twilio, which calls the URL our send gave it.</summary>
     internal const int RecentReplies = 10_000;
 
-    private static async Task<long?> RecentReplyHoldingAsync(DbConnection connection, DbTransaction tx, string sid)
+    /// <summary>How many of the latest claims such a callback marks if still sending: a reply sends within its push
+    /// budget, and Twilio's callback comes after its create call, so the reply it may belong to is among the newest.</summary>
+    internal const int RecentClaims = 1_000;
+
+    private static async Task<long?> RecentReplyHoldingAsync(DbConnection connection, string sid)
     {
-        await using var find = await PreparedCommand.CreateAsync(connection, tx, $$"""
+        await using var find = await PreparedCommand.CreateAsync(connection, null, $$"""
             SELECT "Id" FROM (
                 SELECT "Id", "Sids" FROM "Replies" WHERE "FirstSid" IS NOT NULL ORDER BY "CompletedAt" DESC LIMIT {{RecentReplies}})
             WHERE instr("Sids", @p0) > 0 LIMIT 1
@@ -96,7 +103,7 @@ internal sealed class StatusStore(GroupCommit commits, ReplyStatusFeed feed, Rou
     {
         await using var mark = await PreparedCommand.CreateAsync(connection, tx, $$"""
             UPDATE "Replies" SET "StatusReported" = 1
-            WHERE "Id" IN (SELECT "Id" FROM "Replies" ORDER BY "Id" DESC LIMIT {{RecentReplies}}) AND "State" = {{(int)ReplyState.Sending}} AND NOT "StatusReported"
+            WHERE "Id" IN (SELECT "Id" FROM "Replies" ORDER BY "Id" DESC LIMIT {{RecentClaims}}) AND "State" = {{(int)ReplyState.Sending}} AND NOT "StatusReported"
             """, 0, CancellationToken.None);
         await mark.ExecuteAsync(CancellationToken.None);
     }
@@ -214,7 +221,7 @@ internal sealed class StatusStore(GroupCommit commits, ReplyStatusFeed feed, Rou
 
     private sealed record Row(string Status, int Rank, long? ReplyId, int? ErrorCode, string? ErrorReason, string? AccountSid);
 
-    private static async Task<Row?> ReadAsync(DbConnection connection, DbTransaction tx, string sid)
+    private static async Task<Row?> ReadAsync(DbConnection connection, DbTransaction? tx, string sid)
     {
         await using var read = await PreparedCommand.CreateAsync(connection, tx,
             """SELECT "Status", "Rank", "ReplyId", "ErrorCode", "ErrorReason", "AccountSid" FROM "OutboundStatuses" WHERE "MessageSid" = @p0""", 1, CancellationToken.None);
