@@ -6,9 +6,11 @@ namespace TwilioChannel.Web.Replies;
 
 /// <summary>
 /// Delivery status per message SID, applied monotonically: callbacks arrive in any order and may come before the send
-/// call returned, so every writer (callback or sender) merges into one row with a single upsert whose SET compares
-/// ranks — a status only replaces one of lower rank, failed/undelivered/canceled are final and keep their error code.
-/// Being one statement, it stays correct with concurrent callbacks and several instances.
+/// call returned, so every writer (a callback, a reply's outcome claiming callbacks that came first, the
+/// reconciliation) merges into one row with a single upsert whose SET compares ranks — a status only replaces one of
+/// lower rank, failed/undelivered/canceled are final and keep their error code. Being one statement, it stays correct
+/// with concurrent callbacks and several instances. A row exists once a status was reported: a reply's outcome writes
+/// none of its own (<see cref="ApplyCallbackAsync"/>, <see cref="RecordUnreportedAsync"/>).
 /// Every writer names the Twilio account the status comes from, and a row keeps one: the sending number's once a reply
 /// claims the SID, else the account whose signed callback reported it first. The callback's signature only proves who
 /// sent it, not that the SID is theirs: another tenant's account configured here could otherwise sign a callback for
