@@ -333,8 +333,8 @@ internal sealed class RepliesRun(BenchOptions options) : IBenchRun
             + "the SID on disk before the answer; one SQLite transaction and fsync per batch, two statements prepared once) and nothing else: the "
             + "ceiling for any server that sends each reply exactly once with the SDK on this machine.");
         Reference(BySidForwarder, "Durable SDK forwarder with its SIDs indexed", "this forwarder",
-            "the durable SDK forwarder whose SIDs are also under a unique index, as status callbacks (which name only the SID) need: the ceiling "
-            + "for any server that sends each reply exactly once and keeps every message's status, before any caller check, conversation or opt-out.");
+            "the durable SDK forwarder whose SIDs are also under a unique index on the push path: what finding a message by its SID costs when "
+            + "it is written with the reply (the service's status callbacks name their reply instead, so it writes no SID-keyed row when sending).");
 
         // A reference server's peak against the bare forwarder's, and the service's against it.
         void Reference(string server, string name, string serviceAgainst, string what)
