@@ -59,10 +59,11 @@ internal sealed class StatusStore(GroupCommit commits, ReadConnections reads, Re
         // unless the SID has its row already (a reply sent before callback URLs named their reply). A bounded scan, on a
         // read connection: the group commit, which the webhooks' acknowledgements wait for too, never runs it.
         var unknown = false;
-        if (replyId is null && await reads.UseAsync(c => ReadAsync(c, null, sid)) is null)
+        if (replyId is null)
         {
-            replyId = await reads.UseAsync(c => RecentReplyHoldingAsync(c, sid));
-            unknown = replyId is null;
+            (var known, replyId) = await reads.UseAsync(async c =>
+                await ReadAsync(c, null, sid) is not null ? (true, (long?)null) : (false, await RecentReplyHoldingAsync(c, sid)));
+            unknown = !known && replyId is null;
         }
         if (await commits.RunAsync(async (connection, tx) =>
             {

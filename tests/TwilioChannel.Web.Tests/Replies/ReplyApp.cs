@@ -69,13 +69,23 @@ internal static class ReplyApp
     /// </summary>
     public static async Task<HttpResponseMessage> StatusCallbackAsync(this ChannelApp app, string sid, string status, string? errorCode = null, long? replyId = null)
     {
+        replyId ??= await app.ReplyHoldingAsync(sid);
+        return await app.PostInboundAsync(StatusForm(sid, status, errorCode), path: StatusPath(replyId));
+    }
+
+    /// <summary>Twilio's status callback form for <paramref name="sid"/>, from the shared fixture (our account, our number).</summary>
+    public static Dictionary<string, string> StatusForm(string sid, string status, string? errorCode = null)
+    {
         var form = Fixtures.Form("status-delivered.form");
         form["MessageSid"] = form["SmsSid"] = sid;
         form["MessageStatus"] = form["SmsStatus"] = status;
         if (errorCode is not null) form["ErrorCode"] = errorCode;
-        replyId ??= await app.ReplyHoldingAsync(sid);
-        return await app.PostInboundAsync(form, path: replyId is { } id ? $"/twilio/status?reply={id}" : "/twilio/status");
+        return form;
     }
+
+    /// <summary>The status callback URL our send gives Twilio for a message of reply <paramref name="replyId"/>; the bare
+    /// route without one.</summary>
+    public static string StatusPath(long? replyId) => replyId is { } id ? $"/twilio/status?reply={id}" : "/twilio/status";
 
     private static async Task<long?> ReplyHoldingAsync(this ChannelApp app, string sid)
     {

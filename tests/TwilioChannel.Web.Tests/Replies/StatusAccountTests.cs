@@ -148,13 +148,10 @@ public sealed class StatusAccountTests : IAsyncLifetime
     /// <summary>A status callback signed as <paramref name="account"/>, at the URL naming <paramref name="replyId"/> if any.</summary>
     private Task<HttpResponseMessage> PostStatusAsync(string sid, string status, string account, string token, string from, string? errorCode = null, long? replyId = null)
     {
-        var form = Fixtures.Form("status-delivered.form");
+        var form = ReplyApp.StatusForm(sid, status, errorCode);
         form["AccountSid"] = account;
         form["From"] = from;
-        form["MessageSid"] = form["SmsSid"] = sid;
-        form["MessageStatus"] = form["SmsStatus"] = status;
-        if (errorCode is not null) form["ErrorCode"] = errorCode;
-        return _app.PostInboundAsync(form, token: token, path: replyId is { } id ? $"/twilio/status?reply={id}" : "/twilio/status");
+        return _app.PostInboundAsync(form, token: token, path: ReplyApp.StatusPath(replyId));
     }
 
     private async Task<(int Status, System.Text.Json.Nodes.JsonObject Body)> PushToAnaWithEarlyCallbacksAsync(string deskThreadId, Func<long, Task> early)

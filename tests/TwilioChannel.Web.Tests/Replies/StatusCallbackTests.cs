@@ -123,11 +123,8 @@ public sealed class StatusCallbackTests : IAsyncLifetime
         var (status, body) = await ReplyToAnaAsync("4646");
         Assert.Equal(200, status);
         var sid = (string)body["extId"]!;
-        var form = Fixtures.Form("status-delivered.form");
-        form["MessageSid"] = form["SmsSid"] = sid;
-        form["MessageStatus"] = form["SmsStatus"] = "undelivered";
-        form["ErrorCode"] = "30005";
-        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await _app.PostInboundAsync(form, path: "/twilio/status")).StatusCode);
+        var form = ReplyApp.StatusForm(sid, "undelivered", "30005");
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await _app.PostInboundAsync(form, path: ReplyApp.StatusPath(null))).StatusCode);
 
         var row = Assert.Single(await _app.FailedAsync());
         Assert.Equal((sid, "4646", 30005), (row.GetProperty("messageSid").GetString(), row.GetProperty("deskThreadId").GetString(), row.GetProperty("errorCode").GetInt32()));
