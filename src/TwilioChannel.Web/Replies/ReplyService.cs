@@ -16,7 +16,7 @@ namespace TwilioChannel.Web.Replies;
 /// reply takes it over and sends it again in resume mode, where each message is first looked for at Twilio and only
 /// sent if it isn't there (Replies/ReplySender), so nothing goes out twice and Desk's retries don't get 503 for ever.
 /// </summary>
-internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, StatusStore statuses, GroupCommit commits, ReadConnections reads, Routing.NumberDirectory directory, Routing.FeedWakeup feedWakeup, IOptions<DeskOptions> desk, TimeProvider time, ILogger<ReplyService> logger)
+internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, StatusStore statuses, GroupCommit commits, ReadConnections reads, Routing.NumberDirectory directory, Routing.FeedWakeup feedWakeup, Twilio.InboundProjector projector, IOptions<DeskOptions> desk, TimeProvider time, ILogger<ReplyService> logger)
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
 
@@ -27,6 +27,12 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
     public async Task<PushOutcome> HandleAsync(Installation installation, DeskReply reply, string publicBase)
     {
         var budget = TimeSpan.FromSeconds(desk.Value.PushTimeoutSeconds);
+        // The customer's message that Twilio just gave us may still be in the inbox: the window, the number they wrote
+        // to and an opt-out are read from the database, so its projection comes first (only for this customer).
+        var customer = TicketKey.Parse(reply.ExtParentId).CustomerAddress;
+        if (!await projector.CustomerCaughtUpAsync(customer, budget / 2, CancellationToken.None))
+            logger.LogWarning("Desk reply {DeskThreadId} (org {OrgId}): the customer's latest messages are still waiting to be stored after {Seconds} s; the reply goes by what is stored.",
+                reply.Id, installation.OrgId, (budget / 2).TotalSeconds);
         var claim = new Reply
         {
             OrgId = installation.OrgId,

@@ -18,7 +18,7 @@ namespace TwilioChannel.Web.Twilio;
 /// ended up at that priority too (docs/decisions.md, "Ack = durably in the inbox").
 /// </summary>
 internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, InboundWriter writer, InboundProjectorWakeup wakeup,
-    IOptions<InboundOptions> options, TimeProvider time, ILogger<InboundProjector> logger)
+    UnprojectedCustomers unprojected, IOptions<InboundOptions> options, TimeProvider time, ILogger<InboundProjector> logger)
     : BackgroundService
 {
     private const int BatchSize = 256;
@@ -81,6 +81,14 @@ internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, Inbou
             if (Interlocked.Decrement(ref _callersWaiting) == 0) _callerWaiting.Reset();
         }
     }
+
+    /// <summary>
+    /// Like <see cref="CaughtUpAsync"/>, for one customer: waits only when one of their messages is acknowledged and
+    /// not yet in the database (Twilio/UnprojectedCustomers), so a reply to anyone else neither waits nor ends a
+    /// burst's wait.
+    /// </summary>
+    public Task<bool> CustomerCaughtUpAsync(string customer, TimeSpan bound, CancellationToken ct) =>
+        unprojected.Waiting(customer, Projected) ? CaughtUpAsync(bound, ct) : Task.FromResult(true);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -159,7 +167,7 @@ internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, Inbou
         {
             if (_waitingSince is not null)
                 logger.LogInformation(needed
-                    ? "The pull, the admin list or the reconciliation needs every acknowledged webhook ({Rate:0}/s): moving the waiting webhooks into the database."
+                    ? "The pull, the admin list, the reconciliation or a reply to a customer whose message waits needs every acknowledged webhook ({Rate:0}/s): moving the waiting webhooks into the database."
                     : "Webhook burst over ({Rate:0}/s): moving the waiting webhooks into the database.", rate);
             _waitingSince = null;
             return false;
@@ -217,6 +225,7 @@ internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, Inbou
         // Synchronous on purpose: SQLite's calls are, and the work stays on this thread.
         writer.StoreAsync(batch).GetAwaiter().GetResult();
         Advance(last);
+        unprojected.Projected(batch.Select(m => m.From), last);
         // Dropped from the inbox only once the database has it on the disk; meanwhile the next batch goes on.
         writer.DurableAsync().ContinueWith(_ => inbox.Purge(last), TaskContinuationOptions.OnlyOnRanToCompletion);
         return batch.Count;

@@ -15,6 +15,7 @@ internal static class TwilioEndpoints
         builder.Services.AddHostedService(sp => sp.GetRequiredService<InboundInbox>());
         builder.Services.AddSingleton<InboundWriter>();
         builder.Services.AddSingleton<InboundProjector>();
+        builder.Services.AddSingleton<UnprojectedCustomers>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<InboundProjector>());
         builder.Services.AddSingleton<SignatureValidators>();
         builder.Services.AddScoped<TwilioSignatureFilter>();

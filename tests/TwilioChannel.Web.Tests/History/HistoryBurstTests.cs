@@ -77,28 +77,11 @@ public sealed class HistoryBurstTests : IAsyncLifetime
     private async Task WhileBurstingAsync(Dictionary<string, string> location, Func<Task> during)
     {
         var client = _app.CreateClient();
-        using var stop = new CancellationTokenSource();
-        var sent = 0;
-        var burst = Task.Run(async () =>
+        await using (await InboundBurst.StartAsync(_app, client))
         {
-            while (!stop.IsCancellationRequested)
-            {
-                var form = Fixtures.WhatsApp($"burst {sent}", from: "whatsapp:+5511900000000", sid: "SM" + (sent++).ToString("x32"));
-                using var response = await _app.PostInboundAsync(form, client: client, waitStored: false);
-                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            }
-        });
-        try
-        {
-            await Eventually.UntilAsync(() => _app.Logs.Lines.Any(l => l.Contains("they wait in the inbox")), "the burst's wait begun");
             using (var response = await _app.PostInboundAsync(location, client: client, waitStored: false))
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             await during();
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await burst;
         }
         await _app.StoredAsync();
         await _app.RouteAsync();
