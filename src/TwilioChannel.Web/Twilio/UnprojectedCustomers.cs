@@ -22,7 +22,7 @@ internal sealed class UnprojectedCustomers
 
     /// <summary>The customer's message is acknowledged: it is at or below inbox id <paramref name="acknowledged"/>.</summary>
     public void Acknowledged(string customer, long acknowledged) =>
-        _upTo.AddOrUpdate(customer, acknowledged, (_, earlier) => Math.Max(earlier, acknowledged));
+        _upTo.AddOrUpdate(customer, static (_, id) => id, static (_, earlier, id) => Math.Max(earlier, id), acknowledged);
 
     /// <summary>Whether a message of <paramref name="customer"/> is acknowledged beyond inbox id <paramref name="projected"/>.</summary>
     public bool Waiting(string customer, long projected)
