@@ -67,10 +67,11 @@ public sealed class ReplyAfterInboxTests : IAsyncLifetime
         var client = _app.CreateClient();
         await using var burst = await InboundBurst.StartAsync(_app, client);
 
+        var before = _app.Logs.Lines.Count;
         Assert.Equal(200, (await _app.PushAsync(ReplyApp.Push(Bob, "It ships today"))).Status);
 
         Assert.Single(_twilio.Sent);
-        Assert.DoesNotContain(_app.Logs.Lines, l => l.Contains("needs every acknowledged webhook"));
+        Assert.DoesNotContain(_app.Logs.Lines.Skip(before), l => l.Contains("needs every acknowledged webhook"));
         var (projected, acknowledged) = (_app.Services.GetRequiredService<InboundProjector>().Projected, _app.Services.GetRequiredService<InboundInbox>().Acknowledged);
         Assert.True(projected < acknowledged, $"the burst's webhooks were moved: {projected} of {acknowledged} ({burst.Sent} posted)");
     }
