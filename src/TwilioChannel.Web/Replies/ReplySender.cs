@@ -16,7 +16,7 @@ namespace TwilioChannel.Web.Replies;
 /// once only if it isn't there, and fail with that reason if the outcome is still unknown.
 /// </summary>
 internal sealed class ReplySender(
-    TwilioApiClients clients, DeskAttachments attachments, MediaTokens media, TemplateInvites invites,
+    TwilioApiClients clients, IServiceProvider services, MediaTokens media, TemplateInvites invites,
     Microsoft.Extensions.Options.IOptions<Configuration.DeskOptions> deskOptions, TimeProvider time, ILogger<ReplySender> logger)
 {
     private static readonly TimeSpan WhatsAppWindow = TimeSpan.FromHours(24);
@@ -99,6 +99,8 @@ internal sealed class ReplySender(
         if (files.Count > 0)
         {
             using var fetchBudget = new CancellationTokenSource(Positive(Left() * 0.5));
+            // Resolved only for a reply with files: it is a typed HttpClient over another (Zoho's), built per resolve.
+            var attachments = services.GetRequiredService<DeskAttachments>();
             var (fetched, failure) = await attachments.FetchAsync(installation, reply, files, target.Channel, fetchBudget.Token);
             if (fetched is null) return failure!;
             mediaUrls.AddRange(fetched.Select(f => new Uri($"{publicBase}/media/out/{media.CreateOutbound(f.Id)}")));
