@@ -10,34 +10,12 @@ namespace TwilioChannel.Web.Tests.Replies;
 /// burst's wait, Inbound:BurstRate): the reply is decided on the database (the WhatsApp window, the number the customer
 /// wrote to), so it waits for that message, and only a reply to that customer does.
 /// </summary>
-public sealed class ReplyAfterInboxTests : IAsyncLifetime
+public sealed class ReplyAfterInboxTests() : ReplyTestsBase(new() { ["Inbound:BurstRate"] = "5", ["Inbound:BurstMaxDelaySeconds"] = "600" })
 {
-    private const string Ana = "whatsapp:+5511987654321";
-    private const string Bob = "+14155550123";
-    private readonly FakeTwilio _twilio = new();
-    private readonly ChannelApp _app;
-
-    public ReplyAfterInboxTests() => _app = new ChannelApp(settings: new()
-    {
-        ["Twilio:ApiBaseUrl"] = _twilio.Url, ["Desk:PushTimeoutSeconds"] = "10",
-        ["Inbound:BurstRate"] = "5", ["Inbound:BurstMaxDelaySeconds"] = "600",
-    });
-
-    public async Task InitializeAsync()
-    {
-        _twilio.AcceptMessages();
-        await _app.SeedAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        _twilio.Dispose();
-    }
-
     [Fact]
     public async Task AReplyToAFirstWhatsAppMessageStillInTheInboxGoesOutWithinTheWindowItOpened()
     {
+        _twilio.AcceptMessages();
         var client = _app.CreateClient();
         await using (await InboundBurst.StartAsync(_app, client))
         {
@@ -63,6 +41,7 @@ public sealed class ReplyAfterInboxTests : IAsyncLifetime
     [Fact]
     public async Task AReplyToACustomerWithNothingInTheInboxLeavesTheBurstWaiting()
     {
+        _twilio.AcceptMessages();
         await _app.CustomerWritesAsync(Fixtures.Sms("Where is my order?", from: Bob));
         var client = _app.CreateClient();
         await using var burst = await InboundBurst.StartAsync(_app, client);

@@ -15,7 +15,12 @@ public abstract class ReplyTestsBase : IAsyncLifetime
     protected readonly FakeTwilio _twilio = new();
     protected readonly ChannelApp _app;
 
-    protected ReplyTestsBase() => _app = new ChannelApp(settings: new() { ["Twilio:ApiBaseUrl"] = _twilio.Url, ["Desk:PushTimeoutSeconds"] = "10" });
+    protected ReplyTestsBase(Dictionary<string, string?>? settings = null)
+    {
+        var all = new Dictionary<string, string?> { ["Twilio:ApiBaseUrl"] = _twilio.Url, ["Desk:PushTimeoutSeconds"] = "10" };
+        foreach (var (key, value) in settings ?? []) all[key] = value;
+        _app = new ChannelApp(settings: all);
+    }
 
     public Task InitializeAsync() => _app.SeedAsync();
 
