@@ -113,7 +113,7 @@ internal sealed class ReplySender(
             var options = TwilioSend.Options(target.CustomerAddress, target.Number.Address, target.MessagingServiceSid, statusCallback);
             if (messages[i].Body is { Length: > 0 } body) options.Body = body;
             if (messages[i].Media.Count > 0) options.MediaUrl = messages[i].Media;
-            var (sid, failure) = await SendOnceAsync(client, target, options, messages[i].Body ?? "", Left, resumeSince);
+            var (sid, failure) = await SendOnceAsync(client, reply.Id, target, options, messages[i].Body ?? "", Left, resumeSince);
             if (sid is null)
             {
                 var partial = sids.Count == 0 ? "" : $" Only the first {sids.Count} of {messages.Count} messages of this reply were sent.";
@@ -155,7 +155,7 @@ internal sealed class ReplySender(
     }
 
     private async Task<(string? Sid, PushOutcome? Failure)> SendOnceAsync(
-        global::Twilio.Clients.ITwilioRestClient client, ReplyTarget target, global::Twilio.Rest.Api.V2010.Account.CreateMessageOptions options, string body, Func<TimeSpan> left,
+        global::Twilio.Clients.ITwilioRestClient client, long replyId, ReplyTarget target, global::Twilio.Rest.Api.V2010.Account.CreateMessageOptions options, string body, Func<TimeSpan> left,
         DateTime? resumeSince)
     {
         if (resumeSince is { } since)
@@ -163,7 +163,7 @@ internal sealed class ReplySender(
             // The stopped attempt may have sent this message: only its text can tell (a media-only message can't be matched).
             if (body.Length == 0)
                 return (null, PushOutcome.Unavailable("The service stopped while sending this reply, and whether its attachment reached the customer can't be checked. Check the conversation before sending it again."));
-            var sent = await TwilioSend.FindRecentAsync(client, target.CustomerAddress, target.Number.Address, target.MessagingServiceSid, body, since, Positive(left() * 0.4));
+            var sent = await FindOwnAsync(client, replyId, target, body, since, Positive(left() * 0.4));
             if (!sent.Answered)
                 return (null, PushOutcome.Unavailable("The service stopped while sending this reply, and Twilio's message list can't be read now to check whether it went out. Try again shortly."));
             if (sent.Sid is { } already)
@@ -189,7 +189,7 @@ internal sealed class ReplySender(
                     return (null, PushOutcome.NotSent($"{notSent.Reason}; nothing was sent. Try again.", notSent.Code));
                 case SendResult.Unknown unknown:
                     logger.LogWarning("Twilio send outcome unknown ({Reason}); looking for the message before any resend.", unknown.Reason);
-                    var found = await TwilioSend.FindRecentAsync(client, target.CustomerAddress, target.Number.Address, target.MessagingServiceSid, body, startedAt, Positive(left() * 0.5));
+                    var found = await FindOwnAsync(client, replyId, target, body, startedAt, Positive(left() * 0.5));
                     if (found.Sid is { } existing)
                     {
                         Accepted.Add((existing, "accepted"));
@@ -203,6 +203,24 @@ internal sealed class ReplySender(
             }
         }
         return (null, PushOutcome.Unavailable("Twilio did not confirm the message."));
+    }
+
+    /// <summary>
+    /// This reply's message at Twilio, if it is there (after an unknown outcome, or resuming a stopped send): a message
+    /// with the same words to the customer from the sender, created since <paramref name="since"/>, that no other reply
+    /// of ours sent and this reply hasn't taken for an earlier part. Two replies with the same words ("OK, thanks!")
+    /// within a minute: the second's lookup took the first's message, and the second reply was never sent while Desk
+    /// showed it sent with the first's SID.
+    /// </summary>
+    private async Task<(bool Answered, string? Sid)> FindOwnAsync(global::Twilio.Clients.ITwilioRestClient client, long replyId, ReplyTarget target, string body, DateTime since, TimeSpan timeout)
+    {
+        var found = await TwilioSend.FindRecentAsync(client, target.CustomerAddress, target.Number.Address, target.MessagingServiceSid, body, since, timeout);
+        if (found.Matches.Count == 0) return (found.Answered, null);
+        var others = await SentReplies.SentByOtherRepliesAsync(services.GetRequiredService<ChannelDbContext>(), replyId, target.CustomerAddress, found.Matches, since, CancellationToken.None);
+        var own = found.Matches.FirstOrDefault(sid => !others.Contains(sid) && !Accepted.Exists(a => a.Sid == sid));
+        if (own is null)
+            logger.LogInformation("Twilio has {Count} message(s) with this reply's words to the customer, each sent by another of our replies: not this reply's.", found.Matches.Count);
+        return (true, own);
     }
 
     private async Task<PushOutcome> WindowClosedAsync(Reply reply, ReplyTarget target, global::Twilio.Clients.ITwilioRestClient client, Uri statusCallback, TimeSpan budget, Func<TimeSpan> left)

@@ -29,6 +29,22 @@ internal static class SentReplies
         return claimed;
     }
 
+    /// <summary>
+    /// Those of <paramref name="sids"/> (messages to <paramref name="customer"/>) that a reply other than
+    /// <paramref name="replyId"/> sent, as recorded with it when it finished. The lookup takes messages created since
+    /// <paramref name="since"/> less a minute of clock skew, and a reply finishes after its messages are created, so only
+    /// the replies finished since <paramref name="since"/> less two minutes are read (IX_Replies_Sent). A reply still
+    /// sending has recorded nothing yet.
+    /// </summary>
+    public static async Task<HashSet<string>> SentByOtherRepliesAsync(ChannelDbContext db, long replyId, string customer, IReadOnlyCollection<string> sids, DateTime since, CancellationToken ct)
+    {
+        var taken = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var recorded in await Between(db, since.AddMinutes(-2), DateTime.MaxValue).Where(r => r.Id != replyId && r.To == customer).Select(r => r.Sids).ToListAsync(ct))
+            taken.UnionWith(ParseSids(recorded));
+        taken.IntersectWith(sids);
+        return taken;
+    }
+
     public static IQueryable<Reply> Between(ChannelDbContext db, DateTime from, DateTime until) =>
         db.Replies.AsNoTracking().Where(r => r.FirstSid != null && r.CompletedAt >= from && r.CompletedAt <= until);
 

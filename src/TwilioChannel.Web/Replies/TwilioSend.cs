@@ -63,7 +63,8 @@ internal static class TwilioSend
     /// <summary>
     /// After an unknown outcome: did Twilio create it anyway? Lists the newest messages to the customer (from the
     /// sender) and matches the body, created since <paramref name="since"/> (less a minute of clock skew). A list that
-    /// can't be read is not "not found": sending then could make a second copy.
+    /// can't be read is not "not found": sending then could make a second copy. A match may be another reply's message
+    /// with the same words: the caller leaves those out.
     /// No DateSent filter: a message Twilio accepted but still holds (queued in the sender's queue, accepted by a
     /// Messaging Service) has no date_sent yet, so the filter hid exactly the message a 5xx may have created, and it
     /// went out twice. The body is compared by its letters and digits too: with Smart Encoding on, Twilio stores an
@@ -76,14 +77,14 @@ internal static class TwilioSend
             var read = new ReadMessageOptions { To = new PhoneNumber(to), PageSize = 50, Limit = 50 };
             if (messagingServiceSid is null) read.From = new PhoneNumber(from);
             var page = await MessageResource.ReadAsync(read, client).WaitAsync(timeout);
-            return new Lookup(Answered: true, page.FirstOrDefault(m =>
+            return new Lookup(Answered: true, page.Where(m =>
                 SameText(m.Body, body)
                 && (m.DateCreated is null || m.DateCreated >= since.AddMinutes(-1))
-                && (messagingServiceSid is null || m.MessagingServiceSid == messagingServiceSid))?.Sid);
+                && (messagingServiceSid is null || m.MessagingServiceSid == messagingServiceSid)).Select(m => m.Sid).ToList());
         }
         catch (Exception e) when (e is ApiException or ApiConnectionException or TimeoutException or TaskCanceledException)
         {
-            return new Lookup(Answered: false, null);
+            return new Lookup(Answered: false, []);
         }
     }
 
@@ -93,6 +94,7 @@ internal static class TwilioSend
 
     private static string LettersAndDigits(string text) => string.Concat(text.Where(char.IsLetterOrDigit));
 
-    /// <summary>Whether Twilio's list answered, and the matching message's SID if it has one.</summary>
-    public sealed record Lookup(bool Answered, string? Sid);
+    /// <summary>Whether Twilio's list answered, and the SIDs of the messages that match, newest first. Only the caller
+    /// can tell which of them another reply of ours sent (Replies/ReplySender).</summary>
+    public sealed record Lookup(bool Answered, IReadOnlyList<string> Matches);
 }

@@ -91,6 +91,26 @@ public sealed class ReplyExactlyOnceTests : ReplyTestsBase
         Assert.Single(_twilio.Sent);
     }
 
+    [Fact]
+    public async Task AServerErrorIsResentWhenTheOnlyMessageWithTheSameWordsIsAnEarlierReplys()
+    {
+        // Two replies with the same words to one customer within a minute: the lookup after the second's 500 found the
+        // first's message, took it for its own, and the second reply never went out while Desk showed it sent.
+        _twilio.AcceptMessages("same words", null, "failing");
+        _twilio.RefuseMessages(500, 20500, "Internal Server Error", "same words", "failing", "recovered");
+        _twilio.AcceptMessages("same words", "recovered", null);
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+        var (_, first) = await _app.PushAsync(ReplyApp.Push(Bob, "OK, thanks!", id: "90001"));
+        var earlier = (string)first["extId"]!;
+        _twilio.ListMessages(FakeTwilio.Message(earlier, Bob, Fixtures.SmsNumber, "OK, thanks!"));
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "OK, thanks!", id: "90002"));
+
+        Assert.Equal(200, status);
+        Assert.NotEqual(earlier, (string?)body["extId"]);
+        Assert.Equal(3, _twilio.Sent.Count);
+    }
+
     [Theory]
     // Created, but still in the sender's queue: no date_sent yet, so a DateSent filter hid it and it went out twice.
     [InlineData("queued", "Did it go out?", "Did it go out?")]
