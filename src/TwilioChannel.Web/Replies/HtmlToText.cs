@@ -57,12 +57,39 @@ internal static partial class HtmlToText
         var document = Parser.ParseDocument("<body>" + html);
         foreach (var dropped in document.QuerySelectorAll(QuotedHistory + ", script, style, head, title").ToList())
             dropped.Remove();
+        if (whatsApp) JoinAdjacentRuns(document);
 
         var text = new StringBuilder();
         var state = new WalkState(onDesk);
         Walk(document.Body!, text, whatsApp, state);
         images = state.Images;
         return Normalise(text.ToString()).Replace(KeptSpace, ' ').Replace(KeptTab, '\t').Replace(KeptNewline, '\n');
+    }
+
+    /// <summary>
+    /// Joins runs of one kind that touch ("&lt;b&gt;size&lt;/b&gt;&lt;b&gt; 39&lt;/b&gt;", as editors split a bold run
+    /// at each change inside it) into one element: written apart, each half was glued to the other, and WhatsApp takes a
+    /// marker only at a word's edge, so both were written plain.
+    /// </summary>
+    private static void JoinAdjacentRuns(IDocument document)
+    {
+        foreach (var run in document.QuerySelectorAll("b, strong, i, em, s, strike, del").ToList())
+        {
+            if (run.Parent is null) continue; // joined into the one before it
+            while (run.NextSibling is IElement next && RunKind(next) == RunKind(run))
+            {
+                while (next.FirstChild is { } child) run.AppendChild(child);
+                next.Remove();
+            }
+        }
+
+        static char RunKind(IElement e) => e.LocalName switch
+        {
+            "b" or "strong" => '*',
+            "i" or "em" => '_',
+            "s" or "strike" or "del" => '~',
+            _ => '\0',
+        };
     }
 
     /// <summary>
@@ -368,8 +395,9 @@ internal static partial class HtmlToText
     private static string Normalise(string text)
     {
         text = Separate(text);
-        // HTML collapses runs of spaces; element boundaries can leave two side by side.
-        var lines = text.Split('\n').Select(l => System.Text.RegularExpressions.Regex.Replace(l.Replace('\u00A0', ' ').Trim(), " {2,}", " "));
+        // HTML collapses runs of spaces; element boundaries can leave two side by side. Not no-break spaces: those show
+        // as typed (an agent's aligned "Total:   12 €"), so they become spaces only once the plain ones are collapsed.
+        var lines = text.Split('\n').Select(l => System.Text.RegularExpressions.Regex.Replace(l, " {2,}", " ").Replace('\u00A0', ' ').Trim());
         var sb = new StringBuilder();
         var blank = 0;
         foreach (var line in lines)

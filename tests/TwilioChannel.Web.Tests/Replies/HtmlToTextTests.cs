@@ -61,6 +61,26 @@ public sealed class HtmlToTextTests
     public void OneOrSeveralEmptyLinesBecomeOne(string html, bool whatsApp) =>
         Assert.Equal("a\n\nb", Text(html, whatsApp));
 
+    [Theory]
+    // A no-break space is never collapsed: spaces an agent typed on purpose (an aligned column, "Total:   12 €").
+    [InlineData("<p>Total:&nbsp;&nbsp;&nbsp;12 €</p>", "Total:   12 €")]
+    [InlineData("<p>a &nbsp;b</p>", "a  b")]
+    // Plain spaces still collapse, also where two elements meet.
+    [InlineData("<p>a   <span> b</span></p>", "a b")]
+    public void NoBreakSpacesAreKeptAsTheAgentTypedThem(string html, string expected) =>
+        Assert.Equal(expected, Text(html, whatsApp: false));
+
+    [Theory]
+    // Editors split a bold run at every change they make inside it: on WhatsApp each half glued to the other lost its
+    // markers (a marker must stand at a word's edge), so the whole word came out plain.
+    [InlineData("<b>size</b><b> 39</b>", "*size 39*")]
+    [InlineData("<p><strong>un</strong><b>believable</b> offer</p>", "*unbelievable* offer")]
+    [InlineData("<i>to</i><em>day</em>", "_today_")]
+    // Different kinds stay apart, as before: a bold half glued to an italic one stays plain.
+    [InlineData("<b>un</b><i>believable</i>", "unbelievable")]
+    public void AdjacentRunsOfOneKindAreOneRunOnWhatsApp(string html, string expected) =>
+        Assert.Equal(expected, Text(html, whatsApp: true));
+
     [Fact]
     public void WhitespaceBetweenBlocksMakesNoEmptyLine() =>
         Assert.Equal("a\nb\n• x\n• y\nc", Text("<p>a</p>\n  <p>b</p>\n<ul>\n  <li>x</li>\n  <li>y</li>\n</ul>\n<div> c </div>\n", whatsApp: false));
