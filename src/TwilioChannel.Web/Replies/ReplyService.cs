@@ -209,7 +209,7 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
                 return await SendClaimedAsync(claim, installation, reply, publicBase, budget, resumeSince: first.CreatedAt);
             }
             if (time.GetUtcNow() >= deadline)
-                return new PushOutcome(503, new JsonObject { ["message"] = "An earlier push of this reply is still being sent; its outcome isn't known yet. It will not be sent twice." });
+                return new PushOutcome(503, new JsonObject { ["message"] = "An earlier push of this reply is still being sent, or was cut off by a restart of the service; its outcome isn't known yet. It will not be sent twice: push it again in a minute to get its outcome." });
             await Task.Delay(PollInterval, time);
         }
     }
