@@ -66,7 +66,7 @@ internal sealed class ReplySender(
         if (target.Channel == MessagingChannel.Sms && target.OptedOut)
             return PushOutcome.Refused(TwilioErrors.Describe(21610), 21610);
 
-        if (target.Channel == MessagingChannel.WhatsApp && !WithinWindow(target.Conversation))
+        if (target.Channel == MessagingChannel.WhatsApp && !WithinWindow(target))
             return await WindowClosedAsync(reply, target, client, statusCallback, budget, Left);
 
         if (desk.IsHtml && HtmlToText.TooManyElements(desk.Content))
@@ -226,7 +226,7 @@ internal sealed class ReplySender(
     private async Task<PushOutcome> WindowClosedAsync(Reply reply, ReplyTarget target, global::Twilio.Clients.ITwilioRestClient client, Uri statusCallback, TimeSpan budget, Func<TimeSpan> left)
     {
         if (target.Number.WhatsAppTemplateSid is not { } template)
-            return PushOutcome.Refused(TwilioErrors.Describe(63016), 63016);
+            return PushOutcome.Refused(TwilioErrors.Describe(63016) + ReplacedSender(target), 63016);
 
         // One invitation per sender and customer while the window stays closed (Replies/TemplateInvites). Half of
         // what's left may go on waiting for a concurrent push's send, the rest is this push's own send.
@@ -262,10 +262,19 @@ internal sealed class ReplySender(
     /// cause is gone (Replies/ReplyService).
     /// </summary>
     public bool HeldByCustomer(ReplyTarget target) =>
-        target.Channel == MessagingChannel.Sms ? target.OptedOut : !WithinWindow(target.Conversation);
+        target.Channel == MessagingChannel.Sms ? target.OptedOut : !WithinWindow(target);
 
-    private bool WithinWindow(ReplyTarget.ConversationFacts? conversation) =>
-        conversation?.LastInboundAt is { } last && time.GetUtcNow().UtcDateTime - last < WhatsAppWindow;
+    /// <summary>
+    /// Whether the customer's 24-hour window is open with this reply's sender. Meta keeps a window per sender: the one the
+    /// customer's latest message opened is with the number they wrote to. When that number is no longer configured and
+    /// the reply goes from the org's default sender, the customer never opened one with it, and a free-form reply sent
+    /// anyway showed as sent in Desk and failed later with 63016.
+    /// </summary>
+    private bool WithinWindow(ReplyTarget target) =>
+        target.ReplacedNumberId is null && target.Conversation?.LastInboundAt is { } last && time.GetUtcNow().UtcDateTime - last < WhatsAppWindow;
+
+    private static string ReplacedSender(ReplyTarget target) => target.ReplacedNumberId is null ? "" :
+        $". The customer wrote to {target.ReplacedAddress ?? "a number"}, which is no longer configured, and not to {target.FromDisplay}, which this reply would go from";
 
     private static void Record(Reply reply, List<string> sids)
     {

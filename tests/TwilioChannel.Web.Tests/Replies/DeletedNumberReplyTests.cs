@@ -32,6 +32,31 @@ public sealed class DeletedNumberReplyTests : ReplyTestsBase
     }
 
     [Fact]
+    public async Task AWhatsAppReplyAfterTheCustomersSenderWasDeletedFailsAtOnceForTheDefaultSendersClosedWindow()
+    {
+        // Meta keeps a 24-hour window per sender: the customer opened one with the deleted sender, none with the default.
+        // The reply went out free-form from the default, showed as sent in Desk, and failed later with 63016.
+        const string RetiredSender = "whatsapp:+14155550188";
+        _twilio.AcceptMessages();
+        using var admin = _app.Admin();
+        var created = await admin.PostAsJsonAsync("/api/admin/numbers", new { address = RetiredSender, accountSid = Fixtures.AccountSid, orgId = Fixtures.OrgId });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var retiredId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+        var message = Fixtures.WhatsApp("¿Dónde está mi pedido?", from: Ana);
+        message["To"] = RetiredSender;
+        await _app.CustomerWritesAsync(message);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/admin/numbers/{retiredId}")).StatusCode);
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Ana, "Sale hoy."));
+
+        Assert.Equal(400, status);
+        var reason = body["message"]!.GetValue<string>();
+        Assert.Contains("24-hour window closed", reason);
+        Assert.Contains($"wrote to {RetiredSender}, which is no longer configured, and not to {Fixtures.WhatsAppNumber}", reason);
+        Assert.Empty(_twilio.Sent);
+    }
+
+    [Fact]
     public async Task AReplyAfterTheCustomersNumberWasDeletedAndAddedAgainGoesFromThatNumber()
     {
         // Numbers can't be edited: an admin adding a WhatsApp template or a Messaging Service deletes the number and adds
