@@ -13,7 +13,7 @@ internal static class InstallationsApi
     /// reason, as before one was set); none of them keeps it; anything else (some given, some missing or empty) is a
     /// validation problem, since the client can't be read back to tell what a partial change would leave.</summary>
     public sealed record InstallationRequest(string? OrgId, string? InstallationId, string? DeskDomain, string? ConnectionLinkName, string? SecurityContext,
-        string? ZohoClientId = null, string? ZohoClientSecret = null, string? ZohoRefreshToken = null) : AdminRequest;
+        string? ZohoClientId = null, string? ZohoClientSecret = null, string? ZohoRefreshToken = null, bool? Enabled = null) : AdminRequest;
 
     public sealed record InstallationResponse(long Id, string OrgId, string? InstallationId, string? DeskDomain, string? ConnectionLinkName,
         bool HasSecurityContext, bool HasZohoOAuth, bool Enabled, DateTime CreatedAt, DateTime UpdatedAt)
@@ -53,7 +53,7 @@ internal static class InstallationsApi
             return Validation.Conflict($"Org {request.OrgId} already has an installation; change it with PUT.");
 
         var now = time.GetUtcNow().UtcDateTime;
-        var installation = new Installation { OrgId = request.OrgId!.Trim(), CreatedAt = now };
+        var installation = new Installation { OrgId = request.OrgId!.Trim(), CreatedAt = now, Enabled = request.Enabled ?? true };
         Apply(installation, request, secrets, now);
         db.Installations.Add(installation);
         if (!await db.TrySaveUniqueAsync(ct)) return Validation.Conflict($"Org {request.OrgId} already has an installation.");
@@ -72,7 +72,9 @@ internal static class InstallationsApi
         if (!validation.IsValid) return validation.Problem();
 
         Apply(installation, request, secrets, time.GetUtcNow().UtcDateTime);
-        installation.Enabled = true;
+        // "enabled": false turns the org off from here as Desk's uninstall does (pulls and pushes 403, webhooks still
+        // stored); true, or no "enabled" at all (what a PUT always did), turns it on.
+        installation.Enabled = request.Enabled ?? true;
         await db.SaveChangesAsync(ct);
         callers.Invalidate(installation.OrgId);
         return TypedResults.Ok(InstallationResponse.From(installation));

@@ -14,7 +14,7 @@ internal sealed class UnknownFieldsWarning(ILogger<UnknownFieldsWarning> logger)
 {
     /// <summary>The read-only fields our GETs return.</summary>
     private static readonly HashSet<string> Echoed = new(StringComparer.OrdinalIgnoreCase)
-        { "id", "createdAt", "updatedAt", "hasSecurityContext", "hasZohoOAuth", "enabled" };
+        { "id", "createdAt", "updatedAt", "hasSecurityContext", "hasZohoOAuth" };
 
     /// <summary>The first few only: a 1 MB body of short unknown names must not get headers many times its size.</summary>
     private const int MaxNamed = 10;

@@ -148,6 +148,28 @@ public sealed class AdminApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnAdminCanTurnAnOrgOffAndOnAgain()
+    {
+        // There was no way to: "enabled" was read-only and silently ignored, and every PUT turned the org on.
+        var id = await CreatedIdAsync("installations", new { orgId = Fixtures.OrgId, securityContext = Fixtures.SecurityContext });
+
+        using (var off = await _admin.PutAsJsonAsync($"/api/admin/installations/{id}", new { enabled = false }))
+        {
+            Assert.Equal(HttpStatusCode.OK, off.StatusCode);
+            Assert.False(off.Headers.Contains("Warning"));
+            Assert.False((await off.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("enabled").GetBoolean());
+        }
+        using (var pull = await _app.PullRawAsync(new { channelState = "" }))
+            Assert.Equal(HttpStatusCode.Forbidden, pull.StatusCode);
+
+        // A PUT without "enabled" turns it on, as a PUT always did.
+        using (var on = await _admin.PutAsJsonAsync($"/api/admin/installations/{id}", new { connectionLinkName = "deskconnection" }))
+            Assert.True((await on.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("enabled").GetBoolean());
+        using (var pull = await _app.PullRawAsync(new { channelState = "" }))
+            Assert.Equal(HttpStatusCode.OK, pull.StatusCode);
+    }
+
+    [Fact]
     public async Task ANumberIsCreatedListedAndDeleted()
     {
         await _app.SeedAsync(numbers: false);
