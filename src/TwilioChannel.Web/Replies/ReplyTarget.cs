@@ -58,9 +58,10 @@ internal sealed record ReplyTarget(string CustomerAddress, MessagingChannel Chan
     /// claim's (group commit) transaction, on the writer's connection: two read transactions of their own on a read
     /// connection (locks taken, and its page cache dropped after every commit) cost a push more than the statement
     /// there; a push taking an earlier claim over reads them on a read connection (Data/ReadConnections).
-    /// The ticket must exist, but the number and the WhatsApp window come from the customer's latest inbound message in
-    /// the org, whatever ticket generation it opened (Desk:NewTicketAfterHours): an agent answering in the older ticket
-    /// is within the window the customer just opened, and sends from the number the customer last wrote to. Both
+    /// The number and the WhatsApp window come from the customer's latest inbound message in the org, whatever ticket
+    /// generation it opened (Desk:NewTicketAfterHours): an agent answering in the older ticket is within the window the
+    /// customer just opened, and sends from the number the customer last wrote to. Also on a ticket we have no row for
+    /// (Desk may hold a "…#3" a restored database lost): the customer is still one we know. Both
     /// lookups are seeks on Conversations' unique indexes. The customer's own opt-outs, of every sender, come along
     /// (usually none, through their index; recorded for SMS only): which of them apply is decided once the sender is
     /// known. The customer is the ticket's (its extId is their address), also when there is no conversation yet.
@@ -68,13 +69,13 @@ internal sealed record ReplyTarget(string CustomerAddress, MessagingChannel Chan
     public static async Task<Facts> ReadFactsAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction? tx, string orgId, string extParentId)
     {
         await using var query = await PreparedCommand.CreateAsync(connection, tx, """
-            SELECT c."CustomerAddress", COALESCE(l."LastNumberId", c."LastNumberId"), l."LastInboundAt",
+            SELECT COALESCE(c."CustomerAddress", l."CustomerAddress"), COALESCE(l."LastNumberId", c."LastNumberId"), l."LastInboundAt",
                 (SELECT group_concat(x."SenderKey", char(10)) FROM "OptOuts" x WHERE x."CustomerAddress" = @p2 AND x."OptedOut")
             FROM (SELECT 1) AS one
             LEFT JOIN "Conversations" c ON c."OrgId" = @p0 AND c."TicketExtId" = @p1
             LEFT JOIN "Conversations" l ON l."Id" = (
                 SELECT o."Id" FROM "Conversations" o
-                WHERE o."OrgId" = c."OrgId" AND o."CustomerAddress" = c."CustomerAddress" AND o."LastInboundAt" IS NOT NULL
+                WHERE o."OrgId" = @p0 AND o."CustomerAddress" = @p2 AND o."LastInboundAt" IS NOT NULL
                 ORDER BY o."LastInboundAt" DESC LIMIT 1)
             """, 3, CancellationToken.None);
         await using var row = await query.ReaderAsync(CancellationToken.None, orgId, extParentId, TicketKey.Parse(extParentId).CustomerAddress);

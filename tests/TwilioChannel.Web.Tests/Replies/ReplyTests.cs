@@ -8,6 +8,24 @@ namespace TwilioChannel.Web.Tests.Replies;
 public sealed class ReplyTests : ReplyTestsBase
 {
     [Fact]
+    public async Task AReplyOnATicketGenerationWeHaveNoRecordOfGoesFromTheNumberTheCustomerLastWroteTo()
+    {
+        // Desk may hold a ticket "…#3" we have no row for (a database restored from a backup): the customer is still
+        // the one we know. Their last number and window were ignored, and the reply went from the org's default number.
+        _twilio.AcceptMessages();
+        (await _app.Admin().PostAsJsonAsync("/api/admin/numbers", new { address = "+14155550101", accountSid = Fixtures.AccountSid, orgId = Fixtures.OrgId })).EnsureSuccessStatusCode();
+        await _app.CustomerWritesAsync(Fixtures.Sms("Hi, on the other number", from: Bob, to: "+14155550101"));
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob + "#3", "We're on it."));
+
+        Assert.Equal(200, status);
+        var sent = Assert.Single(_twilio.Sent);
+        Assert.Equal("+14155550101", sent["From"]);
+        Assert.Equal(Bob, sent["To"]);
+        Assert.Equal("+14155550101", (string?)body["from"]);
+    }
+
+    [Fact]
     public async Task AnHtmlWhatsAppReplyGoesOutWithWhatsAppMarkupAndAnswersTheSid()
     {
         _twilio.AcceptMessages();

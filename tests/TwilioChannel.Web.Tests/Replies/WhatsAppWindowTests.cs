@@ -143,9 +143,19 @@ public sealed class WhatsAppWindowTests : ClockedReplyTestsBase
     }
 
     [Fact]
-    public async Task AReplyToATicketGenerationThatDoesNotExistIsStillRefused()
+    public async Task AReplyToATicketGenerationWeHaveNoRecordOfIsWithinTheWindowTheCustomerOpened()
     {
-        var (status, body) = await _app.PushAsync(ReplyApp.Push(Ana + "#7", "Hello?"));
+        // Session 19: it was refused for a closed window, although the customer had just written (an acceptance-style
+        // run). The customer is one we know: their window is theirs, whatever ticket Desk holds.
+        var (status, _) = await _app.PushAsync(ReplyApp.Push(Ana + "#7", "Hello?"));
+        Assert.Equal(200, status);
+        Assert.Equal(Ana, Assert.Single(_twilio.Sent)["To"]);
+    }
+
+    [Fact]
+    public async Task AReplyToACustomerWhoNeverWroteIsRefusedForTheClosedWindow()
+    {
+        var (status, body) = await _app.PushAsync(ReplyApp.Push("whatsapp:+5511900000077", "Hello?"));
         Assert.Equal(400, status);
         Assert.Contains("24-hour window closed", (string?)body["message"]);
         Assert.Empty(_twilio.Sent);
