@@ -15,12 +15,9 @@ public abstract class ReplyTestsBase : IAsyncLifetime
     protected readonly FakeTwilio _twilio = new();
     protected readonly ChannelApp _app;
 
-    protected ReplyTestsBase(Dictionary<string, string?>? settings = null)
-    {
-        var all = new Dictionary<string, string?> { ["Twilio:ApiBaseUrl"] = _twilio.Url, ["Desk:PushTimeoutSeconds"] = "10" };
-        foreach (var (key, value) in settings ?? []) all[key] = value;
-        _app = new ChannelApp(settings: all);
-    }
+    /// <param name="settings">Configuration beside Twilio:ApiBaseUrl (the fake's) and the push budget, as in ClockedReplyTestsBase.</param>
+    protected ReplyTestsBase(Dictionary<string, string?>? settings = null) =>
+        _app = new ChannelApp(settings: new Dictionary<string, string?>(settings ?? []) { ["Twilio:ApiBaseUrl"] = _twilio.Url, ["Desk:PushTimeoutSeconds"] = "10" });
 
     public Task InitializeAsync() => _app.SeedAsync();
 
