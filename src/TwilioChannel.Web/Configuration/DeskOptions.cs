@@ -18,9 +18,10 @@ public sealed class DeskOptions : IValidatableObject
     public int ThreadContentLimit { get; set; } = 255;
 
     /// <summary>Start a new ticket ("address#2") when a customer writes after this many hours of silence. 0 = never
-    /// (one ticket per customer for ever, the default).</summary>
-    [Range(0, 100_000)]
-    public int NewTicketAfterHours { get; set; }
+    /// (one ticket per customer for ever, the default). Fractions are hours too (1.5 = 90 minutes): an admin writing
+    /// one used to stop the service from starting.</summary>
+    [Range(0d, 100_000d)]
+    public double NewTicketAfterHours { get; set; }
 
     /// <summary>Zoho Accounts host for OAuth token refresh; unset: derived from the org's Desk host (desk.zoho.eu → accounts.zoho.eu).</summary>
     public string? AccountsBaseUrl { get; set; }

@@ -60,16 +60,16 @@ internal sealed class RoutingPlan
     /// <summary>The older generations (Desk:NewTicketAfterHours) of each (org, customer) that has them.</summary>
     private readonly Dictionary<(string Org, string Customer), List<ConversationState>> _earlier;
     private readonly int _contentLimit;
-    private readonly int _newTicketAfterHours;
+    private readonly TimeSpan? _newTicketAfter;
 
     /// <param name="conversations">Every generation of the customers in the batch.</param>
-    public RoutingPlan(IEnumerable<ConversationState> conversations, int contentLimit, int newTicketAfterHours)
+    public RoutingPlan(IEnumerable<ConversationState> conversations, int contentLimit, double newTicketAfterHours)
     {
         var byCustomer = conversations.GroupBy(c => (c.OrgId, c.Customer)).ToList();
         _conversations = byCustomer.ToDictionary(g => g.Key, g => g.MaxBy(c => c.Generation)!);
         _earlier = byCustomer.Where(g => g.Count() > 1).ToDictionary(g => g.Key, g => g.Where(c => c != _conversations[g.Key]).ToList());
         _contentLimit = contentLimit;
-        _newTicketAfterHours = newTicketAfterHours;
+        _newTicketAfter = newTicketAfterHours > 0 ? TimeSpan.FromHours(newTicketAfterHours) : null;
     }
 
     public List<PlannedMessage> Messages { get; } = [];
@@ -125,8 +125,8 @@ internal sealed class RoutingPlan
         // that ticket's own first message, and the ticket it belongs to never got it.
         if (current is not null && message.ReceivedAtUtc < current.CreatedAt && Earlier(orgId, message.From, message.ReceivedAtUtc) is { } earlier)
             return earlier;
-        var stale = current is not null && _newTicketAfterHours > 0
-            && message.ReceivedAtUtc - current.LastMessageAt > TimeSpan.FromHours(_newTicketAfterHours);
+        var stale = current is not null && _newTicketAfter is { } silence
+            && message.ReceivedAtUtc - current.LastMessageAt > silence;
         if (current is not null && !stale) return current;
 
         var ticket = new TicketKey(message.From, (current?.Generation ?? 0) + 1);
