@@ -44,7 +44,7 @@ public sealed class ReplyRulesTests
     public void AMonospaceBlockCutBetweenWhatsAppMessagesIsClosedAndReopenedWithinTheLimit()
     {
         var block = string.Join("\n", Enumerable.Range(1, 150).Select(i => $"line {i} of the output"));
-        var parts = ReplySplitter.SplitKeepingMonospace($"See:\n```{block}```\nok");
+        var parts = WhatsAppSplitter.Split($"See:\n```{block}```\nok");
 
         Assert.Equal(3, parts.Count);
         Assert.All(parts, p => Assert.InRange(p.Length, 1, ReplySplitter.TwilioBodyLimit));
@@ -54,10 +54,61 @@ public sealed class ReplyRulesTests
     }
 
     [Fact]
-    public void TextWithoutMonospaceIsSplitAsAnyReply()
+    public void TextWithoutWhatsAppMarkersIsSplitAsAnyReply()
     {
         var text = string.Join(" ", Enumerable.Range(1, 200).Select(i => $"This is sentence number {i}."));
-        Assert.Equal(ReplySplitter.Split(text), ReplySplitter.SplitKeepingMonospace(text));
+        Assert.Equal(ReplySplitter.Split(text), WhatsAppSplitter.Split(text));
+    }
+
+    /// <summary>Words up to just before the cut, so what follows them crosses it.</summary>
+    private static string Filler(int length) => string.Concat(Enumerable.Repeat("word ", length / 5));
+
+    [Fact]
+    public void ABoldSentenceCutBetweenWhatsAppMessagesIsClosedAndReopened()
+    {
+        var bold = "*" + string.Join(" ", Enumerable.Repeat("this bold sentence runs on", 10)) + ".*";
+        var parts = WhatsAppSplitter.Split(Filler(1500) + bold + " After it.");
+
+        Assert.Equal(2, parts.Count);
+        Assert.All(parts, p => Assert.InRange(p.Length, 1, ReplySplitter.TwilioBodyLimit));
+        // Closed right after the last word of the part, reopened right before the first of the next.
+        Assert.Matches(@"\w\*$", parts[0]);
+        Assert.Equal(2, parts[0].Count(c => c == '*'));
+        Assert.Matches(@"^\*\w", parts[1]);
+        Assert.EndsWith("on.* After it.", parts[1]);
+        Assert.Equal(Filler(1500) + bold + " After it.", string.Join(" ", parts).Replace("* *", " "));
+    }
+
+    [Fact]
+    public void NestedRunsCutBetweenWhatsAppMessagesCloseInnerFirstAndReopenOuterFirst()
+    {
+        var both = "*_" + string.Join(" ", Enumerable.Repeat("bold and italic", 20)) + "_*";
+        var parts = WhatsAppSplitter.Split(Filler(1500) + both);
+
+        Assert.Equal(2, parts.Count);
+        Assert.EndsWith("_*", parts[0]);
+        Assert.StartsWith("*_", parts[1]);
+        Assert.EndsWith("italic_*", parts[1]);
+    }
+
+    [Theory]
+    [InlineData("5 * 3 * 2 = 30 and more words follow here")]
+    [InlineData("my_file_name and snake_case words follow here")]
+    [InlineData("~20 minutes, about 3~4 km, and more words follow")]
+    public void MarkersThatAreNoFormattingGetNothingAddedAtTheCut(string text)
+    {
+        var whole = Filler(1570) + text + " " + string.Concat(Enumerable.Repeat(text + " ", 3));
+        var parts = WhatsAppSplitter.Split(whole);
+
+        Assert.True(parts.Count > 1);
+        Assert.Equal(whole.Trim(), string.Join(" ", parts));
+    }
+
+    [Fact]
+    public void ARunCutAtALineBreakNeedsNothing()
+    {
+        var whole = Filler(1500) + "*bold line*\n*another bold line*";
+        Assert.Equal(whole, string.Join("\n", WhatsAppSplitter.Split(whole, 1530)));
     }
 
     [Theory]

@@ -15,50 +15,30 @@ public static class ReplySplitter
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 16);
-        var parts = new List<string>();
-        var rest = text.Trim();
-        while (rest.Length > limit)
-        {
-            var cut = Cut(rest, limit);
-            parts.Add(rest[..cut].TrimEnd());
-            rest = rest[cut..].TrimStart();
-        }
-        if (rest.Length > 0 || parts.Count == 0) parts.Add(rest);
-        return parts;
+        var trimmed = text.Trim();
+        return Segments(trimmed, limit).Select(r => trimmed[r]).ToList();
     }
 
-    private const string Fence = "```";
-
-    /// <summary>
-    /// <see cref="Split"/> for WhatsApp text: WhatsApp pairs ``` fences within one message only, so a monospace block
-    /// (a &lt;pre&gt;) cut between two messages showed its fences as text in both and lost its layout. A part that ends
-    /// inside a block now closes it and the next part reopens it; the parts are cut shorter by the two fences' length
-    /// so they stay within <paramref name="limit"/>.
-    /// </summary>
-    public static IReadOnlyList<string> SplitKeepingMonospace(string text, int limit = TwilioBodyLimit)
+    /// <summary>Where <see cref="Split"/> cuts <paramref name="text"/> (already trimmed): each part's range in it, without
+    /// the whitespace at the cuts. At least one (empty for an empty text).</summary>
+    internal static List<Range> Segments(string text, int limit)
     {
-        ArgumentNullException.ThrowIfNull(text);
-        if (!text.Contains(Fence, StringComparison.Ordinal)) return Split(text, limit);
-        var parts = Split(text, limit - 2 * Fence.Length);
-        var result = new List<string>(parts.Count);
-        var open = false;
-        foreach (var cut in parts)
+        var segments = new List<Range>();
+        var start = 0;
+        while (text.Length - start > limit)
         {
-            var part = open ? Fence + cut : cut;
-            open = Fences(part) % 2 == 1;
-            result.Add(open ? part + Fence : part);
+            var cut = start + Cut(text.AsSpan(start), limit);
+            var end = cut;
+            while (end > start && char.IsWhiteSpace(text[end - 1])) end--;
+            segments.Add(start..end);
+            start = cut;
+            while (start < text.Length && char.IsWhiteSpace(text[start])) start++;
         }
-        return result;
+        if (start < text.Length || segments.Count == 0) segments.Add(start..text.Length);
+        return segments;
     }
 
-    private static int Fences(string part)
-    {
-        var count = 0;
-        for (var i = part.IndexOf(Fence, StringComparison.Ordinal); i >= 0; i = part.IndexOf(Fence, i + Fence.Length, StringComparison.Ordinal)) count++;
-        return count;
-    }
-
-    private static int Cut(string text, int limit)
+    private static int Cut(ReadOnlySpan<char> text, int limit)
     {
         var window = SafeLength(text, limit);
         var half = window / 2;
@@ -73,12 +53,12 @@ public static class ReplySplitter
     }
 
     /// <summary>The longest prefix of at most <paramref name="limit"/> code units that ends on a text-element boundary.</summary>
-    private static int SafeLength(string text, int limit)
+    private static int SafeLength(ReadOnlySpan<char> text, int limit)
     {
         var length = 0;
         while (length < text.Length)
         {
-            var next = length + StringInfo.GetNextTextElementLength(text, length);
+            var next = length + StringInfo.GetNextTextElementLength(text[length..]);
             if (next > limit) break;
             length = next;
         }

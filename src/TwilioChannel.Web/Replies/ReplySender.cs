@@ -83,7 +83,7 @@ internal sealed class ReplySender(
         if (string.IsNullOrWhiteSpace(text) && files.Count == 0) return PushOutcome.Refused("The reply is empty once formatting is removed.");
         reply.Body = text;
         var parts = string.IsNullOrWhiteSpace(text) ? []
-            : target.Channel == MessagingChannel.WhatsApp ? ReplySplitter.SplitKeepingMonospace(text) : ReplySplitter.Split(text);
+            : target.Channel == MessagingChannel.WhatsApp ? WhatsAppSplitter.Split(text) : ReplySplitter.Split(text);
         // Counted on the plan the files will follow once fetched, so the count and the sending can't disagree.
         var planned = Plan(parts, files, target.Channel).Count;
         if (planned > MaxMessages)

@@ -226,6 +226,28 @@ public sealed class ReplyTests : ReplyTestsBase
     }
 
     [Fact]
+    public async Task OnWhatsAppALongBoldParagraphCutBetweenMessagesIsBoldInEach()
+    {
+        // The cut fell inside "*…*": the first part's run was never closed and the second's never opened, so the
+        // customer saw two stray asterisks and no bold (acceptance-style run).
+        _twilio.AcceptMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("whatsapp-text.form"));
+        var terms = string.Join(" ", Enumerable.Repeat("the warranty covers parts and labour for two years", 40));
+
+        var (status, _) = await _app.PushAsync(ReplyApp.Push(Ana, $"<p>Hello,</p><p><b>{terms}</b></p>", contentType: "text/html"));
+
+        Assert.Equal(200, status);
+        var parts = _twilio.Sent.Select(f => f["Body"]).ToList();
+        Assert.Equal(2, parts.Count);
+        Assert.All(parts, p => Assert.InRange(p.Length, 1, 1600));
+        Assert.StartsWith("Hello,\n*the warranty", parts[0]);
+        Assert.Matches(@"\w\*$", parts[0]);
+        Assert.Matches(@"^\*\w", parts[1]);
+        Assert.EndsWith("two years*", parts[1]);
+        Assert.Equal(terms, string.Join(" ", parts).Replace("Hello,\n", "").Replace("* *", " ").Trim('*'));
+    }
+
+    [Fact]
     public async Task AReplyThatWouldGoOutAsMoreThanTenMessagesIsRefusedWholeAndNothingIsSent()
     {
         _twilio.AcceptMessages();
