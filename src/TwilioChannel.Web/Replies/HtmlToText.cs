@@ -207,6 +207,11 @@ internal static partial class HtmlToText
                 case "i" or "em" when whatsApp: Wrap(e, text, "_", state); break;
                 case "s" or "strike" or "del" when whatsApp: Wrap(e, text, "~", state); break;
                 case "code" when whatsApp: Wrap(e, text, "```", state); break;
+                case "sup" or "sub" when !state.Preformatted:
+                    var scriptFrom = text.Length;
+                    Walk(e, text, whatsApp, state);
+                    Script(text, scriptFrom, raised: e.LocalName == "sup");
+                    break;
                 case "img":
                     text.Append(Apart);
                     Image(e, text, state);

@@ -26,6 +26,20 @@ public sealed class HtmlToTextTests
         Assert.Equal(expected, Text(html, whatsApp: false));
 
     [Theory]
+    [InlineData("The limit is 10<sup>6</sup> rows", "The limit is 10⁶ rows")]
+    [InlineData("A room of 20 m<sup>2</sup>.", "A room of 20 m².")]
+    [InlineData("Use H<sub>2</sub>O, 10<sup>(-3)</sup> <sup>3</sup>/<sub>4</sub>", "Use H₂O, 10⁽⁻³⁾ ³/₄")]
+    [InlineData("Your 1<sup>st</sup> order and Brand<sup>TM</sup>", "Your 1st order and BrandTM")]
+    [InlineData("Grows as 2<sup>x+1</sup>", "Grows as 2^(x+1)")]
+    [InlineData("CO<sub>x</sub> levels", "COx levels")]
+    public void RaisedAndLoweredTextKeepsItsMeaning(string html, string expected)
+    {
+        // Flattened, "10<sup>6</sup>" read "106" and "m<sup>2</sup>" "m2" (acceptance-style run).
+        Assert.Equal(expected, Text(html, whatsApp: false));
+        Assert.Equal(expected, Text(html, whatsApp: true));
+    }
+
+    [Theory]
     [InlineData("Hello <plaintext>a < b", "Hello a < b")]
     [InlineData("Hello <textarea>typed", "Hello typed")]
     [InlineData("Hello <xmp>x", "Hello x")]
