@@ -19,8 +19,11 @@ internal static class MessagesApi
     public sealed record MessageResponse(long Id, string MessageSid, string AccountSid, string? OrgId, string From, string To, string Body,
         int NumMedia, string Direction, string State, DateTime ReceivedAt);
 
+    /// <param name="Part">Which message of its reply this is (1-based), of <paramref name="Parts"/>: a long reply goes out
+    /// as several, and the admin telling the agent what to resend needs to know which one failed. Null for a message
+    /// that is no part of a reply's text (a re-engagement template).</param>
     public sealed record OutboundResponse(string MessageSid, string Status, int? ErrorCode, string? ErrorReason, string? To, string? From,
-        string? OrgId, string? DeskThreadId, string? ExtParentId, DateTime UpdatedAt);
+        string? OrgId, string? DeskThreadId, string? ExtParentId, DateTime UpdatedAt, int? Part, int? Parts);
 
     private static readonly TimeSpan CatchUpBound = TimeSpan.FromSeconds(30);
 
@@ -92,9 +95,21 @@ internal static class MessagesApi
                           join r in db.Replies.AsNoTracking() on s.ReplyId equals r.Id into replies
                           from r in replies.DefaultIfEmpty()
                           orderby s.UpdatedAt descending, s.MessageSid descending
-                          select new OutboundResponse(s.MessageSid, s.Status, s.ErrorCode, s.ErrorReason, s.To, s.From,
-                              s.OrgId ?? (r == null ? null : r.OrgId), r == null ? null : r.DeskThreadId, r == null ? null : r.ExtParentId, s.UpdatedAt))
+                          select new
+                          {
+                              Row = new OutboundResponse(s.MessageSid, s.Status, s.ErrorCode, s.ErrorReason, s.To, s.From,
+                                  s.OrgId ?? (r == null ? null : r.OrgId), r == null ? null : r.DeskThreadId, r == null ? null : r.ExtParentId, s.UpdatedAt, null, null),
+                              Sids = r == null ? null : r.Sids,
+                          })
             .Take(limit ?? 100).ToListAsync(ct);
-        return TypedResults.Ok(rows);
+        return TypedResults.Ok(rows.Select(x => WithPart(x.Row, x.Sids)));
+    }
+
+    private static OutboundResponse WithPart(OutboundResponse row, string? replySids)
+    {
+        if (replySids is null) return row;
+        var sids = System.Text.Json.JsonSerializer.Deserialize<List<string>>(replySids) ?? [];
+        var index = sids.IndexOf(row.MessageSid);
+        return index < 0 ? row : row with { Part = index + 1, Parts = sids.Count };
     }
 }

@@ -131,6 +131,24 @@ public sealed class StatusCallbackTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AFailedMessageOfALongReplyIsListedWithWhichPartOfItItWas()
+    {
+        // The admin telling the agent what to resend could not see which of the reply's messages failed.
+        _twilio.AcceptMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+        var text = string.Join(" ", Enumerable.Range(1, 120).Select(i => $"Sentence {i} explains a step."));
+        var (status, body) = await _app.PushAsync(ReplyApp.Push("+14155550123", text, id: "4848"));
+        Assert.Equal(200, status);
+        var sids = body["extra"]!["value"]!["sids"]!.AsArray().Select(n => (string)n!).ToList();
+        Assert.Equal(3, sids.Count);
+
+        await CallbackAsync(sids[1], "undelivered", "30005");
+
+        var row = Assert.Single(await _app.FailedAsync());
+        Assert.Equal((sids[1], 2, 3), (row.GetProperty("messageSid").GetString(), row.GetProperty("part").GetInt32(), row.GetProperty("parts").GetInt32()));
+    }
+
+    [Fact]
     public async Task AFailureForASidNoReplyOfOursSentIsNotListedAmongFailedReplies()
     {
         // Listed with no org, no Desk reply and no ticket beside the agents' real failures, it read as a lost reply.
