@@ -1,4 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
 using TwilioChannel.Web.Tests.Infrastructure;
 
 namespace TwilioChannel.Web.Tests.Replies;
@@ -12,22 +11,16 @@ public sealed class NewTicketAfterFractionalHoursTests : ClockedReplyTestsBase
 
     public override async Task InitializeAsync() => await _app.SeedAsync();
 
-    private async Task<List<string>> TicketsAsync()
-    {
-        await using var scope = _app.Services.CreateAsyncScope();
-        return scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().Conversations.Select(c => c.TicketExtId).Order().ToList();
-    }
-
     [Fact]
     public async Task NinetyMinutesOfSilenceStartANewTicketAndEightyNineDoNot()
     {
         await _app.CustomerWritesAsync(Fixtures.Sms("My order hasn't arrived"));
         _time.Advance(TimeSpan.FromMinutes(89));
         await _app.CustomerWritesAsync(Fixtures.Sms("Any news?"));
-        Assert.Equal([Customer], await TicketsAsync());
+        Assert.Equal([Customer], await _app.TicketsAsync());
 
         _time.Advance(TimeSpan.FromMinutes(91));
         await _app.CustomerWritesAsync(Fixtures.Sms("A new question"));
-        Assert.Equal([Customer, Customer + "#2"], await TicketsAsync());
+        Assert.Equal([Customer, Customer + "#2"], await _app.TicketsAsync());
     }
 }

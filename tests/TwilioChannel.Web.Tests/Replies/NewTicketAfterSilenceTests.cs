@@ -1,4 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
 using TwilioChannel.Web.Tests.Infrastructure;
 
 namespace TwilioChannel.Web.Tests.Replies;
@@ -16,12 +15,6 @@ public sealed class NewTicketAfterSilenceTests : ClockedReplyTestsBase
         await _app.SeedAsync();
     }
 
-    private async Task<List<string>> TicketsAsync()
-    {
-        await using var scope = _app.Services.CreateAsyncScope();
-        return scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().Conversations.Select(c => c.TicketExtId).ToList();
-    }
-
     [Fact]
     public async Task TheCustomersAnswerToAnAgentsLateReplyStaysInTheTicketTheAgentAnswered()
     {
@@ -36,7 +29,7 @@ public sealed class NewTicketAfterSilenceTests : ClockedReplyTestsBase
         _time.Advance(TimeSpan.FromMinutes(10));
         await _app.CustomerWritesAsync(Fixtures.Sms("Thanks!"));
 
-        Assert.Equal([Customer], await TicketsAsync());
+        Assert.Equal([Customer], await _app.TicketsAsync());
     }
 
     [Fact]
@@ -49,6 +42,6 @@ public sealed class NewTicketAfterSilenceTests : ClockedReplyTestsBase
         _time.Advance(TimeSpan.FromDays(2));
         await _app.CustomerWritesAsync(Fixtures.Sms("A new question"));
 
-        Assert.Equal([Customer, Customer + "#2"], (await TicketsAsync()).Order().ToList());
+        Assert.Equal([Customer, Customer + "#2"], await _app.TicketsAsync());
     }
 }

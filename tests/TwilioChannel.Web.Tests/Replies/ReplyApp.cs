@@ -133,4 +133,11 @@ internal static class ReplyApp
 
     public static async Task<JsonElement[]> FailedAsync(this ChannelApp app) =>
         (await app.Admin().GetFromJsonAsync<JsonElement[]>("/api/admin/messages?status=failed"))!;
+
+    /// <summary>The tickets (conversations' extIds) stored so far, in order.</summary>
+    public static async Task<List<string>> TicketsAsync(this ChannelApp app)
+    {
+        await using var scope = app.Services.CreateAsyncScope();
+        return scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().Conversations.Select(c => c.TicketExtId).Order().ToList();
+    }
 }
