@@ -196,16 +196,22 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
         {
             var first = await db.Replies.AsNoTracking().FirstAsync(r => r.OrgId == installation.OrgId && r.DeskThreadId == reply.Id);
             // Nothing went out last time and the answer said "Try again": this push is that try (one taker).
-            if (first.State == ReplyState.NotSent && await ReclaimAsync(first, ReplyState.NotSent) is { } retry)
-                return await SendClaimedAsync(retry, installation, reply, publicBase, budget, resumeSince: null);
             // Refused for the customer's state alone (opted out, WhatsApp window closed) with nothing sent: once the
             // cause is gone (START, the customer wrote), Desk's next push of it (Desk offers to resend a failed reply)
             // sends it, once. While the cause lasts, the stored answer is repeated word for word. Not when a
             // re-engagement template went out: it is recorded as that reply's message (FirstSid), and the answer told
             // the agent to send the message as a new reply.
-            if (first.State == ReplyState.Failed && first.ErrorCode is 21610 or 63016 && first.FirstSid is null
-                && await NoLongerHeldAsync(installation, reply) && await ReclaimAsync(first, ReplyState.Failed) is { } unblocked)
-                return await SendClaimedAsync(unblocked, installation, reply, publicBase, budget, resumeSince: null);
+            var retakeable = first.State == ReplyState.NotSent
+                || first.State == ReplyState.Failed && first.ErrorCode is 21610 or 63016 && first.FirstSid is null && await NoLongerHeldAsync(installation, reply);
+            if (retakeable)
+            {
+                if (await ReclaimAsync(first, first.State) is { } retaken)
+                    return await SendClaimedAsync(retaken, installation, reply, publicBase, budget, resumeSince: null);
+                // A push beside this one took it: its outcome, not the earlier one this push read, is the answer. Read
+                // again (now "sending"), this push waits for it; it used to answer the stale "Try again" or "opted out"
+                // while the reply went out, and Desk marked a delivered reply failed (acceptance-style run).
+                continue;
+            }
             if (first.State != ReplyState.Sending && first.ResponseJson is not null)
                 return new PushOutcome(first.ResponseStatus ?? 200, JsonNode.Parse(first.ResponseJson)!.AsObject(), first.ErrorCode) { StoredJson = first.ResponseJson };
             var abandonedBefore = time.GetUtcNow().UtcDateTime - budget - AbandonedAfter;

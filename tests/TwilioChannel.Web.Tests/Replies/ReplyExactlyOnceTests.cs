@@ -77,6 +77,32 @@ public sealed class ReplyExactlyOnceTests : ReplyTestsBase
         Assert.Equal(1, _twilio.Server.LogEntries.Count(e => e.ResponseMessage.StatusCode is 201));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task PushesRepeatedTogetherAfterAFailureNothingWentOutForAllAnswerTheOneSendsOutcome(bool optedOut)
+    {
+        // Only one of them takes the reply back and sends it; the others read the failure before that and answered it
+        // ("Try again", "opted out"), so Desk marked a reply failed that reached the customer (acceptance-style run).
+        if (optedOut) _twilio.RefuseMessages(400, 21610, "Attempt to send to unsubscribed recipient");
+        else _twilio.RefuseMessages(429, 20429, "Too Many Requests");
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+        var push = ReplyApp.Push(Bob, "Sent once Twilio takes it");
+        Assert.Equal(optedOut ? 400 : 502, (await _app.PushAsync(push)).Status);
+        if (optedOut) await _app.CustomerWritesAsync(Fixtures.Sms("START", from: Bob));
+        _twilio.Server.ResetMappings();
+        _twilio.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath(FakeTwilio.MessagesPath).UsingPost())
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(201).WithHeader("Content-Type", "application/json")
+                .WithBody(FakeTwilio.Message("SMbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", Bob, Fixtures.SmsNumber, "x", "queued").ToJsonString())
+                .WithDelay(TimeSpan.FromMilliseconds(500)));
+
+        var client = _app.CreateClient();
+        var answers = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => _app.PushAsync(push, client: client)));
+
+        Assert.All(answers, a => Assert.Equal((200, "SMbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"), (a.Status, (string?)a.Body["extId"])));
+        Assert.Equal(1, _twilio.Server.LogEntries.Count(e => e.ResponseMessage.StatusCode is 201));
+    }
+
     [Fact]
     public async Task AServerErrorIsNotResentWhenTheMessageTurnsOutToExist()
     {
