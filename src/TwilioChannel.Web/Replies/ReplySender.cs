@@ -28,6 +28,13 @@ internal sealed class ReplySender(
     /// </summary>
     internal const int MaxMessages = 10;
 
+    /// <summary>The pause between rounds of tries while Twilio rate-limits (each round is the client's own retries).</summary>
+    private static readonly TimeSpan RateLimitPause = TimeSpan.FromSeconds(1);
+
+    /// <summary>What a round needs of the budget: its call gets 60 % of what's left, and the client's three retries
+    /// with backoff take up to ≈2.5 s. With less, a round would end as a timeout, which reads as an unknown outcome.</summary>
+    private static readonly TimeSpan RateLimitRound = TimeSpan.FromSeconds(4.5);
+
     /// <summary>Messages Twilio accepted for this reply (SID, status), stored with the reply's outcome in one commit.</summary>
     public List<(string Sid, string Status)> Accepted { get; } = [];
 
@@ -173,7 +180,7 @@ internal sealed class ReplySender(
             }
         }
         var startedAt = time.GetUtcNow().UtcDateTime;
-        for (var attempt = 1; attempt <= 2; attempt++)
+        for (var unknowns = 0; ;)
         {
             // Keep a third of what's left for the lookup an unknown outcome needs.
             var result = await TwilioSend.CreateAsync(client, options, Positive(left() * 0.6));
@@ -185,6 +192,12 @@ internal sealed class ReplySender(
                 case SendResult.Refused refused:
                     if (refused.Code == 21610 && target.Channel == MessagingChannel.Sms) OptedOutAt = time.GetUtcNow().UtcDateTime;
                     return (null, PushOutcome.Refused(TwilioErrors.Describe(refused.Code, refused.Message), refused.Code));
+                case SendResult.NotSent { Code: 20429 } when left() > RateLimitPause + RateLimitRound:
+                    // Certainly not sent, so it may be tried again for as long as the budget lasts: the client's own
+                    // retries (three, ≈2 s) gave up with most of the budget unused, and the agent got "Try again".
+                    logger.LogInformation("Twilio is rate-limiting the account; trying again in {Pause} s.", RateLimitPause.TotalSeconds);
+                    await Task.Delay(RateLimitPause, time);
+                    break;
                 case SendResult.NotSent notSent:
                     return (null, PushOutcome.NotSent($"{notSent.Reason}; nothing was sent. Try again.", notSent.Code));
                 case SendResult.Unknown unknown:
@@ -197,12 +210,11 @@ internal sealed class ReplySender(
                     }
                     if (!found.Answered)
                         return (null, PushOutcome.Unavailable($"{unknown.Reason} and Twilio's message list can't be read to check: it may or may not have reached the customer. Check the conversation before sending it again."));
-                    if (attempt == 2 || left() < TimeSpan.FromSeconds(1))
+                    if (++unknowns == 2 || left() < TimeSpan.FromSeconds(1))
                         return (null, PushOutcome.Unavailable($"{unknown.Reason} and the message can't be found at Twilio: it may or may not have reached the customer. Check the conversation before sending it again."));
                     break;
             }
         }
-        return (null, PushOutcome.Unavailable("Twilio did not confirm the message."));
     }
 
     /// <summary>

@@ -57,6 +57,22 @@ public sealed class ReplyExactlyOnceTests : ReplyTestsBase
     }
 
     [Fact]
+    public async Task ARateLimitOutlastingTheClientsRetriesIsTriedAgainWhileThePushBudgetLasts()
+    {
+        // Six 429s: the client's own retries (four tries in ≈1–2 s) gave up, and the agent got "Try again" with most of
+        // the 10 s budget unused (acceptance-style run).
+        for (var i = 0; i < 6; i++) _twilio.RefuseMessages(429, 20429, "Too Many Requests", "limited", i == 0 ? null : $"{i}", $"{i + 1}");
+        _twilio.AcceptMessages("limited", "6", null);
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "After a long rate limit"));
+
+        Assert.Equal(200, status);
+        Assert.StartsWith("SM", (string?)body["extId"]);
+        Assert.Equal(7, _twilio.Sent.Count);
+    }
+
+    [Fact]
     public async Task AReplyTwilioCertainlyDidNotGetIsSentWhenDeskPushesItAgain()
     {
         // "Nothing was sent. Try again." used to be the stored answer to every later push of that reply: it never went out.
