@@ -10,8 +10,10 @@ internal static class StatusCallback
         var form = (Dictionary<string, string>)http.Items[TwilioSignatureFilter.FormItem]!;
         var sid = form.GetValueOrDefault("MessageSid") ?? form.GetValueOrDefault("SmsSid");
         var status = form.GetValueOrDefault("MessageStatus") ?? form.GetValueOrDefault("SmsStatus");
-        if (string.IsNullOrWhiteSpace(sid) || sid.Length > 64 || string.IsNullOrWhiteSpace(status) || status.Length > 32)
-            return TypedResults.BadRequest();
+        if (string.IsNullOrWhiteSpace(sid) || sid.Length > 64)
+            return TypedResults.Problem("A status callback needs MessageSid (or SmsSid), at most 64 characters.", statusCode: StatusCodes.Status400BadRequest);
+        if (string.IsNullOrWhiteSpace(status) || status.Length > 32)
+            return TypedResults.Problem("A status callback needs MessageStatus (or SmsStatus), at most 32 characters.", statusCode: StatusCodes.Status400BadRequest);
         int? code = int.TryParse(form.GetValueOrDefault("ErrorCode"), out var c) ? c : null;
         // The signature filter checked the form against AccountSid's token; whether the SID is that account's is the
         // store's check (a status from another account than the message's changes nothing, and is logged there).

@@ -22,7 +22,7 @@ internal static class MediaEndpoint
         string token, HttpContext http, MediaTokens tokens, ChannelDbContext db, AccountTokens accounts,
         IHttpClientFactory clients, IOptions<TwilioApiOptions> options, ILoggerFactory logs, CancellationToken ct)
     {
-        if (!tokens.TryRead(token, out var messageId, out var index)) return TypedResults.StatusCode(StatusCodes.Status403Forbidden);
+        if (!tokens.TryRead(token, out var messageId, out var index)) return InvalidLink();
 
         var message = await db.Messages.AsNoTracking().Where(m => m.Id == messageId)
             .Select(m => new { m.AccountSid, m.RawForm }).FirstOrDefaultAsync(ct);
@@ -104,10 +104,15 @@ internal static class MediaEndpoint
         }
     }
 
+    /// <summary>A link we didn't sign, or signed for a time that is over: said in words (it was a bare 403), without
+    /// telling which of the two.</summary>
+    private static IResult InvalidLink() =>
+        TypedResults.Problem("This media link is not valid, or it has expired.", statusCode: StatusCodes.Status403Forbidden);
+
     /// <summary>GET /media/out/{token}: a reply attachment of ours, for Twilio to fetch.</summary>
     public static async Task<IResult> GetOutboundAsync(string token, HttpContext http, MediaTokens tokens, ChannelDbContext db, CancellationToken ct)
     {
-        if (!tokens.TryReadOutbound(token, out var id)) return TypedResults.StatusCode(StatusCodes.Status403Forbidden);
+        if (!tokens.TryReadOutbound(token, out var id)) return InvalidLink();
         var file = await db.OutboundMedia.AsNoTracking().FirstOrDefaultAsync(m => m.Id == id, ct);
         if (file is null) return TypedResults.NotFound();
         // A download for Twilio, named as the agent named it; served from our origin all the same.

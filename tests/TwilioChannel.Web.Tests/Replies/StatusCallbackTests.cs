@@ -148,6 +148,24 @@ public sealed class StatusCallbackTests : IAsyncLifetime
         Assert.Equal((sids[1], 2, 3), (row.GetProperty("messageSid").GetString(), row.GetProperty("part").GetInt32(), row.GetProperty("parts").GetInt32()));
     }
 
+    [Theory]
+    [InlineData("MessageSid", "MessageSid")]
+    [InlineData("MessageStatus", "MessageStatus")]
+    public async Task ASignedCallbackLackingItsSidOrStatusIsRefusedSayingWhichAndStoresNothing(string removed, string named)
+    {
+        // It was a bare "Bad Request": whoever played Twilio could not tell what was wrong.
+        var form = ReplyApp.StatusForm("SMad5f00000000000000000000000000bb", "delivered");
+        form.Remove(removed);
+        form.Remove(removed.Replace("Message", "Sms"));
+
+        using var response = await _app.PostInboundAsync(form, path: ReplyApp.StatusPath(null));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(named, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+        await using var scope = _app.Services.CreateAsyncScope();
+        Assert.Empty(scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().OutboundStatuses);
+    }
+
     [Fact]
     public async Task AFailureForASidNoReplyOfOursSentIsNotListedAmongFailedReplies()
     {

@@ -80,6 +80,7 @@ public sealed class MediaTests : IAsyncLifetime
         _time.Advance(TimeSpan.FromDays(2));
         var response = await _app.CreateClient().GetAsync(path);
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("expired", await response.Content.ReadAsStringAsync());
         Assert.DoesNotContain(_twilio.LogEntries, e => e.RequestMessage.Path == MediaPath);
     }
 
