@@ -24,6 +24,9 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
     /// up within the budget, and its outcome commit takes milliseconds.</summary>
     internal static readonly TimeSpan AbandonedAfter = TimeSpan.FromSeconds(20);
 
+    /// <summary>The least of its budget a push must have left to take over an earlier attempt's send.</summary>
+    private static readonly TimeSpan MinimumToSend = TimeSpan.FromSeconds(1);
+
     public async Task<PushOutcome> HandleAsync(Installation installation, DeskReply reply, string publicBase)
     {
         var budget = TimeSpan.FromSeconds(desk.Value.PushTimeoutSeconds);
@@ -201,12 +204,16 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
             // sends it, once. While the cause lasts, the stored answer is repeated word for word. Not when a
             // re-engagement template went out: it is recorded as that reply's message (FirstSid), and the answer told
             // the agent to send the message as a new reply.
-            var retakeable = first.State == ReplyState.NotSent
-                || first.State == ReplyState.Failed && first.ErrorCode is 21610 or 63016 && first.FirstSid is null && await NoLongerHeldAsync(installation, reply);
+            // A send taken over gets what is left of this push's budget, which bounds all the push does (it got the
+            // whole budget, however long the push had waited). With too little left it isn't taken: the answer read
+            // stands (or the 503 below), and Desk's next push takes it.
+            var left = deadline - time.GetUtcNow();
+            var retakeable = left >= MinimumToSend && (first.State == ReplyState.NotSent
+                || first.State == ReplyState.Failed && first.ErrorCode is 21610 or 63016 && first.FirstSid is null && await NoLongerHeldAsync(installation, reply));
             if (retakeable)
             {
                 if (await ReclaimAsync(first, first.State) is { } retaken)
-                    return await SendClaimedAsync(retaken, installation, reply, publicBase, budget, resumeSince: null);
+                    return await SendClaimedAsync(retaken, installation, reply, publicBase, left, resumeSince: null);
                 // A push beside this one took it: its outcome, not the earlier one this push read, is the answer. Read
                 // again (now "sending"), this push waits for it; it used to answer the stale "Try again" or "opted out"
                 // while the reply went out, and Desk marked a delivered reply failed (acceptance-style run).
@@ -215,11 +222,11 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
             if (first.State != ReplyState.Sending && first.ResponseJson is not null)
                 return new PushOutcome(first.ResponseStatus ?? 200, JsonNode.Parse(first.ResponseJson)!.AsObject(), first.ErrorCode) { StoredJson = first.ResponseJson };
             var abandonedBefore = time.GetUtcNow().UtcDateTime - budget - AbandonedAfter;
-            if (first.CreatedAt < abandonedBefore && await ReclaimAsync(first, ReplyState.Sending, abandonedBefore) is { } claim)
+            if (left >= MinimumToSend && first.CreatedAt < abandonedBefore && await ReclaimAsync(first, ReplyState.Sending, abandonedBefore) is { } claim)
             {
                 logger.LogWarning("Desk reply {DeskThreadId} was left sending since {ClaimedAt} (the service stopped mid-send); resuming it, each message looked for at Twilio before it is sent.",
                     reply.Id, first.CreatedAt);
-                return await SendClaimedAsync(claim, installation, reply, publicBase, budget, resumeSince: first.CreatedAt);
+                return await SendClaimedAsync(claim, installation, reply, publicBase, left, resumeSince: first.CreatedAt);
             }
             if (time.GetUtcNow() >= deadline)
                 return new PushOutcome(503, new JsonObject { ["message"] = "An earlier push of this reply is still being sent, or was cut off by a restart of the service; its outcome isn't known yet. It will not be sent twice: push it again in a minute to get its outcome." });

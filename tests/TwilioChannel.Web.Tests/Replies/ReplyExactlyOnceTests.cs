@@ -171,17 +171,40 @@ public sealed class ReplyExactlyOnceTests : ReplyTestsBase
         Assert.Single(_twilio.Sent);
     }
 
-    /// <summary>A claim as a process killed mid-send leaves it: "sending", long past the push budget.</summary>
-    private async Task AbandonedClaimAsync(string deskThreadId, string extParentId)
+    /// <summary>A claim as a process killed mid-send leaves it: "sending", long past the push budget (or made
+    /// <paramref name="age"/> ago).</summary>
+    private async Task AbandonedClaimAsync(string deskThreadId, string extParentId, TimeSpan? age = null)
     {
         await using var scope = _app.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<Web.Data.ChannelDbContext>();
         db.Replies.Add(new Web.Data.Reply
         {
             OrgId = Fixtures.OrgId, DeskThreadId = deskThreadId, ExtParentId = extParentId,
-            State = Web.Data.ReplyState.Sending, CreatedAt = DateTime.UtcNow.AddMinutes(-5),
+            State = Web.Data.ReplyState.Sending, CreatedAt = DateTime.UtcNow - (age ?? TimeSpan.FromMinutes(5)),
         });
         await db.SaveChangesAsync();
+    }
+
+    [Fact]
+    public async Task AClaimAbandonedWhileAPushWaitsIsResumedWithinWhatIsLeftOfThatPushsBudget()
+    {
+        // The push waits 6 s for the earlier attempt, which then counts as abandoned (10 s budget + 20 s). The resumed
+        // send got a whole budget of its own: Twilio slow to answer, the push answered after ≈15 s where Desk's wait
+        // is bounded by 10.
+        _twilio.ListMessages();
+        _twilio.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath(FakeTwilio.MessagesPath).UsingPost())
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(201).WithHeader("Content-Type", "application/json")
+                .WithBody(FakeTwilio.Message("SMcccccccccccccccccccccccccccccccc", Bob, Fixtures.SmsNumber, "x", "queued").ToJsonString())
+                .WithDelay(TimeSpan.FromSeconds(9)));
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+        await AbandonedClaimAsync("77000009", Bob, age: TimeSpan.FromSeconds(10 + 20 - 6));
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (status, body) = await _app.PushAsync(ReplyApp.Push(Bob, "Slow to send", id: "77000009"));
+
+        Assert.Equal(502, status);
+        Assert.Contains("may or may not have reached the customer", (string?)body["message"]);
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(11.5));
     }
 
     [Fact]
