@@ -85,10 +85,12 @@ internal sealed class InboundProjector(InboxFile file, InboundInbox inbox, Inbou
     /// <summary>
     /// Like <see cref="CaughtUpAsync"/>, for one customer: waits only when one of their messages is acknowledged and
     /// not yet in the database (Twilio/UnprojectedCustomers), so a reply to anyone else neither waits nor ends a
-    /// burst's wait.
+    /// burst's wait. What a crash left in the inbox has no such record (the webhooks were answered by the process
+    /// before): until the projection has passed it, every reply waits for it, as only the first moments after such a
+    /// start see.
     /// </summary>
     public Task<bool> CustomerCaughtUpAsync(string customer, TimeSpan bound, CancellationToken ct) =>
-        unprojected.Waiting(customer, Projected) ? CaughtUpAsync(bound, ct) : Task.FromResult(true);
+        unprojected.Waiting(customer, Projected) || Projected < file.LastAtStart ? CaughtUpAsync(bound, ct) : Task.FromResult(true);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {

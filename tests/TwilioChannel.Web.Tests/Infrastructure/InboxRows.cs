@@ -15,14 +15,24 @@ public static class InboxRows
     }
 
     /// <summary>An entry as the webhook appends it: the form as JSON, received now (or at <paramref name="receivedAt"/>).</summary>
-    public static void Append(string dataPath, Dictionary<string, string> form, DateTime? receivedAt = null)
+    public static void Append(string dataPath, Dictionary<string, string> form, DateTime? receivedAt = null) =>
+        AppendAll(dataPath, [form], receivedAt);
+
+    /// <summary>Entries as <see cref="Append"/> writes them, in order, in one transaction.</summary>
+    public static void AppendAll(string dataPath, IEnumerable<Dictionary<string, string>> forms, DateTime? receivedAt = null)
     {
         using var connection = Open(dataPath);
+        using var transaction = connection.BeginTransaction();
         using var command = connection.CreateCommand();
         command.CommandText = """INSERT INTO "Inbox" ("ReceivedAt", "Form") VALUES ($at, $form)""";
         command.Parameters.AddWithValue("$at", (receivedAt ?? DateTime.UtcNow).Ticks);
-        command.Parameters.AddWithValue("$form", JsonSerializer.Serialize(form));
-        command.ExecuteNonQuery();
+        var form = command.Parameters.AddWithValue("$form", "");
+        foreach (var entry in forms)
+        {
+            form.Value = JsonSerializer.Serialize(entry);
+            command.ExecuteNonQuery();
+        }
+        transaction.Commit();
     }
 
     private static SqliteConnection Open(string dataPath)

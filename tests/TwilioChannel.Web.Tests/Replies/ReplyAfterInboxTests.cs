@@ -6,9 +6,9 @@ using TwilioChannel.Web.Twilio;
 namespace TwilioChannel.Web.Tests.Replies;
 
 /// <summary>
-/// A reply pushed while the customer's latest message is acknowledged but still in the inbox (here: held there by a
-/// burst's wait, Inbound:BurstRate): the reply is decided on the database (the WhatsApp window, the number the customer
-/// wrote to), so it waits for that message, and only a reply to that customer does.
+/// A reply pushed while the customer's latest message is acknowledged but still in the inbox (held there by a burst's
+/// wait, Inbound:BurstRate, or left there by a crash): the reply is decided on the database (the WhatsApp window, the
+/// number the customer wrote to), so it waits for that message, and during a burst only a reply to that customer does.
 /// </summary>
 public sealed class ReplyAfterInboxTests() : ReplyTestsBase(new() { ["Inbound:BurstRate"] = "5", ["Inbound:BurstMaxDelaySeconds"] = "600" })
 {
@@ -53,5 +53,29 @@ public sealed class ReplyAfterInboxTests() : ReplyTestsBase(new() { ["Inbound:Bu
         Assert.DoesNotContain(_app.Logs.Lines.Skip(before), l => l.Contains("needs every acknowledged webhook"));
         var (projected, acknowledged) = (_app.Services.GetRequiredService<InboundProjector>().Projected, _app.Services.GetRequiredService<InboundInbox>().Acknowledged);
         Assert.True(projected < acknowledged, $"the burst's webhooks were moved: {projected} of {acknowledged} ({burst.Sent} posted)");
+    }
+
+    [Fact]
+    public async Task AReplyAfterARestartWaitsForTheCustomersMessageTheCrashLeftInTheInbox()
+    {
+        // The record of customers waiting in the inbox is the process's own: what a crash left there was answered by
+        // the process before, so a reply right after the start went by the database without it (no window: 63016).
+        string dataPath;
+        using (var before = new ChannelApp())
+        {
+            dataPath = before.DataPath;
+            await before.SeedAsync();
+        }
+        // Ana's first message last, behind 5,000 others: the projection of what the crash left takes a while.
+        var others = Enumerable.Range(0, 5_000).Select(i => Fixtures.Sms($"message {i}", from: $"+1415556{i:0000}"));
+        InboxRows.AppendAll(dataPath, others.Append(Fixtures.Form("whatsapp-text.form")));
+        _twilio.AcceptMessages();
+        using var after = new ChannelApp(dataPath, new() { ["Twilio:ApiBaseUrl"] = _twilio.Url, ["Desk:PushTimeoutSeconds"] = "10" });
+
+        var (status, body) = await after.PushAsync(ReplyApp.Push(Ana, "Thanks Ana, looking into it now"));
+
+        Assert.Equal(200, status);
+        Assert.StartsWith("SM", (string?)body["extId"]);
+        Assert.Equal(Fixtures.WhatsAppNumber, Assert.Single(_twilio.Sent)["From"]);
     }
 }
