@@ -180,6 +180,7 @@ internal sealed class ReplySender(
             }
         }
         var startedAt = time.GetUtcNow().UtcDateTime;
+        string? unknownBefore = null;
         for (var unknowns = 0; ;)
         {
             // Keep a third of what's left for the lookup an unknown outcome needs.
@@ -198,9 +199,15 @@ internal sealed class ReplySender(
                     logger.LogInformation("Twilio is rate-limiting the account; trying again in {Pause} s.", RateLimitPause.TotalSeconds);
                     await Task.Delay(RateLimitPause, time);
                     break;
+                // After an unknown outcome, a resend that certainly didn't go says nothing of the first try, which
+                // Twilio may still list later: stored as "nothing sent", the reply was sent afresh by Desk's next push
+                // without a lookup, and the customer got it twice (found by a code review).
+                case SendResult.NotSent notSent when unknownBefore is not null:
+                    return (null, PushOutcome.Unavailable($"{unknownBefore} and the message can't be found at Twilio, and the try after it was refused ({notSent.Reason}): it may or may not have reached the customer. Check the conversation before sending it again.", notSent.Code));
                 case SendResult.NotSent notSent:
                     return (null, PushOutcome.NotSent($"{notSent.Reason}; nothing was sent. Try again.", notSent.Code));
                 case SendResult.Unknown unknown:
+                    unknownBefore = unknown.Reason;
                     logger.LogWarning("Twilio send outcome unknown ({Reason}); looking for the message before any resend.", unknown.Reason);
                     var found = await FindOwnAsync(client, replyId, target, body, startedAt, Positive(left() * 0.5));
                     if (found.Sid is { } existing)

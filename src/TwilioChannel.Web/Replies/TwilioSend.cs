@@ -25,6 +25,9 @@ internal static class TwilioSend
 {
     public static async Task<SendResult> CreateAsync(ITwilioRestClient client, CreateMessageOptions options, TimeSpan timeout)
     {
+        // The call ends with the wait: left running, it could still create the message after a resend.
+        using var deadline = new CancellationTokenSource(timeout);
+        Twilio.TwilioCallDeadline.Set(deadline.Token);
         try
         {
             var message = await MessageResource.CreateAsync(options, client).WaitAsync(timeout);
@@ -72,6 +75,8 @@ internal static class TwilioSend
     /// </summary>
     public static async Task<Lookup> FindRecentAsync(ITwilioRestClient client, string to, string? from, string? messagingServiceSid, string body, DateTime since, TimeSpan timeout)
     {
+        using var deadline = new CancellationTokenSource(timeout);
+        Twilio.TwilioCallDeadline.Set(deadline.Token);
         try
         {
             var read = new ReadMessageOptions { To = new PhoneNumber(to), PageSize = 50, Limit = 50 };

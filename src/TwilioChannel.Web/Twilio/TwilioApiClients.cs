@@ -51,11 +51,14 @@ internal sealed class TwilioApiClients(IHttpClientFactory http, AccountTokens to
     {
         services.AddSingleton<TwilioApiClients>();
         services.AddTransient<TwilioHostRewriter>();
+        services.AddTransient<TwilioCallDeadline>();
         services.AddHttpClient(HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
             // The factory's request loggers log at Information only (this category is at Warning: they wrote nothing
             // and still opened a log scope per call), and a list lookup's URL carries the customer's number. Failures
             // are logged by the callers, with what they mean; Polly logs its retries.
             .RemoveAllLoggers()
+            // Outermost, so a caller that stops waiting also ends the retries' delays.
+            .AddHttpMessageHandler<TwilioCallDeadline>()
             .AddHttpMessageHandler<TwilioHostRewriter>()
             .AddResilienceHandler("twilio-certainly-unprocessed", pipeline =>
             {

@@ -171,6 +171,76 @@ public sealed class ReplyExactlyOnceTests : ReplyTestsBase
         Assert.Single(_twilio.Sent);
     }
 
+    /// <summary>Create calls answer <paramref name="answer"/>(n) for the n-th call (from 1): a status, a Retry-After
+    /// (seconds, or null) and how long Twilio takes; 201s carry a fresh SID.</summary>
+    private void CreatesAnswer(Func<int, (int Status, string? RetryAfter, TimeSpan Takes)> answer)
+    {
+        var calls = 0;
+        _twilio.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath(FakeTwilio.MessagesPath).UsingPost())
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithCallback(_ =>
+            {
+                var (status, retryAfter, takes) = answer(Interlocked.Increment(ref calls));
+                Thread.Sleep(takes);
+                var headers = new Dictionary<string, WireMock.Types.WireMockList<string>> { ["Content-Type"] = new("application/json") };
+                if (retryAfter is not null) headers["Retry-After"] = new(retryAfter);
+                return new WireMock.ResponseMessage
+                {
+                    StatusCode = status,
+                    Headers = headers,
+                    BodyData = new WireMock.Util.BodyData
+                    {
+                        BodyAsString = status == 201
+                            ? FakeTwilio.Message("SM" + Guid.NewGuid().ToString("N"), Bob, Fixtures.SmsNumber, "x", "queued").ToJsonString()
+                            : $$"""{"code": {{(status == 429 ? 20429 : 20500)}}, "message": "Refused", "status": {{status}}}""",
+                        DetectedBodyType = WireMock.Types.BodyType.String,
+                    },
+                };
+            }));
+    }
+
+    private int Created => _twilio.Server.LogEntries.Count(e => e.RequestMessage.Method == "POST" && e.ResponseMessage.StatusCode is 201);
+
+    [Fact]
+    public async Task ACreateGivenUpOnIsCancelledAndCannotGoOutAfterTheResend()
+    {
+        // The first create met a 429 whose Retry-After (8 s) outlasts our wait (≈6 s of the 10 s budget): the SDK call
+        // went on in the background after the unknown outcome, the lookup found nothing, the reply was sent again, and
+        // at 8 s the abandoned call's retry created the message a second time (found by a code review).
+        CreatesAnswer(n => n == 1 ? (429, "8", TimeSpan.Zero) : (201, null, TimeSpan.Zero));
+        _twilio.ListMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var (status, _) = await _app.PushAsync(ReplyApp.Push(Bob, "Hello once"));
+        await Task.Delay(TimeSpan.FromSeconds(10) - clock.Elapsed);
+
+        Assert.Equal(200, status);
+        Assert.Equal(1, Created);
+    }
+
+    [Fact]
+    public async Task AResendRefusedAfterAnUnknownOutcomeIsNoProofThatNothingWentOut()
+    {
+        // Twilio took 6.5 s to create the first try (our wait gave up: unknown, and its list didn't show it yet); the
+        // resend met a rate limit. Stored as "nothing was sent. Try again.", Desk's next push sent it afresh without a
+        // lookup, and the customer got it twice (found by a code review).
+        CreatesAnswer(n => n == 1 ? (201, null, TimeSpan.FromSeconds(6.5)) : (429, "0", TimeSpan.Zero));
+        _twilio.ListMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("sms-inbound.form"));
+        var push = ReplyApp.Push(Bob, "Hello once");
+
+        var (status, body) = await _app.PushAsync(push);
+        await Eventually.UntilAsync(() => Created == 1, "the slow first create answered");
+        _twilio.Server.ResetMappings();
+        _twilio.AcceptMessages();
+        var (again, _) = await _app.PushAsync(push);
+
+        Assert.Equal(502, status);
+        Assert.Contains("may or may not have reached the customer", (string?)body["message"]);
+        Assert.Equal(502, again);
+        Assert.Equal(1, Created);
+    }
+
     /// <summary>A claim as a process killed mid-send leaves it: "sending", long past the push budget (or made
     /// <paramref name="age"/> ago).</summary>
     private async Task AbandonedClaimAsync(string deskThreadId, string extParentId, TimeSpan? age = null)
