@@ -29,20 +29,16 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
 
     public async Task<PushOutcome> HandleAsync(Installation installation, DeskReply reply, string publicBase)
     {
+        // The budget bounds everything a push does: the inbox wait and the claim's commit come off what the send gets.
+        var started = time.GetTimestamp();
         var budget = TimeSpan.FromSeconds(desk.Value.PushTimeoutSeconds);
         // The customer's message that Twilio just gave us may still be in the inbox: the window, the number they wrote
         // to and an opt-out are read from the database, so its projection comes first (only for this customer).
         var customer = TicketKey.Parse(reply.ExtParentId).CustomerAddress;
         var caughtUp = projector.CustomerCaughtUpAsync(customer, budget / 2, CancellationToken.None);
-        if (!caughtUp.IsCompleted)
-        {
-            var waitStarted = time.GetTimestamp();
-            if (!await caughtUp)
-                logger.LogWarning("Desk reply {DeskThreadId} (org {OrgId}): the customer's latest messages are still waiting to be stored after {Seconds} s; the reply goes by what is stored.",
-                    reply.Id, installation.OrgId, (budget / 2).TotalSeconds);
-            // The budget bounds everything a push does: what the wait took comes off the rest.
-            budget -= time.GetElapsedTime(waitStarted);
-        }
+        if (!caughtUp.IsCompleted && !await caughtUp)
+            logger.LogWarning("Desk reply {DeskThreadId} (org {OrgId}): the customer's latest messages are still waiting to be stored after {Seconds} s; the reply goes by what is stored.",
+                reply.Id, installation.OrgId, (budget / 2).TotalSeconds);
         var claim = new Reply
         {
             OrgId = installation.OrgId,
@@ -55,9 +51,10 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
         // The claim is durable before anything is sent; a second push of the same id finds it and never sends. A first
         // push reads what it needs to send (the conversation, the opt-outs) in the claim's transaction.
         var claimed = await commits.RunAsync((connection, tx) => ClaimAsync(connection, tx, claim));
-        if (claimed is null) return await AwaitFirstAsync(installation, reply, publicBase, budget);
+        var left = budget - time.GetElapsedTime(started);
+        if (claimed is null) return await AwaitFirstAsync(installation, reply, publicBase, left);
         claim.Id = claimed.Value.Id;
-        return await SendClaimedAsync(claim, installation, reply, publicBase, budget, resumeSince: null, claimed.Value.Facts);
+        return await SendClaimedAsync(claim, installation, reply, publicBase, left, resumeSince: null, claimed.Value.Facts);
     }
 
     /// <param name="resumeSince">Set when taking over an abandoned claim: when the first attempt started.</param>
@@ -65,14 +62,15 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
     private async Task<PushOutcome> SendClaimedAsync(Reply claim, Installation installation, DeskReply reply, string publicBase, TimeSpan budget, DateTime? resumeSince, ReplyTarget.Facts? facts = null)
     {
         PushOutcome outcome;
-        var (target, error) = facts is null
-            ? await ReplyTarget.FindAsync(db, reads, directory, installation.OrgId, reply.ExtParentId, CancellationToken.None)
-            : await ReplyTarget.ResolveAsync(db, directory, installation.OrgId, reply.ExtParentId, facts, CancellationToken.None);
-        if (target?.ReplacedNumberId is { } gone)
-            logger.LogWarning("Desk reply {DeskThreadId} (org {OrgId}): the number the customer last wrote to (number id {NumberId}, {Address}) is no longer configured; it goes from the org's default {Channel} number {From} instead.",
-                reply.Id, installation.OrgId, gone, target.ReplacedAddress ?? "address unknown", Domain.Addresses.ChannelAddress.ChannelName(target.Channel), target.FromDisplay);
+        ReplyTarget? target = null;
         try
         {
+            (target, var error) = facts is null
+                ? await ReplyTarget.FindAsync(db, reads, directory, installation.OrgId, reply.ExtParentId, CancellationToken.None)
+                : await ReplyTarget.ResolveAsync(db, directory, installation.OrgId, reply.ExtParentId, facts, CancellationToken.None);
+            if (target?.ReplacedNumberId is { } gone)
+                logger.LogWarning("Desk reply {DeskThreadId} (org {OrgId}): the number the customer last wrote to (number id {NumberId}, {Address}) is no longer configured; it goes from the org's default {Channel} number {From} instead.",
+                    reply.Id, installation.OrgId, gone, target.ReplacedAddress ?? "address unknown", Domain.Addresses.ChannelAddress.ChannelName(target.Channel), target.FromDisplay);
             // Deliberately not tied to the request: if Desk gives up waiting, the send still completes and is recorded,
             // so Desk's retry gets the real outcome instead of a second message.
             outcome = target is null ? PushOutcome.Refused(error!) : await sender.SendAsync(claim, installation, target, reply, publicBase, budget - TimeSpan.FromMilliseconds(300), resumeSince);
@@ -80,7 +78,11 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
         catch (Exception ex)
         {
             logger.LogError(ex, "Sending Desk reply {DeskThreadId} failed unexpectedly.", reply.Id);
-            outcome = PushOutcome.Unavailable("The reply could not be sent because of an internal error; it was not sent.");
+            // Failing before its target was known (the database unreadable), the reply certainly sent nothing: stored so,
+            // Desk's next push tries it again. It used to stay "sending", answered 503 until taken over as abandoned.
+            outcome = target is null
+                ? PushOutcome.NotSent("The reply could not be sent because of an internal error; nothing was sent. Try again.")
+                : PushOutcome.Unavailable("The reply could not be sent because of an internal error; it was not sent.");
         }
 
         // Said in the answer too (stored with it, so a repeated push answers the same): the agent's reply reached the
@@ -221,7 +223,8 @@ internal sealed class ReplyService(ChannelDbContext db, ReplySender sender, Stat
             }
             if (first.State != ReplyState.Sending && first.ResponseJson is not null)
                 return new PushOutcome(first.ResponseStatus ?? 200, JsonNode.Parse(first.ResponseJson)!.AsObject(), first.ErrorCode) { StoredJson = first.ResponseJson };
-            var abandonedBefore = time.GetUtcNow().UtcDateTime - budget - AbandonedAfter;
+            // The earlier attempt had the configured budget, whatever this push has left of its own.
+            var abandonedBefore = time.GetUtcNow().UtcDateTime - TimeSpan.FromSeconds(desk.Value.PushTimeoutSeconds) - AbandonedAfter;
             if (left >= MinimumToSend && first.CreatedAt < abandonedBefore && await ReclaimAsync(first, ReplyState.Sending, abandonedBefore) is { } claim)
             {
                 logger.LogWarning("Desk reply {DeskThreadId} was left sending since {ClaimedAt} (the service stopped mid-send); resuming it, each message looked for at Twilio before it is sent.",
