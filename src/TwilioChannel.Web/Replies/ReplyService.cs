@@ -11,7 +11,7 @@ namespace TwilioChannel.Web.Replies;
 /// <summary>
 /// Exactly once per Desk reply id. The first push claims the id (a unique row) and sends; a repeated push answers the
 /// stored outcome; a push arriving while the first is still sending waits for its outcome, within the push budget.
-/// Across instances the wait polls the row; within one, the sender's completion wakes it at once.
+/// The wait polls the row every 100 ms, which works across instances alike.
 /// A claim still "sending" well past the push budget belongs to a process that died mid-send: the next push of that
 /// reply takes it over and sends it again in resume mode, where each message is first looked for at Twilio and only
 /// sent if it isn't there (Replies/ReplySender), so nothing goes out twice and Desk's retries don't get 503 for ever.
