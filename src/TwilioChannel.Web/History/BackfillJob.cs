@@ -18,8 +18,8 @@ namespace TwilioChannel.Web.History;
 /// lists newest first and filters by whole days, so each page is filtered to Since, and a phase ends at the first page
 /// that reaches before it. Stored messages are held, then routed oldest first, so Desk gets the history in time order.
 /// </summary>
-internal sealed class BackfillJob(IServiceScopeFactory scopes, TwilioApiClients clients, GroupCommit commits, MessageRouter router,
-    Twilio.InboundProjector projector, TimeProvider time, ILogger<BackfillJob> logger)
+internal sealed class BackfillJob(IServiceScopeFactory scopes, TwilioApiClients clients, GroupCommit commits, HeldRelease release,
+    HistoryScheduler scheduler, Twilio.InboundProjector projector, TimeProvider time, ILogger<BackfillJob> logger)
 {
     internal const int ReleaseChunk = 500;
 
@@ -46,6 +46,7 @@ internal sealed class BackfillJob(IServiceScopeFactory scopes, TwilioApiClients 
             await SetAsync(backfillId, """UPDATE "Backfills" SET "State" = @p1, "Error" = @p2, "UpdatedAt" = @p3 WHERE "Id" = @p0 AND "State" < 3""",
                 (int)BackfillState.Failed, ex.Message, Now);
             logger.LogError(ex, "Backfill {BackfillId} failed.", backfillId);
+            scheduler.WakeForBackfills(); // to route what it had stored
         }
     }
 
@@ -123,18 +124,10 @@ internal sealed class BackfillJob(IServiceScopeFactory scopes, TwilioApiClients 
         }
 
         // Release: route the held messages in original time order, a chunk at a time.
-        while (true)
+        if (!await release.RouteAsync(backfillId, async () => (await LoadAsync(backfillId, ct))?.CancelRequested == true, ct))
         {
-            if ((await LoadAsync(backfillId, ct))?.CancelRequested == true) { await CancelledAsync(backfillId); return; }
-            List<PendingMessage> chunk;
-            await using (var scope = scopes.CreateAsyncScope())
-            {
-                var db = scope.ServiceProvider.GetRequiredService<ChannelDbContext>();
-                chunk = await HeldChunk(db, backfillId).ToListAsync(ct);
-            }
-            if (chunk.Count == 0) break;
-            var routed = await router.RouteHeldAsync(chunk, ct);
-            await SetAsync(backfillId, """UPDATE "Backfills" SET "MessagesRouted" = "MessagesRouted" + @p1, "UpdatedAt" = @p2 WHERE "Id" = @p0""", routed, Now);
+            await CancelledAsync(backfillId);
+            return;
         }
         await SetAsync(backfillId, """UPDATE "Backfills" SET "State" = @p1, "CompletedAt" = @p2, "UpdatedAt" = @p2 WHERE "Id" = @p0 AND "State" = 2""", (int)BackfillState.Completed, Now);
         logger.LogInformation("Backfill {BackfillId} completed.", backfillId);
@@ -172,10 +165,13 @@ internal sealed class BackfillJob(IServiceScopeFactory scopes, TwilioApiClients 
         return ours;
     }
 
-    /// <summary>Stops where it is. What it already stored stays held (and listed); a later backfill over the same period
-    /// adopts those messages and routes them (see HistoryMessages.StoreAsync).</summary>
-    private Task CancelledAsync(long id) =>
-        SetAsync(id, """UPDATE "Backfills" SET "State" = @p1, "UpdatedAt" = @p2, "CompletedAt" = @p2 WHERE "Id" = @p0 AND "State" < 3""", (int)BackfillState.Cancelled, Now);
+    /// <summary>Stops listing where it is. What it already stored is routed by the scheduler's next sweep
+    /// (History/HeldRelease), as a failed backfill's is.</summary>
+    private async Task CancelledAsync(long id)
+    {
+        await SetAsync(id, """UPDATE "Backfills" SET "State" = @p1, "UpdatedAt" = @p2, "CompletedAt" = @p2 WHERE "Id" = @p0 AND "State" < 3""", (int)BackfillState.Cancelled, Now);
+        scheduler.WakeForBackfills();
+    }
 
     /// <summary>One statement about backfill <paramref name="id"/> (@p0), the other values from @p1 on.</summary>
     private Task SetAsync(long id, string sql, params object?[] values) => commits.ExecuteAsync(sql, [id, .. values]);

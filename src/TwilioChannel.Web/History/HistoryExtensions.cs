@@ -15,6 +15,7 @@ internal static class HistoryExtensions
         builder.Services.AddTransient<ReconcileJob>();
         builder.Services.AddSingleton<StatusRefreshRotation>();
         builder.Services.AddSingleton<ReconcileSchedule>();
+        builder.Services.AddSingleton<HeldRelease>();
         builder.Services.AddSingleton<HistoryScheduler>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HistoryScheduler>());
         return builder;
@@ -62,13 +63,13 @@ internal sealed class ReconcileSchedule(IServiceScopeFactory scopes, IRecurringJ
 
 /// <summary>
 /// Keeps Hangfire in step with the database, off the request path: the recurring reconciliations with the numbers, and
-/// a job for every backfill that needs one. Admin endpoints only write rows and call <see cref="Wake"/>; this loop talks
+/// a job for every backfill that needs one, and what ended backfills still hold routed. Admin endpoints only write rows and call <see cref="Wake"/>; this loop talks
 /// to the job storage (which can be briefly busy: SQLite) and retries on its own. At start it also resumes backfills a
 /// stop interrupted (Hangfire would requeue them only after its invisibility timeout); a second runner of the same
 /// backfill is harmless, each page moves conditionally.
 /// </summary>
 internal sealed class HistoryScheduler(IServiceScopeFactory scopes, ReconcileSchedule schedule, IBackgroundJobClient jobs, JobStorage storage,
-    TimeProvider time, ILogger<HistoryScheduler> logger) : BackgroundService
+    HeldRelease release, TimeProvider time, ILogger<HistoryScheduler> logger) : BackgroundService
 {
     private static readonly TimeSpan Sweep = TimeSpan.FromSeconds(30);
     private readonly Common.Wakeup _wakeup = new();
@@ -96,6 +97,7 @@ internal sealed class HistoryScheduler(IServiceScopeFactory scopes, ReconcileSch
                 // whose enqueue failed, or that another instance created, gets its job within a sweep.
                 // Backfills first: a failing recurring sync must not hold them up.
                 await EnqueueBackfillsAsync(resumeAll, stoppingToken);
+                await RouteEndedAsync(stoppingToken);
                 if (_recurringChanged)
                 {
                     _recurringChanged = false;
@@ -111,6 +113,19 @@ internal sealed class HistoryScheduler(IServiceScopeFactory scopes, ReconcileSch
                 continue;
             }
             await _wakeup.WaitAsync(Sweep, stoppingToken);
+        }
+    }
+
+    /// <summary>What ended backfills still hold (History/HeldRelease); a failure is retried on the next sweep.</summary>
+    private async Task RouteEndedAsync(CancellationToken ct)
+    {
+        try
+        {
+            await release.RouteEndedAsync(ct);
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested)
+        {
+            logger.LogWarning(ex, "Routing what ended backfills had stored failed; retrying on the next sweep.");
         }
     }
 

@@ -532,6 +532,15 @@ public sealed class BackfillTests : IAsyncLifetime
         await Task.Delay(1000);
         Assert.Equal(pages, (await admin.GetFromJsonAsync<JsonElement>($"/api/admin/backfills/{id}")).GetProperty("pagesFetched").GetInt32());
         Assert.Equal(HttpStatusCode.Conflict, (await admin.PostAsync($"/api/admin/backfills/{id}/cancel", null)).StatusCode);
+
+        // What it had stored reaches Desk all the same: it stayed held for good, and with it any message only the
+        // backfill had (one the webhook never brought, or brought while it was held; acceptance-style run).
+        var stored = cancelled.GetProperty("messagesStored").GetInt64();
+        Assert.True(stored > 0);
+        await Eventually.UntilAsync(() => admin.GetFromJsonAsync<JsonElement>($"/api/admin/backfills/{id}").Result.GetProperty("messagesRouted").GetInt64() == stored,
+            "what the cancelled backfill stored routed", 20, () => _app.Admin().GetStringAsync($"/api/admin/backfills/{id}").Result);
+        await using var scope = _app.Services.CreateAsyncScope();
+        Assert.False(scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().Messages.Any(m => m.State == Data.MessageState.Held));
     }
 
     [Fact]
