@@ -134,9 +134,13 @@ internal sealed class BackfillJob(IServiceScopeFactory scopes, TwilioApiClients 
     }
 
     /// <summary>The backfill's next held messages in original time order (served by IX_Messages_BackfillId_State_ReceivedAt).</summary>
-    internal static IQueryable<PendingMessage> HeldChunk(ChannelDbContext db, long backfillId) => db.Messages.AsNoTracking()
-        .Where(m => m.BackfillId == backfillId && m.State == MessageState.Held)
-        .OrderBy(m => m.ReceivedAt).ThenBy(m => m.Id).Take(ReleaseChunk)
+    internal static IQueryable<PendingMessage> HeldChunk(ChannelDbContext db, long backfillId) =>
+        Held(db.Messages.AsNoTracking().Where(m => m.BackfillId == backfillId)).Take(ReleaseChunk);
+
+    /// <summary>Those of <paramref name="messages"/> still held, oldest first, as the router takes them.</summary>
+    internal static IQueryable<PendingMessage> Held(IQueryable<Message> messages) => messages
+        .Where(m => m.State == MessageState.Held)
+        .OrderBy(m => m.ReceivedAt).ThenBy(m => m.Id)
         .Select(m => new PendingMessage(m.Id, m.AccountSid, m.From, m.To, m.MessagingServiceSid, m.ReceivedAt, m.RawForm, null, m.Direction));
 
     private async Task<Backfill?> LoadAsync(long id, CancellationToken ct)

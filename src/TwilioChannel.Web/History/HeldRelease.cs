@@ -29,6 +29,19 @@ internal sealed class HeldRelease(IServiceScopeFactory scopes, MessageRouter rou
         }
     }
 
+    /// <summary>
+    /// Routes held messages whose webhook has come meanwhile (Twilio/InboundWriter): a customer's message is due in Desk
+    /// a moment after they wrote, not when the backfill that happened to list it first has listed all of its history.
+    /// </summary>
+    public async Task RouteNowAsync(IReadOnlyCollection<long> messageIds, CancellationToken ct)
+    {
+        List<PendingMessage> held;
+        await using (var scope = scopes.CreateAsyncScope())
+            held = await BackfillJob.Held(scope.ServiceProvider.GetRequiredService<ChannelDbContext>().Messages.AsNoTracking()
+                .Where(m => messageIds.Contains(m.Id))).ToListAsync(ct);
+        if (held.Count > 0) await router.RouteHeldAsync(held, ct);
+    }
+
     /// <summary>Routes what the backfills that ended cancelled or failed still hold (HistoryScheduler, every sweep).</summary>
     public async Task RouteEndedAsync(CancellationToken ct)
     {

@@ -13,7 +13,8 @@ namespace TwilioChannel.Web.Twilio;
 /// the background router takes over. The COMMIT doesn't wait for the disk (Data/WalDurability): the projector drops the
 /// batch from the inbox once <see cref="DurableAsync"/> says it is there.
 /// </summary>
-internal sealed class InboundWriter(IServiceScopeFactory scopes, WalDurability durability, WriteGate gate, MessageRouter router, UnroutedRecheck recheck, RouterWakeup wakeRouter, FeedWakeup wakeFeed, ILogger<InboundWriter> logger)
+internal sealed class InboundWriter(IServiceScopeFactory scopes, WalDurability durability, WriteGate gate, MessageRouter router, UnroutedRecheck recheck,
+    History.HeldRelease held, RouterWakeup wakeRouter, FeedWakeup wakeFeed, ILogger<InboundWriter> logger)
     : IAsyncDisposable
 {
     /// <summary>Stores and routes a batch of webhooks from the inbox; returns once committed (<see cref="DurableAsync"/>
@@ -48,13 +49,29 @@ internal sealed class InboundWriter(IServiceScopeFactory scopes, WalDurability d
 
     private async Task CommitAsync(List<Message> batch, bool route, CancellationToken ct)
     {
-        var routed = await _connection.UseAsync((db, connection) => CommitAsync(db, connection, batch, route, ct));
+        var heldTaken = new List<long>();
+        var routed = await _connection.UseAsync((db, connection) => CommitAsync(db, connection, batch, route, heldTaken, ct));
         if (routed.Fed) wakeFeed.Notify();
         // Planned from the number list as this instance last read it: one added meanwhile is found now.
         await recheck.RecheckAsync(routed.Unrouted, ct);
+        if (heldTaken.Count > 0) await RouteHeldNowAsync(heldTaken);
     }
 
-    private async Task<RoutedNew> CommitAsync(ChannelDbContext db, DbConnection connection, List<Message> batch, bool route, CancellationToken ct)
+    /// <summary>Held messages whose webhook came: routed now, outside the ack's transaction (a failure leaves them to
+    /// their backfill's release).</summary>
+    private async Task RouteHeldNowAsync(List<long> ids)
+    {
+        try
+        {
+            await held.RouteNowAsync(ids, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Routing {Count} messages a backfill held, whose webhooks came, failed; their backfill routes them.", ids.Count);
+        }
+    }
+
+    private async Task<RoutedNew> CommitAsync(ChannelDbContext db, DbConnection connection, List<Message> batch, bool route, List<long> heldTaken, CancellationToken ct)
     {
         using var turn = await gate.EnterAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
@@ -62,7 +79,7 @@ internal sealed class InboundWriter(IServiceScopeFactory scopes, WalDurability d
         try
         {
             var fed = route
-                ? await StoreRoutedAsync(db, connection, tx, insert, batch, ct)
+                ? await StoreRoutedAsync(db, connection, tx, insert, batch, heldTaken, ct)
                 // RETURNING gives back only the rows actually inserted: duplicates (retries, storms) return nothing.
                 : await StoreAsync(insert, batch, ct);
             await tx.CommitAsync(ct);
@@ -82,16 +99,22 @@ internal sealed class InboundWriter(IServiceScopeFactory scopes, WalDurability d
 
     /// <summary>Stores the batch's new messages already routed; returns whether threads were added to the feed and which
     /// were stored unrouted.</summary>
-    private async Task<RoutedNew> StoreRoutedAsync(ChannelDbContext db, DbConnection connection, DbTransaction tx, PreparedCommand insert, List<Message> batch, CancellationToken ct)
+    /// <param name="heldTaken">Filled with the messages a backfill held whose webhooks are in the batch: their rows take
+    /// the webhook's form (it carries what Twilio's list doesn't: a WhatsApp location, the profile name), and the caller
+    /// routes them once this commits.</param>
+    private async Task<RoutedNew> StoreRoutedAsync(ChannelDbContext db, DbConnection connection, DbTransaction tx, PreparedCommand insert, List<Message> batch,
+        List<long> heldTaken, CancellationToken ct)
     {
         // Only what is new is routed: duplicates (Twilio's retries, storms) must not touch conversations or opt-outs.
-        await using var exists = await PreparedCommand.CreateAsync(connection, tx, """SELECT 1 FROM "Messages" WHERE "MessageSid" = @p0""", 1, ct);
+        await using var exists = await PreparedCommand.CreateAsync(connection, tx, """SELECT "State" FROM "Messages" WHERE "MessageSid" = @p0""", 1, ct);
         var fresh = new List<Message>(batch.Count);
         var sids = new HashSet<string>(StringComparer.Ordinal);
         foreach (var message in batch)
         {
-            if (sids.Add(message.MessageSid) && await exists.ScalarAsync(ct, message.MessageSid) is null or DBNull)
-                fresh.Add(message);
+            if (!sids.Add(message.MessageSid)) continue;
+            var state = await exists.ScalarAsync(ct, message.MessageSid);
+            if (state is null or DBNull) fresh.Add(message);
+            else if (Convert.ToInt32(state) == (int)MessageState.Held && await TakeHeldAsync(connection, tx, message, ct) is { } id) heldTaken.Add(id);
         }
         if (fresh.Count == 0) return new RoutedNew(false, []);
 
@@ -107,6 +130,16 @@ internal sealed class InboundWriter(IServiceScopeFactory scopes, WalDurability d
         {
             throw new RoutingFailedException(ex);
         }
+    }
+
+    /// <summary>A held message's row takes its webhook's form; its id, or null when it is no longer held.</summary>
+    private static async Task<long?> TakeHeldAsync(DbConnection connection, DbTransaction tx, Message m, CancellationToken ct)
+    {
+        await using var update = await PreparedCommand.CreateAsync(connection, tx, """
+            UPDATE "Messages" SET "RawForm" = @p1 WHERE "MessageSid" = @p0 AND "State" = @p2 RETURNING "Id"
+            """, 3, ct);
+        var id = await update.ScalarAsync(ct, m.MessageSid, m.RawForm, (int)MessageState.Held);
+        return id is null or DBNull ? null : Convert.ToInt64(id);
     }
 
     /// <summary>Inserts a message unless its MessageSid is stored already; its id, or null for a duplicate.</summary>

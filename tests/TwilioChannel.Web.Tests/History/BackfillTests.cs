@@ -544,6 +544,35 @@ public sealed class BackfillTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ACustomersMessageABackfillHoldsGoesToDeskWhenItsWebhookComesNotWhenTheBackfillEnds()
+    {
+        // The backfill listed the message first (its webhook was slow, or Twilio retried it) and held it with the
+        // history; the webhook was then a duplicate, and the message reached Desk only once the whole history was
+        // listed, minutes or hours later (acceptance-style run).
+        for (var i = 0; i < 60; i++) _history.Add($"SMlive{i:000000000000000000000000000}", Ana, Fixtures.SmsNumber, $"m{i}", Today.AddHours(-i), inbound: true);
+        _history.Delay = TimeSpan.FromMilliseconds(300);
+        var newest = $"SMlive{0:000000000000000000000000000}";
+        var id = (await StartAsync(Today.AddDays(-5).ToString("O"))).GetProperty("id").GetInt64();
+        await Eventually.UntilAsync(() => StateOf(newest) == Data.MessageState.Held, "the newest message held by the backfill", 40, () => Jobs(id));
+
+        var webhook = Fixtures.Sms("m0", from: Ana, sid: newest);
+        webhook["ProfileName"] = "Ana"; // what only the webhook carries
+        Assert.Equal(HttpStatusCode.OK, (await _app.PostInboundAsync(webhook)).StatusCode);
+
+        await Eventually.UntilAsync(() => StateOf(newest) == Data.MessageState.Routed, "the message routed", 10, () => $"{StateOf(newest)}");
+        using var admin = _app.Admin();
+        Assert.NotEqual("completed", (await admin.GetFromJsonAsync<JsonElement>($"/api/admin/backfills/{id}")).GetProperty("state").GetString());
+        await using (var scope = _app.Services.CreateAsyncScope())
+            Assert.Contains("\"ProfileName\"", scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().Messages.Single(m => m.MessageSid == newest).RawForm);
+    }
+
+    private Data.MessageState? StateOf(string sid)
+    {
+        using var scope = _app.Services.CreateScope();
+        return scope.ServiceProvider.GetRequiredService<Data.ChannelDbContext>().Messages.Where(m => m.MessageSid == sid).Select(m => (Data.MessageState?)m.State).SingleOrDefault();
+    }
+
+    [Fact]
     public async Task AnInterruptedBackfillResumesAfterARestartWithoutDuplicates()
     {
         SeedHistory();
