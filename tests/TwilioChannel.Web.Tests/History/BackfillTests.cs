@@ -573,6 +573,26 @@ public sealed class BackfillTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ABackfillTwilioRefusesFailsWithTheStatusAndCodeAndRoutesWhatItHadStored()
+    {
+        // Its error was Twilio's bare message ("Authenticate"): no status, no code, no hint of what to fix.
+        SeedHistory();
+        _history.FailPage = 1;
+        _history.FailStatus = 403;
+        var id = (await StartAsync(Today.AddDays(-3).ToString("yyyy-MM-dd"))).GetProperty("id").GetInt64();
+
+        var failed = await WaitForAsync(id, "failed", "completed");
+
+        Assert.Equal("failed", failed.GetProperty("state").GetString());
+        Assert.Equal("Twilio refused the message list (HTTP 403, error 20003): Authenticate", failed.GetProperty("error").GetString());
+        var stored = failed.GetProperty("messagesStored").GetInt64();
+        Assert.True(stored > 0);
+        using var admin = _app.Admin();
+        await Eventually.UntilAsync(() => admin.GetFromJsonAsync<JsonElement>($"/api/admin/backfills/{id}").Result.GetProperty("messagesRouted").GetInt64() == stored,
+            "what the failed backfill stored routed", 20);
+    }
+
+    [Fact]
     public async Task AnInterruptedBackfillResumesAfterARestartWithoutDuplicates()
     {
         SeedHistory();

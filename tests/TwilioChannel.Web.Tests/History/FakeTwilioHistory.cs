@@ -28,7 +28,10 @@ public sealed class FakeTwilioHistory
                 var query = request.Query ?? new Dictionary<string, WireMock.Types.WireMockList<string>>();
                 string? Q(string name) => query.TryGetValue(name, out var v) ? v.ToString() : null;
                 var pageIndex = int.TryParse(Q("Page"), out var p) ? p : 0;
-                if (FailPage == pageIndex) return new WireMock.ResponseMessage { StatusCode = 500, BodyData = Body("""{"code":20500,"message":"Internal Server Error","status":500}""") };
+                if (FailPage == pageIndex)
+                    return FailStatus == 500
+                        ? new WireMock.ResponseMessage { StatusCode = 500, BodyData = Body("""{"code":20500,"message":"Internal Server Error","status":500}""") }
+                        : new WireMock.ResponseMessage { StatusCode = FailStatus, BodyData = Body($$"""{"code":20003,"message":"Authenticate","status":{{FailStatus}}}""") };
                 Requests++;
                 return new WireMock.ResponseMessage
                 {
@@ -39,8 +42,11 @@ public sealed class FakeTwilioHistory
             }));
     }
 
-    /// <summary>Answer this page index with a 500 (null: none).</summary>
+    /// <summary>Answer this page index with <see cref="FailStatus"/> (null: none).</summary>
     public int? FailPage { get; set; }
+
+    /// <summary>500 (Twilio's passing error), or a refusal such as 403 (error 20003, "Authenticate": a revoked key).</summary>
+    public int FailStatus { get; set; } = 500;
 
     public TimeSpan Delay { get; set; }
 
