@@ -47,6 +47,19 @@ internal sealed class DeliveryStore(IServiceScopeFactory scopes, GroupCommit com
         WHERE "OrgId" = @p0 AND ("LeaseOwner" IS NULL OR "LeaseOwner" = @p1 OR "LeaseUntil" < @p3)
         """, orgId, owner, Now + lease, Now) == 1;
 
+    /// <summary>Who holds the org's lease now, if anyone.</summary>
+    public async Task<string?> LeaseOwnerAsync(string orgId)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<ChannelDbContext>().DeliveryCursors.AsNoTracking()
+            .Where(c => c.OrgId == orgId).Select(c => c.LeaseOwner).FirstOrDefaultAsync();
+    }
+
+    /// <summary>Takes the lease from <paramref name="dead"/>, a crashed process of this machine, if it still holds it.</summary>
+    public async Task<bool> TakeOverLeaseAsync(string orgId, string dead, string owner, TimeSpan lease) => await commits.ExecuteAsync("""
+        UPDATE "DeliveryCursors" SET "LeaseOwner" = @p2, "LeaseUntil" = @p3 WHERE "OrgId" = @p0 AND "LeaseOwner" = @p1
+        """, orgId, dead, owner, Now + lease) == 1;
+
     /// <summary>Gives the lease back (graceful stop), only if <paramref name="owner"/> still holds it: an instance that
     /// took over after an expiry keeps its lease.</summary>
     public Task ReleaseLeaseAsync(string orgId, string owner) => commits.ExecuteAsync("""

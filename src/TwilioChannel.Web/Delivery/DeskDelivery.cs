@@ -7,10 +7,40 @@ using TwilioChannel.Web.Secrets;
 
 namespace TwilioChannel.Web.Delivery;
 
-/// <summary>This process's name in delivery leases (several instances may share one database).</summary>
+/// <summary>
+/// This process's name in delivery leases (several instances may share one database): machine, process id, the
+/// process's start (seconds since the epoch) and a random part. The first three let a restarted process see that a
+/// lease is its crashed predecessor's (<see cref="IsDeadLocal"/>) and take it at once: real-time import paused about a
+/// minute after every crash, until that lease expired (acceptance-style run).
+/// </summary>
 internal sealed class DeliveryInstance
 {
-    public string Id { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+    private static readonly long Started = StartOf(System.Diagnostics.Process.GetCurrentProcess());
+
+    public string Id { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Started}:{Guid.NewGuid():N}";
+
+    /// <summary>
+    /// Whether <paramref name="owner"/> names a process of this machine that is gone: no process has its id, or the one
+    /// that has it started at another time (a process id is reused; in a container every start is process 1). Another
+    /// machine's, an older format's, or a live process's lease is left to expire as before.
+    /// </summary>
+    public static bool IsDeadLocal(string owner)
+    {
+        var parts = owner.Split(':');
+        if (parts.Length != 4 || parts[0] != Environment.MachineName || !int.TryParse(parts[1], out var pid) || !long.TryParse(parts[2], out var started))
+            return false;
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return StartOf(process) != started;
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+        {
+            return true; // no such process
+        }
+    }
+
+    private static long StartOf(System.Diagnostics.Process process) => new DateTimeOffset(process.StartTime.ToUniversalTime()).ToUnixTimeSeconds();
 }
 
 /// <summary>

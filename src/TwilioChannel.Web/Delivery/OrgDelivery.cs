@@ -55,7 +55,12 @@ internal sealed class OrgDelivery(
         var now = time.GetUtcNow().UtcDateTime;
         var length = LeaseLength;
         if (_leases.TryGetValue(orgId, out var until) && until - now > length / 2) return true;
-        if (!await store.TryLeaseAsync(orgId, instance.Id, length)) { _leases.TryRemove(orgId, out _); return false; }
+        if (!await store.TryLeaseAsync(orgId, instance.Id, length)
+            && !(await store.LeaseOwnerAsync(orgId) is { } owner && DeliveryInstance.IsDeadLocal(owner) && await store.TakeOverLeaseAsync(orgId, owner, instance.Id, length)))
+        {
+            _leases.TryRemove(orgId, out _);
+            return false;
+        }
         _leases[orgId] = now + length;
         return true;
     }

@@ -76,11 +76,34 @@ public sealed class DeliveryLeaseTests : IDisposable
     }
 
     [Fact]
-    public async Task ALeaseHeldByAnotherInstanceIsShownToAdminsAndLeftAloneByAStop()
+    public async Task AfterACrashTheRestartedProcessTakesItsPredecessorsLeaseAtOnce()
+    {
+        // A crash leaves the lease with up to a minute to run, and the restarted process waited it out: no real-time
+        // import meanwhile (acceptance-style run). A process of this machine that is gone holds no lease.
+        var dataPath = await ImportedOnceAndStoppedAsync();
+        LeaseRows.Hold(dataPath, $"{Environment.MachineName}:{int.MaxValue}:1700000000:0123456789abcdef", DateTime.UtcNow.AddMinutes(10));
+
+        await using var after = new ChannelApp(dataPath, Settings);
+        var fresh = Fixtures.Sms("after the crash");
+        (await after.PostInboundAsync(fresh)).EnsureSuccessStatusCode();
+
+        await Eventually.UntilAsync(() => _desk.Accepted.Any(c => c.ThreadExtIds.Contains(fresh["MessageSid"])), "the import after the crash", seconds: 15);
+        Assert.Equal(after.Services.GetRequiredService<DeliveryInstance>().Id, LeaseRows.Read(dataPath).Owner);
+    }
+
+    /// <summary>An instance running in this very process (as the tests' services do): alive, on this machine.</summary>
+    private static string LiveInstanceOnThisMachine =>
+        $"{Environment.MachineName}:{Environment.ProcessId}:{new DateTimeOffset(System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime()).ToUnixTimeSeconds()}:0123456789abcdef";
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ALeaseHeldByAnotherInstanceIsShownToAdminsAndLeftAloneByAStop(bool onThisMachine)
     {
         var dataPath = await ImportedOnceAndStoppedAsync();
         var until = DateTime.UtcNow.AddMinutes(10);
-        LeaseRows.Hold(dataPath, OtherInstance, until);
+        var other = onThisMachine ? LiveInstanceOnThisMachine : OtherInstance;
+        LeaseRows.Hold(dataPath, other, until);
 
         await using (var app = new ChannelApp(dataPath, Settings))
         {
@@ -94,15 +117,15 @@ public sealed class DeliveryLeaseTests : IDisposable
             Assert.True(delivery.GetProperty("importEnabled").GetBoolean());
             Assert.Equal(JsonValueKind.Null, delivery.GetProperty("importOffReason").ValueKind);
             Assert.Equal(JsonValueKind.Null, delivery.GetProperty("lastError").ValueKind);
-            Assert.Equal(OtherInstance, delivery.GetProperty("leaseOwner").GetString());
+            Assert.Equal(other, delivery.GetProperty("leaseOwner").GetString());
             Assert.Equal(until, delivery.GetProperty("leaseUntil").GetDateTime(), TimeSpan.FromMilliseconds(1));
             var reason = delivery.GetProperty("waitingReason").GetString()!;
-            Assert.Contains(OtherInstance, reason);
+            Assert.Contains(other, reason);
             Assert.Contains($"{until:yyyy-MM-dd HH:mm:ss} UTC", reason);
         }
 
         var (owner, leaseUntil) = LeaseRows.Read(dataPath);
-        Assert.Equal(OtherInstance, owner);
+        Assert.Equal(other, owner);
         Assert.Equal(until, leaseUntil!.Value, TimeSpan.FromMilliseconds(1));
         Assert.Single(_desk.Accepted); // and nothing was imported meanwhile: the other instance delivers
     }
