@@ -106,10 +106,10 @@ internal sealed class DeliveryStore(IServiceScopeFactory scopes, GroupCommit com
         """, orgId, attempt, Now) == 1;
 
     /// <summary>Clears a park and any backoff, and the error they showed (the next failure sets its own); false when
-    /// the org has no delivery state yet.</summary>
-    public async Task<bool> ResumeAsync(string orgId) => await commits.ExecuteAsync("""
+    /// the org has no delivery state yet (or, <paramref name="onlyParked"/>, isn't parked).</summary>
+    public async Task<bool> ResumeAsync(string orgId, bool onlyParked = false) => await commits.ExecuteAsync($"""
         UPDATE "DeliveryCursors" SET "ParkedReason" = NULL, "ParkedAt" = NULL, "Failures" = 0, "NextAttemptAt" = NULL, "LastError" = NULL, "UpdatedAt" = @p1
-        WHERE "OrgId" = @p0
+        WHERE "OrgId" = @p0{(onlyParked ? """ AND "ParkedReason" IS NOT NULL""" : "")}
         """, orgId, Now) == 1;
 
     /// <summary>

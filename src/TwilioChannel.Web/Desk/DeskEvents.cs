@@ -28,7 +28,8 @@ internal static class DeskEvents
     };
 
     public static async Task<IResult> ReceiveAsync(HttpContext http, ChannelDbContext db, SecretProtector secrets, DeskCallers callers,
-        IOptions<DeskOptions> desk, TimeProvider time, ILoggerFactory logs, RefusalLog refusals, CancellationToken ct)
+        Delivery.DeliveryStore deliveries, Delivery.DeskDelivery delivery, IOptions<DeskOptions> desk, TimeProvider time, ILoggerFactory logs,
+        RefusalLog refusals, CancellationToken ct)
     {
         var logger = logs.CreateLogger(typeof(DeskEvents));
         using var buffer = new MemoryStream();
@@ -74,6 +75,7 @@ internal static class DeskEvents
             db.Installations.Add(installation);
         }
         installation.UpdatedAt = now;
+        var renewed = false;
         if (Uninstall.Contains(evt.Event))
         {
             installation.Enabled = false;
@@ -81,12 +83,36 @@ internal static class DeskEvents
         else
         {
             installation.Enabled = true;
-            if (context is { Length: > 0 }) installation.SecurityContextProtected = secrets.Protect(context);
+            if (context is { Length: > 0 })
+            {
+                renewed = !SameContext(secrets, installation.SecurityContextProtected, context);
+                installation.SecurityContextProtected = secrets.Protect(context);
+            }
         }
         await db.SaveChangesAsync(ct);
         callers.Invalidate(orgId);
+        // A renewed securityContext is what an import parked on Desk's refusal (401/403: the installation revoked) waits
+        // for: it stayed parked, real-time delivery off, until an admin noticed and resumed it (acceptance-style run).
+        if (renewed && await deliveries.ResumeAsync(orgId, onlyParked: true))
+        {
+            delivery.Wake(orgId);
+            logger.LogInformation("Real-time delivery for org {OrgId} resumed: Desk renewed its securityContext.", orgId);
+        }
         logger.LogInformation("Desk event {Event} for org {OrgId} applied.", evt.Event, orgId);
         return TypedResults.Ok(new { message = "ok" });
+    }
+
+    private static bool SameContext(SecretProtector secrets, string? stored, string context)
+    {
+        if (stored is null) return false;
+        try
+        {
+            return secrets.Unprotect(stored) == context;
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return false; // unreadable (its key is gone): the new one replaces it
+        }
     }
 
     private sealed record DeskEvent(string? Event, string? OrgId, string? SecurityContext)

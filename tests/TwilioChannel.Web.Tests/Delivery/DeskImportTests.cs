@@ -352,6 +352,27 @@ public sealed class DeskImportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DeskRenewingTheSecurityContextOfAParkedOrgResumesImportWithoutAnAdmin()
+    {
+        // Parked on Desk's 401 (the installation revoked); Desk's onZohoAuthorise then brought a new securityContext and
+        // was answered "ok", but import stayed parked, real-time delivery off, until an admin noticed (acceptance-style run).
+        _desk.Answer(401, """{"errorCode":"INVALID_OAUTH","message":"revoked"}""");
+        (await _app.PostInboundAsync(Fixtures.Sms("before the renewal"))).EnsureSuccessStatusCode();
+        await Eventually.UntilAsync(() => DeliveryAsync().Result.GetProperty("parkedReason").ValueKind == JsonValueKind.String, "the org parked");
+        _desk.Answer(200, """{"response":"{\"statusMessage\":\"SUCCESS\"}"}""");
+
+        // The same securityContext again changes nothing: no sign that what Desk refused was fixed.
+        Assert.Equal(HttpStatusCode.OK, (await _app.PostEventAsync(DeskEventPosts.Event("onZohoAuthorise", Fixtures.OrgId, Fixtures.SecurityContext))).StatusCode);
+        await Task.Delay(1000);
+        Assert.Equal(JsonValueKind.String, (await DeliveryAsync()).GetProperty("parkedReason").ValueKind);
+
+        Assert.Equal(HttpStatusCode.OK, (await _app.PostEventAsync(DeskEventPosts.Event("onZohoAuthorise", Fixtures.OrgId, "a-renewed-security-context"))).StatusCode);
+
+        await Eventually.UntilAsync(() => _desk.Accepted.Count >= 1, "import resumed");
+        Assert.Equal(JsonValueKind.Null, (await DeliveryAsync()).GetProperty("parkedReason").ValueKind);
+    }
+
+    [Fact]
     public async Task AResumedOrgNoLongerShowsTheParkAsItsLastError()
     {
         // Parked on a 401; meanwhile Desk's pull took everything and confirmed it, so after the resume there is

@@ -1,10 +1,9 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using TwilioChannel.Web.Tests.Infrastructure;
+using static TwilioChannel.Web.Tests.Infrastructure.DeskEventPosts;
 
 namespace TwilioChannel.Web.Tests.Desk;
 
@@ -26,7 +25,7 @@ public sealed class DeskEventsTests : IAsyncLifetime
     [Fact]
     public async Task ASignedInstallEventLetsTheOrgPull()
     {
-        using var response = await PostEventAsync(_app, Fixtures.Text("desk-event-install.json"));
+        using var response = await _app.PostEventAsync(Fixtures.Text("desk-event-install.json"));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 
         using var pull = await _app.PullAsync();
@@ -41,7 +40,7 @@ public sealed class DeskEventsTests : IAsyncLifetime
     public async Task ASignedEventOfAnUnknownTypeIsAcknowledgedAndChangesNothing()
     {
         // It used to be treated as an install: an org created and enabled, its securityContext set.
-        using var response = await PostEventAsync(_app, Event("onSomethingNew", "55555", "context-from-an-unknown-event"));
+        using var response = await _app.PostEventAsync(Event("onSomethingNew", "55555", "context-from-an-unknown-event"));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("ignored", await response.Content.ReadAsStringAsync());
 
@@ -55,7 +54,7 @@ public sealed class DeskEventsTests : IAsyncLifetime
     [InlineData("onUpdate")]
     public async Task EachSignedInstallLikeEventOfTheReferenceSetsTheSecurityContext(string name)
     {
-        using var response = await PostEventAsync(_app, Event(name, "55555", "context-" + name));
+        using var response = await _app.PostEventAsync(Event(name, "55555", "context-" + name));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         using var pull = await _app.PullRawAsync(new { channelState = "" }, orgId: "55555", securityContext: "context-" + name);
         Assert.Equal(HttpStatusCode.OK, pull.StatusCode);
@@ -68,11 +67,11 @@ public sealed class DeskEventsTests : IAsyncLifetime
         Assert.Equal(0xEF, Encoding.UTF8.GetBytes(body)[0]);
 
         // Signed without the mark: not the bytes received, so refused.
-        using (var unsigned = await PostEventAsync(_app, body, Hash(ChannelApp.ExtensionSecret, body[1..])))
+        using (var unsigned = await _app.PostEventAsync(body, Hash(ChannelApp.ExtensionSecret, body[1..])))
             Assert.Equal(HttpStatusCode.Forbidden, unsigned.StatusCode);
         Assert.Empty(await InstallationsAsync());
 
-        using var response = await PostEventAsync(_app, body);
+        using var response = await _app.PostEventAsync(body);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var installation = Assert.Single(await InstallationsAsync());
         Assert.Equal(Fixtures.OrgId, installation.GetProperty("orgId").GetString());
@@ -84,7 +83,7 @@ public sealed class DeskEventsTests : IAsyncLifetime
     {
         // Odd spacing and key order: a verifier that re-serialises the JSON would compute another HASH.
         var body = $"{{\n  \"securityContext\" :\"{Fixtures.SecurityContext}\",   \"orgId\":\"{Fixtures.OrgId}\",\"event\":\"onInstall\"\n}}";
-        using var response = await PostEventAsync(_app, body);
+        using var response = await _app.PostEventAsync(body);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 
         using var pull = await _app.PullRawAsync(new { channelState = "" });
@@ -107,7 +106,7 @@ public sealed class DeskEventsTests : IAsyncLifetime
     {
         await _app.SeedAsync(numbers: false);
 
-        using var response = await PostEventAsync(_app, ForgedInstall, hash);
+        using var response = await _app.PostEventAsync(ForgedInstall, hash);
         Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{forgery}: {response.StatusCode}");
 
         using var original = await _app.PullRawAsync(new { channelState = "" });
@@ -120,7 +119,7 @@ public sealed class DeskEventsTests : IAsyncLifetime
     public async Task AForgedInstallForANewOrgCreatesNothing()
     {
         var body = Event("onInstall", "99999", ForgedContext);
-        using var response = await PostEventAsync(_app, body, Hash("guessed-secret", body));
+        using var response = await _app.PostEventAsync(body, Hash("guessed-secret", body));
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
 
         Assert.Empty(await InstallationsAsync());
@@ -133,7 +132,7 @@ public sealed class DeskEventsTests : IAsyncLifetime
     {
         await _app.SeedAsync(numbers: false);
         var body = Event("onUninstall", Fixtures.OrgId, null);
-        using var response = await PostEventAsync(_app, body, Hash("guessed-secret", body));
+        using var response = await _app.PostEventAsync(body, Hash("guessed-secret", body));
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
 
         using var pull = await _app.PullRawAsync(new { channelState = "" });
@@ -147,9 +146,9 @@ public sealed class DeskEventsTests : IAsyncLifetime
         await app.SeedAsync(numbers: false);
 
         // Signed with the secret the sender believes in, and with the empty key an unconfigured service might use.
-        using var signed = await PostEventAsync(app, ForgedInstall, Hash(ChannelApp.ExtensionSecret, ForgedInstall));
+        using var signed = await app.PostEventAsync(ForgedInstall, Hash(ChannelApp.ExtensionSecret, ForgedInstall));
         Assert.Equal(HttpStatusCode.Forbidden, signed.StatusCode);
-        using var emptyKey = await PostEventAsync(app, ForgedInstall, Hash("", ForgedInstall));
+        using var emptyKey = await app.PostEventAsync(ForgedInstall, Hash("", ForgedInstall));
         Assert.Equal(HttpStatusCode.Forbidden, emptyKey.StatusCode);
 
         using var original = await app.PullRawAsync(new { channelState = "" });
@@ -161,18 +160,18 @@ public sealed class DeskEventsTests : IAsyncLifetime
     [Fact]
     public async Task AfterUninstallPullsAreRefusedUntilTheOrgInstallsAgain()
     {
-        using (var install = await PostEventAsync(_app, Fixtures.Text("desk-event-install.json")))
+        using (var install = await _app.PostEventAsync(Fixtures.Text("desk-event-install.json")))
             Assert.Equal(HttpStatusCode.OK, install.StatusCode);
         using (var pull = await _app.PullRawAsync(new { channelState = "" }))
             Assert.Equal(HttpStatusCode.OK, pull.StatusCode);
 
-        using (var uninstall = await PostEventAsync(_app, Event("onUninstall", Fixtures.OrgId, Fixtures.SecurityContext)))
+        using (var uninstall = await _app.PostEventAsync(Event("onUninstall", Fixtures.OrgId, Fixtures.SecurityContext)))
             Assert.Equal(HttpStatusCode.OK, uninstall.StatusCode);
         using (var pull = await _app.PullRawAsync(new { channelState = "" }))
             Assert.Equal(HttpStatusCode.Forbidden, pull.StatusCode);
         Assert.False(Assert.Single(await InstallationsAsync()).GetProperty("enabled").GetBoolean());
 
-        using (var reinstall = await PostEventAsync(_app, Event("onInstall", Fixtures.OrgId, NewContext)))
+        using (var reinstall = await _app.PostEventAsync(Event("onInstall", Fixtures.OrgId, NewContext)))
             Assert.Equal(HttpStatusCode.OK, reinstall.StatusCode);
         using (var pull = await _app.PullRawAsync(new { channelState = "" }, securityContext: NewContext))
             Assert.Equal(HttpStatusCode.OK, pull.StatusCode);
@@ -184,7 +183,7 @@ public sealed class DeskEventsTests : IAsyncLifetime
     [Fact]
     public async Task AnUninstallForAnUnknownOrgIsAcknowledgedAndCreatesNothing()
     {
-        using var response = await PostEventAsync(_app, Event("onUninstall", "77777", null));
+        using var response = await _app.PostEventAsync(Event("onUninstall", "77777", null));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Empty(await InstallationsAsync());
     }
@@ -194,7 +193,7 @@ public sealed class DeskEventsTests : IAsyncLifetime
     {
         await _app.SeedAsync(numbers: false);
 
-        using var response = await PostEventAsync(_app, Event("onConfigParamAdd", Fixtures.OrgId, NewContext));
+        using var response = await _app.PostEventAsync(Event("onConfigParamAdd", Fixtures.OrgId, NewContext));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 
         using var withNew = await _app.PullRawAsync(new { channelState = "" }, securityContext: NewContext);
@@ -209,7 +208,7 @@ public sealed class DeskEventsTests : IAsyncLifetime
     {
         await _app.SeedAsync(numbers: false);
 
-        using var response = await PostEventAsync(_app, Event("onUpdate", Fixtures.OrgId, null));
+        using var response = await _app.PostEventAsync(Event("onUpdate", Fixtures.OrgId, null));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 
         using var pull = await _app.PullRawAsync(new { channelState = "" });
@@ -230,7 +229,7 @@ public sealed class DeskEventsTests : IAsyncLifetime
     {
         await _app.SeedAsync(numbers: false);
 
-        using var response = await PostEventAsync(_app, body);
+        using var response = await _app.PostEventAsync(body);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var text = await response.Content.ReadAsStringAsync();
         Assert.DoesNotContain("   at ", text);
@@ -256,7 +255,7 @@ public sealed class DeskEventsTests : IAsyncLifetime
         // a pull may carry was dropped without a word while the org was created or enabled and Desk was told "ok".
         await _app.SeedAsync(numbers: false);
 
-        using var response = await PostEventAsync(_app, Event("onInstall", orgId, securityContext));
+        using var response = await _app.PostEventAsync(Event("onInstall", orgId, securityContext));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("securityContext", await response.Content.ReadAsStringAsync());
@@ -269,7 +268,7 @@ public sealed class DeskEventsTests : IAsyncLifetime
     public async Task AnOrgIdGivenAsAJsonNumberWorks()
     {
         var body = $"{{\"event\":\"onInstall\",\"orgId\":{Fixtures.OrgId},\"securityContext\":\"{Fixtures.SecurityContext}\"}}";
-        using var response = await PostEventAsync(_app, body);
+        using var response = await _app.PostEventAsync(body);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 
         Assert.Equal(Fixtures.OrgId, Assert.Single(await InstallationsAsync()).GetProperty("orgId").GetString());
@@ -290,7 +289,7 @@ public sealed class DeskEventsTests : IAsyncLifetime
         // installation under it could never be pulled or pushed for.
         foreach (var name in new[] { "onInstall", "onUninstall", "onSomethingNew" })
         {
-            using var response = await PostEventAsync(_app, Event(name, orgId, NewContext));
+            using var response = await _app.PostEventAsync(Event(name, orgId, NewContext));
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
             var message = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("message").GetString();
             Assert.Contains("orgId", message);
@@ -307,7 +306,7 @@ public sealed class DeskEventsTests : IAsyncLifetime
     public async Task AnOrgIdGivenAsAJsonNumberWithAFractionIsABadRequest()
     {
         var body = $"{{\"event\":\"onInstall\",\"orgId\":28732.5,\"securityContext\":\"{Fixtures.SecurityContext}\"}}";
-        using var response = await PostEventAsync(_app, body);
+        using var response = await _app.PostEventAsync(body);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Empty(await InstallationsAsync());
     }
@@ -317,7 +316,7 @@ public sealed class DeskEventsTests : IAsyncLifetime
     [InlineData(" 28732\n", "28732")] // trimmed, as the admin API stores it, so both name the same installation
     public async Task AnOrgIdTheAdminApiAcceptsStillInstalls(string sent, string stored)
     {
-        using var response = await PostEventAsync(_app, Event("onInstall", sent, NewContext));
+        using var response = await _app.PostEventAsync(Event("onInstall", sent, NewContext));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 
         Assert.Equal(stored, Assert.Single(await InstallationsAsync()).GetProperty("orgId").GetString());
@@ -328,9 +327,9 @@ public sealed class DeskEventsTests : IAsyncLifetime
     [Fact]
     public async Task TheEventsSecurityContextIsNeverLogged()
     {
-        using (var install = await PostEventAsync(_app, Event("onInstall", Fixtures.OrgId, NewContext)))
+        using (var install = await _app.PostEventAsync(Event("onInstall", Fixtures.OrgId, NewContext)))
             Assert.Equal(HttpStatusCode.OK, install.StatusCode);
-        using (var forged = await PostEventAsync(_app, ForgedInstall, Hash("guessed-secret", ForgedInstall)))
+        using (var forged = await _app.PostEventAsync(ForgedInstall, Hash("guessed-secret", ForgedInstall)))
             Assert.Equal(HttpStatusCode.Forbidden, forged.StatusCode);
 
         Assert.NotEmpty(_app.Logs.Lines);
@@ -341,29 +340,6 @@ public sealed class DeskEventsTests : IAsyncLifetime
     // ---------- helpers ----------
 
     private static readonly string ForgedInstall = Event("onInstall", Fixtures.OrgId, ForgedContext);
-
-    private static string Event(string name, string orgId, string? securityContext) =>
-        JsonSerializer.Serialize(securityContext is null
-            ? new Dictionary<string, string> { ["event"] = name, ["orgId"] = orgId }
-            : new Dictionary<string, string> { ["event"] = name, ["orgId"] = orgId, ["securityContext"] = securityContext });
-
-    /// <summary>Lowercase hex HMAC-SHA256 of the body's UTF-8 bytes, written from Desk's description.</summary>
-    private static string Hash(string secret, string body) =>
-        Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(body)));
-
-    /// <summary>Posts the exact bytes of the body, signed with the test secret.</summary>
-    private static Task<HttpResponseMessage> PostEventAsync(ChannelApp app, string body) =>
-        PostEventAsync(app, body, Hash(ChannelApp.ExtensionSecret, body));
-
-    /// <summary>Posts the exact bytes of the body with the given HASH header (null: no header at all).</summary>
-    private static Task<HttpResponseMessage> PostEventAsync(ChannelApp app, string body, string? hash)
-    {
-        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        var request = new HttpRequestMessage(HttpMethod.Post, "/desk/events") { Content = content };
-        if (hash is not null) request.Headers.TryAddWithoutValidation("HASH", hash);
-        return app.CreateClient().SendAsync(request);
-    }
 
     private async Task<List<JsonElement>> InstallationsAsync()
     {
