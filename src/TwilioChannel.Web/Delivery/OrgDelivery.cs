@@ -179,7 +179,7 @@ internal sealed class OrgDelivery(
                 // Desk's Retry-After is a floor: retrying sooner only earns another 429 and spends a call of the day.
                 var delay = Backoff(attempt, outcome.Verdict == ImportVerdict.RateLimited);
                 if (outcome.RetryAfter is { } asked && asked > delay) delay = asked < MaxRetryAfter ? asked : MaxRetryAfter;
-                if (!await store.FailAsync(org.OrgId, instance.Id, attempt, time.GetUtcNow().UtcDateTime + delay, $"{outcome.Verdict}: HTTP {outcome.StatusCode} {outcome.Message}"))
+                if (!await store.FailAsync(org.OrgId, instance.Id, attempt, time.GetUtcNow().UtcDateTime + delay, $"{outcome.Verdict}: {(outcome.StatusCode > 0 ? $"HTTP {outcome.StatusCode} " : "")}{outcome.Message}"))
                 {
                     await store.CountCallAsync(org.OrgId);
                     LeaseLost(org.OrgId);

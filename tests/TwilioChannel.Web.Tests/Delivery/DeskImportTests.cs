@@ -373,6 +373,21 @@ public sealed class DeskImportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ACallDeskDidNotAnswerInTimeIsRetriedAndShownWithoutAnHttpStatusItNeverHad()
+    {
+        // It read "Retry: HTTP 0 Desk did not answer in time." (acceptance-style run).
+        await _app.DisposeAsync();
+        _app = new ChannelApp(settings: new() { ["Desk:ApiBaseUrl"] = _desk.Url, ["Desk:ImportTimeoutSeconds"] = "1" });
+        await FakeDesk.SeedAsync(_app);
+        _desk.Answer(200, """{"response":"{\"statusMessage\":\"SUCCESS\"}"}""", delay: TimeSpan.FromSeconds(3));
+
+        (await _app.PostInboundAsync(Fixtures.Sms("to a slow Desk"))).EnsureSuccessStatusCode();
+
+        await Eventually.UntilAsync(() => DeliveryAsync().Result.GetProperty("lastError").ValueKind == JsonValueKind.String, "the timed-out call recorded");
+        Assert.Equal("Retry: Desk did not answer in time.", (await DeliveryAsync()).GetProperty("lastError").GetString());
+    }
+
+    [Fact]
     public async Task AResumedOrgNoLongerShowsTheParkAsItsLastError()
     {
         // Parked on a 401; meanwhile Desk's pull took everything and confirmed it, so after the resume there is
