@@ -43,8 +43,12 @@ internal sealed class BackfillJob(IServiceScopeFactory scopes, TwilioApiClients 
         }
         catch (Exception ex) when (ex is not OperationCanceledException and not TwilioTransientException)
         {
+            // Twilio's message alone ("Authenticate") was the whole error: no status, no code, nothing to act on.
+            var error = ex is global::Twilio.Exceptions.ApiException api
+                ? $"Twilio refused the request (HTTP {api.Status}{(api.Code != 0 ? $", error {api.Code}" : "")}): {api.Message}"
+                : ex.Message;
             await SetAsync(backfillId, """UPDATE "Backfills" SET "State" = @p1, "Error" = @p2, "UpdatedAt" = @p3 WHERE "Id" = @p0 AND "State" < 3""",
-                (int)BackfillState.Failed, ex.Message, Now);
+                (int)BackfillState.Failed, error, Now);
             logger.LogError(ex, "Backfill {BackfillId} failed.", backfillId);
             scheduler.WakeForBackfills(); // to route what it had stored
         }

@@ -49,11 +49,6 @@ internal static class TwilioHistory
         {
             throw new TwilioTransientException($"Twilio answered {ex.Status} while listing messages: {ex.Message}", ex);
         }
-        catch (ApiException ex)
-        {
-            // Twilio's message alone ("Authenticate") was the backfill's whole error: no status, no code.
-            throw new InvalidOperationException($"Twilio refused the message list (HTTP {ex.Status}{Code(ex)}): {ex.Message}", ex);
-        }
         ct.ThrowIfCancellationRequested();
         if (response.StatusCode is HttpStatusCode.TooManyRequests || (int)response.StatusCode >= 500)
             throw new TwilioTransientException($"Twilio answered {(int)response.StatusCode} while listing messages.");
@@ -85,13 +80,7 @@ internal static class TwilioHistory
         {
             throw new TwilioTransientException($"Twilio answered {ex.Status} while listing the media of {messageSid}: {ex.Message}", ex);
         }
-        catch (ApiException ex)
-        {
-            throw new InvalidOperationException($"Twilio refused the media list of {messageSid} (HTTP {ex.Status}{Code(ex)}): {ex.Message}", ex);
-        }
     }
-
-    private static string Code(ApiException ex) => ex.Code != 0 ? $", error {ex.Code}" : "";
 
     private static string Clip(string? text) => text is null ? "" : text.Length <= 300 ? text : text[..300] + "…";
 }

@@ -584,7 +584,7 @@ public sealed class BackfillTests : IAsyncLifetime
         var failed = await WaitForAsync(id, "failed", "completed");
 
         Assert.Equal("failed", failed.GetProperty("state").GetString());
-        Assert.Equal("Twilio refused the message list (HTTP 403, error 20003): Authenticate", failed.GetProperty("error").GetString());
+        Assert.Equal("Twilio refused the request (HTTP 403, error 20003): Authenticate", failed.GetProperty("error").GetString());
         var stored = failed.GetProperty("messagesStored").GetInt64();
         Assert.True(stored > 0);
         using var admin = _app.Admin();
