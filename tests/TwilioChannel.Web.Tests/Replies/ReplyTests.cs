@@ -203,21 +203,28 @@ public sealed class ReplyTests : ReplyTestsBase
         Assert.Equal(sids[0], (string?)body["extId"]);
     }
 
+    /// <summary>Ana (WhatsApp) wrote; an agent's HTML reply goes out as two messages within Twilio's limit: their bodies.</summary>
+    private async Task<List<string>> TwoWhatsAppPartsAsync(string html)
+    {
+        _twilio.AcceptMessages();
+        await _app.CustomerWritesAsync(Fixtures.Form("whatsapp-text.form"));
+        var (status, _) = await _app.PushAsync(ReplyApp.Push(Ana, html, contentType: "text/html"));
+        Assert.Equal(200, status);
+        var parts = _twilio.Sent.Select(f => f["Body"]).ToList();
+        Assert.Equal(2, parts.Count);
+        Assert.All(parts, p => Assert.InRange(p.Length, 1, 1600));
+        return parts;
+    }
+
     [Fact]
     public async Task OnWhatsAppALongPreCutBetweenMessagesIsAMonospaceBlockInEach()
     {
         // WhatsApp pairs ``` fences within one message: the first part opened a block it never closed and the second
         // closed one it never opened, so both showed the fences as text and lost the monospace.
-        _twilio.AcceptMessages();
-        await _app.CustomerWritesAsync(Fixtures.Form("whatsapp-text.form"));
         var log = string.Join("\n", Enumerable.Range(1, 80).Select(i => $"2026-11-26 10:{i:00} job {i} finished"));
 
-        var (status, _) = await _app.PushAsync(ReplyApp.Push(Ana, $"<p>The log:</p><pre>{log}</pre><p>Thanks</p>", contentType: "text/html"));
+        var parts = await TwoWhatsAppPartsAsync($"<p>The log:</p><pre>{log}</pre><p>Thanks</p>");
 
-        Assert.Equal(200, status);
-        var parts = _twilio.Sent.Select(f => f["Body"]).ToList();
-        Assert.Equal(2, parts.Count);
-        Assert.All(parts, p => Assert.InRange(p.Length, 1, 1600));
         Assert.StartsWith("The log:\n```2026-11-26 10:01", parts[0]);
         Assert.EndsWith("finished```", parts[0]);
         Assert.StartsWith("```2026-11-26", parts[1]);
@@ -230,16 +237,10 @@ public sealed class ReplyTests : ReplyTestsBase
     {
         // The cut fell inside "*…*": the first part's run was never closed and the second's never opened, so the
         // customer saw two stray asterisks and no bold (acceptance-style run).
-        _twilio.AcceptMessages();
-        await _app.CustomerWritesAsync(Fixtures.Form("whatsapp-text.form"));
         var terms = string.Join(" ", Enumerable.Repeat("the warranty covers parts and labour for two years", 40));
 
-        var (status, _) = await _app.PushAsync(ReplyApp.Push(Ana, $"<p>Hello,</p><p><b>{terms}</b></p>", contentType: "text/html"));
+        var parts = await TwoWhatsAppPartsAsync($"<p>Hello,</p><p><b>{terms}</b></p>");
 
-        Assert.Equal(200, status);
-        var parts = _twilio.Sent.Select(f => f["Body"]).ToList();
-        Assert.Equal(2, parts.Count);
-        Assert.All(parts, p => Assert.InRange(p.Length, 1, 1600));
         Assert.StartsWith("Hello,\n*the warranty", parts[0]);
         Assert.Matches(@"\w\*$", parts[0]);
         Assert.Matches(@"^\*\w", parts[1]);
