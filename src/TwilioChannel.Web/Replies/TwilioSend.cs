@@ -26,11 +26,10 @@ internal static class TwilioSend
     public static async Task<SendResult> CreateAsync(ITwilioRestClient client, CreateMessageOptions options, TimeSpan timeout)
     {
         // The call ends with the wait: left running, it could still create the message after a resend.
-        using var deadline = new CancellationTokenSource(timeout);
-        Twilio.TwilioCallDeadline.Set(deadline.Token);
+        using var deadline = Twilio.TwilioCallDeadline.Start(timeout);
         try
         {
-            var message = await MessageResource.CreateAsync(options, client).WaitAsync(timeout);
+            var message = await MessageResource.CreateAsync(options, client).WaitAsync(deadline.Token);
             return new SendResult.Accepted(message.Sid, message.Status?.ToString() ?? "queued");
         }
         catch (ApiException e) when (e.Status == 429)
@@ -49,7 +48,7 @@ internal static class TwilioSend
         {
             return new SendResult.NotSent("Twilio could not be reached", null);
         }
-        catch (Exception e) when (e is ApiConnectionException or TimeoutException or TaskCanceledException)
+        catch (Exception e) when (e is ApiConnectionException or TimeoutException or OperationCanceledException)
         {
             return new SendResult.Unknown("Twilio did not answer in time");
         }
@@ -75,19 +74,18 @@ internal static class TwilioSend
     /// </summary>
     public static async Task<Lookup> FindRecentAsync(ITwilioRestClient client, string to, string? from, string? messagingServiceSid, string body, DateTime since, TimeSpan timeout)
     {
-        using var deadline = new CancellationTokenSource(timeout);
-        Twilio.TwilioCallDeadline.Set(deadline.Token);
+        using var deadline = Twilio.TwilioCallDeadline.Start(timeout);
         try
         {
             var read = new ReadMessageOptions { To = new PhoneNumber(to), PageSize = 50, Limit = 50 };
             if (messagingServiceSid is null) read.From = new PhoneNumber(from);
-            var page = await MessageResource.ReadAsync(read, client).WaitAsync(timeout);
+            var page = await MessageResource.ReadAsync(read, client).WaitAsync(deadline.Token);
             return new Lookup(Answered: true, page.Where(m =>
                 SameText(m.Body, body)
                 && (m.DateCreated is null || m.DateCreated >= since.AddMinutes(-1))
                 && (messagingServiceSid is null || m.MessagingServiceSid == messagingServiceSid)).Select(m => m.Sid).ToList());
         }
-        catch (Exception e) when (e is ApiException or ApiConnectionException or TimeoutException or TaskCanceledException)
+        catch (Exception e) when (e is ApiException or ApiConnectionException or TimeoutException or OperationCanceledException)
         {
             return new Lookup(Answered: false, []);
         }
